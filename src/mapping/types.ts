@@ -1,0 +1,185 @@
+// The mapping file as written by a mapping author (after YAML parsing and schema validation).
+// `Template` = a string whose `{{ expr }}` parts are JSONata, always rendering to a string.
+// `Expression` = a JSONata expression whose result keeps its JSON type.
+export type Template = string
+export type Expression = string
+
+export type MappingFile = {
+  version: 1
+  vendor: { name: string; docs?: string; description?: string }
+  settings?: Record<string, SettingDeclaration>
+  http: HttpDefaults
+  operations: Operations
+  webhook: WebhookSpec
+  fixtures?: Fixtures
+}
+
+export type SettingDeclaration = {
+  description?: string
+  required?: boolean
+  secret?: boolean
+  default?: string | number | boolean
+  example?: string
+}
+
+export type Auth =
+  | { type: 'basic'; username: Template; password: Template }
+  | { type: 'bearer'; token: Template }
+  | { type: 'apiKey'; in: 'header' | 'query'; name: string; value: Template }
+  | { type: 'none' }
+
+export type RetryPolicy = {
+  limit?: number
+  statusCodes?: number[]
+  maxRetryAfterSeconds?: number
+}
+
+export type HttpDefaults = {
+  baseUrl: Template
+  headers?: Record<string, Template>
+  query?: Record<string, Template>
+  auth?: Auth
+  timeoutMs?: number
+  retry?: RetryPolicy
+  /** JSONata expression evaluated against an error response body: the vendor's message. */
+  errorMessage?: Expression
+}
+
+export type RequestSpec = {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  path?: Template
+  url?: Template
+  query?: Record<string, Template>
+  headers?: Record<string, Template>
+  auth?: Auth
+  body?: Expression
+  form?: Expression
+  idempotent?: boolean
+  /** Statuses that do not fail the step (besides 2xx), e.g. 404 on a close that may already be done. */
+  okStatus?: number[]
+}
+
+export type Step = {
+  id?: string
+  when?: Expression
+  forEach?: Expression
+  request: RequestSpec
+}
+
+export type Operation = {
+  steps: Step[]
+  result?: Record<string, Expression>
+}
+
+export const MESSAGE_TYPES = ['text', 'image', 'audio', 'video', 'file', 'bloc'] as const
+export type MessageType = (typeof MESSAGE_TYPES)[number]
+
+export type Operations = {
+  createUser: Operation
+  createTicket: Operation
+  sendMessage: Partial<Record<MessageType, Operation>> & { fallback?: Operation }
+  closeTicket: Operation
+  register?: Operation
+  unregister?: Operation
+}
+
+export type HmacVerify = {
+  scheme: 'hmac'
+  algorithm: 'sha1' | 'sha256' | 'sha512'
+  encoding: 'hex' | 'base64'
+  /** Header carrying the signature. */
+  header: string
+  /** Text before the signature in the header, e.g. "sha256=". */
+  prefix?: string
+  /** The signed content. `{{ rawBody }}` etc. */
+  signed: Template
+  secret: Template
+  timestamp?: { value: Template; format: 'unix' | 'unixMs' | 'iso'; toleranceSeconds?: number }
+}
+
+export type SecretVerify = {
+  scheme: 'secret'
+  in: 'header' | 'query' | 'basic' | 'body'
+  /** Header or query parameter name; for `body` a JSONata expression reading the secret from the parsed body. */
+  name: string
+  secret: Template
+}
+
+export type Verify = 'none' | HmacVerify | SecretVerify
+
+export type HandshakeRule = {
+  when: Expression
+  status?: number
+  headers?: Record<string, Template>
+  body?: Expression
+}
+
+export const EVENT_TYPES = ['newMessage', 'assigned', 'solved'] as const
+export type EventType = (typeof EVENT_TYPES)[number]
+
+export type EventRule = {
+  name?: string
+  when: Expression
+  emit: EventType
+  forEach?: Expression
+  steps?: Step[]
+  ticketId: Expression
+  messageId?: Expression
+  agent?: { id?: Expression; name?: Expression; avatarUrl?: Expression; email?: Expression }
+  message?: { type?: Expression; text?: Expression; url?: Expression; title?: Expression }
+}
+
+export type WebhookSpec = {
+  handshake?: HandshakeRule[]
+  verify: Verify
+  body?: 'json' | 'form' | 'auto'
+  forEach?: Expression
+  dedupeKey?: Expression
+  maxBodyBytes?: number
+  events: EventRule[]
+}
+
+export type RequestFixture = {
+  method?: string
+  path?: string
+  query?: string | Record<string, string>
+  headers?: Record<string, string>
+  body: string | unknown
+}
+
+export type WebhookFixture = {
+  name: string
+  request: RequestFixture
+  /** Sign the request with this algorithm's verify block at run time (timestamp = now). */
+  sign?: boolean
+  expect: { events?: ExpectedEvent[]; status?: number; handshake?: { status?: number; body?: unknown } }
+  stepResponses?: Record<string, FixtureResponse[]>
+}
+
+export type ExpectedEvent = Record<string, unknown>
+
+export type FixtureResponse = { status?: number; headers?: Record<string, string>; body?: unknown }
+
+export type OperationFixture = {
+  name: string
+  operation: 'createUser' | 'createTicket' | 'sendMessage' | 'closeTicket' | 'register' | 'unregister'
+  input?: Record<string, unknown>
+  registration?: Record<string, unknown>
+  /** Responses the stub helpdesk gives, in order. */
+  responses?: FixtureResponse[]
+  expect: { requests: ExpectedRequest[]; result?: Record<string, unknown>; error?: string }
+}
+
+export type ExpectedRequest = {
+  method: string
+  path: string
+  query?: Record<string, string>
+  headers?: Record<string, string>
+  body?: unknown
+}
+
+export type Fixtures = {
+  settings?: Record<string, unknown>
+  webhooks?: WebhookFixture[]
+  operations?: OperationFixture[]
+}
