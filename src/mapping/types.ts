@@ -180,6 +180,8 @@ export type ExpectedRequest = {
 
 export type Fixtures = {
   settings?: Record<string, unknown>
+  /** Values `$registration` holds in fixtures (what register would have returned, e.g. a signing secret). */
+  registration?: Record<string, unknown>
   webhooks?: WebhookFixture[]
   operations?: OperationFixture[]
 }

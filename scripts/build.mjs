@@ -1,0 +1,69 @@
+// Builds like `bp build` does (contract reference §7.1), without the Botpress CLI:
+// .botpress/dist/index.cjs (default export = the integration, named export `handler`),
+// plus the command-line tool, the sandbox and the benchmark as CommonJS bundles under dist/.
+import { build } from 'esbuild'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateShipped } from './gen-shipped.mjs'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+const outputs = {
+  integration: join(root, '.botpress/dist/index.cjs'),
+  cli: join(root, 'dist/cli.cjs'),
+  sandbox: join(root, 'dist/sandbox.cjs'),
+  bench: join(root, 'dist/bench.cjs'),
+}
+
+function newest(dir) {
+  let t = 0
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name)
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs)
+  }
+  return t
+}
+
+function stale() {
+  const inputs = Math.max(newest(join(root, 'src')), newest(join(root, 'mappings')), newest(join(root, 'schemas')), statSync(join(root, 'integration.definition.ts')).mtimeMs)
+  return Object.values(outputs).some((o) => !existsSync(o) || statSync(o).mtimeMs < inputs)
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'es2020',
+  minify: process.argv.includes('--minify'),
+  keepNames: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+  logOverride: { 'equals-negative-zero': 'silent' },
+  absWorkingDir: root,
+  write: true,
+}
+
+export async function buildAll() {
+  generateShipped()
+  await Promise.all([
+    build({
+      ...common,
+      stdin: {
+        contents: "import integration from './src/index'\nexport default integration\nexport const handler = integration.handler\n",
+        loader: 'ts',
+        resolveDir: root,
+      },
+      outfile: outputs.integration,
+    }),
+    build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: outputs.cli }),
+    build({ ...common, entryPoints: [join(root, 'src/sandbox/main.ts')], outfile: outputs.sandbox }),
+    build({ ...common, entryPoints: [join(root, 'src/bench/main.ts')], outfile: outputs.bench }),
+  ])
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  if (process.argv.includes('--if-stale') && !stale()) process.exit(0)
+  const started = Date.now()
+  await buildAll()
+  const size = statSync(outputs.integration).size
+  console.error(`built .botpress/dist/index.cjs (${(size / 1024).toFixed(0)} KiB), dist/cli.cjs, dist/sandbox.cjs, dist/bench.cjs in ${Date.now() - started} ms`)
+}

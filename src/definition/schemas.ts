@@ -1,0 +1,40 @@
+import * as sdk from '@botpress/sdk'
+
+const { z } = sdk
+
+export const configurationSchema = z.object({
+  mapping: z
+    .string()
+    .min(1)
+    .title('Vendor mapping')
+    .describe('The name of a shipped mapping (chatwoot, zendesk, demo-desk, request-tracker) or a whole YAML vendor mapping.')
+    .placeholder('chatwoot')
+    .displayAs<any>({ id: 'text', params: { multiLine: true, growVertically: true } }),
+  settings: z
+    .string()
+    .title('Settings')
+    .describe('YAML values for the settings the mapping declares, one `name: value` per line.')
+    .placeholder('accountId: 1\napiToken: ...')
+    .secret()
+    .displayAs<any>({ id: 'text', params: { multiLine: true, growVertically: true } })
+    .optional(),
+})
+
+/** The hitlSession entity: extras a bot may pass to startHitl; the mapping reads them as `hitlSession`. */
+export const ticketSchema = z
+  .object({
+    priority: z.string().optional().describe('Priority as the helpdesk names it, e.g. high'),
+    queue: z.string().optional().describe('Queue, inbox, group or team to route the ticket to'),
+    tags: z.array(z.string()).optional(),
+    fields: z.record(z.string()).optional().describe('Extra ticket fields, read by the mapping as hitlSession.fields'),
+  })
+  .passthrough()
+
+export const registrationStateSchema = z.object({
+  values: z.record(z.any()).describe('What the mapping\'s register steps returned ($registration)'),
+  configHash: z.string(),
+  webhookUrl: z.string(),
+})
+
+export const sentMessagesStateSchema = z.object({ ids: z.array(z.string()) })
+export const deliveriesStateSchema = z.object({ seen: z.record(z.number()) })

@@ -1,0 +1,137 @@
+import type { LoadedMapping } from '../mapping/loadMapping'
+import { Redactor } from '../http/redact'
+import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
+import { requireId, runOperation, type RunContext } from '../operations/runSteps'
+import { routeWebhook, type IncomingWebhook } from '../webhook/routeWebhook'
+import type { CompiledOperation } from '../mapping/compileMapping'
+
+export class UnsupportedMessageTypeError extends Error {}
+
+export type EngineOptions = {
+  /** Values the mapping's register steps returned (`$registration`). */
+  registration?: Record<string, unknown>
+  webhookUrl?: string
+  onRequest?: RunContext['onRequest']
+  rewriteUrl?: RunContext['rewriteUrl']
+}
+
+export type OutgoingMessage = {
+  ticketId: string
+  conversationId?: string
+  type: string
+  payload: Record<string, unknown>
+  /** Set when the end user wrote the message; absent for bot notices. */
+  userId?: string
+  externalUserId?: string
+  userName?: string
+}
+
+export type TicketRequest = {
+  userId: string
+  externalUserId: string
+  user: { name?: string; email?: string; pictureUrl?: string }
+  title?: string
+  description?: string
+  hitlSession?: unknown
+  messageHistory: { source: { type: string; userId?: string }; type: string; payload: Record<string, unknown> }[]
+  botName?: string
+}
+
+/** The hand-off operations of one loaded mapping; what the Botpress glue, the CLI and the sandbox call. */
+export function createEngine(loaded: LoadedMapping, options: EngineOptions = {}) {
+  const redactor = new Redactor(loaded.settings.secrets).with(secretsIn(options.registration))
+  const ctx: RunContext = {
+    mapping: loaded.mapping,
+    redactor,
+    onRequest: options.onRequest,
+    rewriteUrl: options.rewriteUrl,
+    scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
+  }
+  const ops = loaded.mapping.operations
+
+  async function sendOne(type: string, message: OutgoingMessage): Promise<string[]> {
+    const payload = message.payload
+    const op: CompiledOperation | undefined = ops.sendMessage[type] ?? (type === 'bloc' ? undefined : ops.sendMessage.fallback)
+    if (!op && type === 'bloc') {
+      const items = (payload.items as { type: string; payload: Record<string, unknown> }[] | undefined) ?? []
+      const ids: string[] = []
+      for (const item of items) ids.push(...(await sendOne(item.type, { ...message, type: item.type, payload: { ...item.payload } })))
+      return ids
+    }
+    if (!op) {
+      throw new UnsupportedMessageTypeError(
+        `the mapping has no sendMessage.${type} and no sendMessage.fallback; add one of them to send ${type} messages`,
+      )
+    }
+    const input = {
+      ticketId: message.ticketId,
+      conversationId: message.conversationId,
+      type,
+      text: renderMessageText(type, payload),
+      url: mediaUrl(type, payload),
+      title: typeof payload.title === 'string' ? payload.title : undefined,
+      payload,
+      fromUser: !!message.userId,
+      userId: message.userId,
+      externalUserId: message.externalUserId,
+      userName: message.userName,
+    }
+    const result = await runOperation(op, ctx, input)
+    return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
+  }
+
+  return {
+    mapping: loaded.mapping,
+    redactor,
+    /** Hash of mapping + settings: registrations remember it so an unchanged configuration is not re-registered. */
+    configHash: loaded.hash,
+
+    /** A verify block whose secret renders empty can never accept a delivery: say so at save time. */
+    async missingWebhookSecret(): Promise<string | undefined> {
+      const verify = loaded.mapping.webhook.verify
+      if (verify.scheme === 'none') return undefined
+      if (await verify.secret.render(undefined, ctx.scope)) return undefined
+      return `webhook.verify needs a secret, but "${verify.secret.source}" is empty: set it in the settings (or make the register steps return it)`
+    },
+
+    async createUser(input: { userId?: string; name: string; email?: string; pictureUrl?: string }): Promise<string> {
+      const result = await runOperation(ops.createUser, ctx, input)
+      return requireId(result.externalUserId, 'externalUserId', 'createUser')
+    },
+
+    async createTicket(req: TicketRequest): Promise<string> {
+      const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
+      const input = { ...req, title: req.title ?? '', description: req.description ?? '', messageHistory: items, transcript }
+      const result = await runOperation(ops.createTicket, ctx, input)
+      return requireId(result.ticketId, 'ticketId', 'createTicket')
+    },
+
+    /** Sends one Botpress message (any type); returns the vendor message ids it created. */
+    sendMessage: (message: OutgoingMessage) => sendOne(message.type, message),
+
+    async closeTicket(input: { ticketId: string; conversationId?: string }): Promise<void> {
+      await runOperation(ops.closeTicket, ctx, input)
+    },
+
+    async register(webhookUrl: string): Promise<Record<string, unknown>> {
+      if (!ops.register) return {}
+      return runOperation(ops.register, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
+    },
+
+    async unregister(webhookUrl: string): Promise<void> {
+      if (!ops.unregister) return
+      await runOperation(ops.unregister, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
+    },
+
+    routeWebhook: (req: IncomingWebhook, o?: { skipVerify?: boolean; now?: number }) => routeWebhook(req, ctx, o),
+  }
+}
+
+export type Engine = ReturnType<typeof createEngine>
+
+/** String values kept from registration (e.g. a webhook signing secret) are masked like settings secrets. */
+function secretsIn(registration: Record<string, unknown> | undefined): string[] {
+  return Object.entries(registration ?? {})
+    .filter(([k, v]) => typeof v === 'string' && /secret|token|key|password/i.test(k))
+    .map(([, v]) => v as string)
+}

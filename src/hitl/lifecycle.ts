@@ -1,0 +1,40 @@
+import * as sdk from '@botpress/sdk'
+import { engineFor, getRegistration, withRuntimeErrors } from './engineFor'
+import type { Props } from './types'
+
+/**
+ * Config save: a bad mapping or settings fails here with every `line:column` problem. Then the mapping's
+ * register steps (e.g. create the webhook subscription); the values they return are kept for verify and
+ * unregister. Saving the same configuration again does not register twice.
+ */
+export const register: Props['register'] = async ({ ctx, client, webhookUrl, logger }) =>
+  withRuntimeErrors(async () => {
+    const engine = await engineFor(ctx, client, { withRegistration: false, webhookUrl })
+    const previous = await getRegistration(client, ctx.integrationId)
+    const hash = engine.configHash
+    if (previous && previous.configHash === hash && previous.webhookUrl === webhookUrl) {
+      logger.forBot().info('register: this configuration is already registered')
+      return
+    }
+    if (previous && engine.mapping.operations.unregister) {
+      const old = await engineFor(ctx, client, { webhookUrl })
+      await old.unregister(webhookUrl).catch((e) => logger.forBot().warn(`register: could not remove the previous webhook: ${(e as Error).message}`))
+    }
+    const values = await engine.register(webhookUrl)
+    await client.setState({ type: 'integration', id: ctx.integrationId, name: 'registration', payload: { values, configHash: hash, webhookUrl } })
+    const registered = await engineFor(ctx, client, { webhookUrl })
+    const missing = await registered.missingWebhookSecret()
+    if (missing) throw new sdk.RuntimeError(missing)
+    if (engine.mapping.webhook.verify.scheme === 'none') {
+      logger.forBot().warn('register: this mapping accepts unsigned webhooks (verify: none); anyone who knows the URL can post events')
+    }
+    logger.forBot().info(`register: ${engine.mapping.file.vendor.name} mapping ready; webhook URL ${webhookUrl}`)
+  })
+
+export const unregister: Props['unregister'] = async ({ ctx, client, webhookUrl, logger }) =>
+  withRuntimeErrors(async () => {
+    const engine = await engineFor(ctx, client, { webhookUrl })
+    await engine.unregister(webhookUrl)
+    await client.setState({ type: 'integration', id: ctx.integrationId, name: 'registration', payload: null as never })
+    logger.forBot().info('unregister: done')
+  })

@@ -1,0 +1,35 @@
+/** Masks secret values (and their URL/base64 encodings) in any text that leaves the engine. */
+export class Redactor {
+  private readonly needles: string[]
+
+  constructor(secrets: readonly string[]) {
+    const set = new Set<string>()
+    for (const s of secrets) {
+      // Very short values would mask ordinary words; settings that short are not real secrets anyway.
+      if (!s || s.length < 4) continue
+      set.add(s)
+      set.add(encodeURIComponent(s))
+      set.add(Buffer.from(s).toString('base64'))
+    }
+    this.needles = [...set].sort((a, b) => b.length - a.length)
+  }
+
+  with(more: readonly string[]): Redactor {
+    return new Redactor([...this.needles, ...more])
+  }
+
+  text(value: string): string {
+    let out = value
+    for (const n of this.needles) out = out.split(n).join('***')
+    return out
+  }
+
+  /** Header values that are credentials whatever their content. */
+  headers(headers: Record<string, string>): Record<string, string> {
+    const out: Record<string, string> = {}
+    for (const [k, v] of Object.entries(headers)) {
+      out[k] = /^(authorization|proxy-authorization|cookie|x-api-key|api[_-]?key|api_access_token)$/i.test(k) ? '***' : this.text(v)
+    }
+    return out
+  }
+}

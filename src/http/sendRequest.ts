@@ -1,0 +1,113 @@
+import got, { HTTPError, RequestError, type Method } from 'got'
+import type { Redactor } from './redact'
+
+export type HttpRequest = {
+  method: Method
+  url: string
+  headers: Record<string, string>
+  query: [string, string][]
+  /** Already serialised body and its content type. */
+  body?: { text: string; contentType: string }
+  timeoutMs: number
+  retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number }
+  /** Only idempotent requests are retried (network errors and retryable statuses). */
+  idempotent: boolean
+  okStatus: number[]
+}
+
+export type HttpResponse = { status: number; headers: Record<string, string>; body: unknown; text: string }
+
+/** A vendor call that failed: the message names the place, method, path, status and the vendor's words. */
+export class VendorRequestError extends Error {
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly responseBody?: unknown,
+  ) {
+    super(message)
+    this.name = 'VendorRequestError'
+  }
+}
+
+const parseBody = (text: string, contentType: string | undefined): unknown => {
+  if (!text) return undefined
+  if (contentType?.includes('json') || /^\s*[[{]/.test(text)) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      return text
+    }
+  }
+  return text
+}
+
+const toResponse = (r: { statusCode: number; headers: Record<string, string | string[] | undefined>; body: string }): HttpResponse => {
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(r.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(', ') : v
+  return { status: r.statusCode, headers, body: parseBody(r.body, headers['content-type']), text: r.body }
+}
+
+export type SendOptions = { label: string; redactor: Redactor; vendorMessage?: (body: unknown) => Promise<string | undefined> }
+
+/** Sends one vendor request with got: timeout, bounded retries honouring Retry-After, 2xx/okStatus or a clear error. */
+export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<HttpResponse> {
+  const searchParams = new URLSearchParams(req.query)
+  const where = () => {
+    const u = new URL(req.url)
+    return `${req.method} ${opts.redactor.text(u.pathname)}`
+  }
+  try {
+    const res = await got(req.url, {
+      method: req.method,
+      headers: { ...req.headers, ...(req.body ? { 'content-type': req.body.contentType } : {}) },
+      searchParams: [...searchParams].length ? searchParams : undefined,
+      body: req.body?.text,
+      timeout: { request: req.timeoutMs },
+      followRedirect: false,
+      throwHttpErrors: true,
+      responseType: 'text',
+      retry: {
+        limit: req.idempotent ? req.retry.limit : 0,
+        methods: [req.method],
+        statusCodes: req.retry.statusCodes,
+        maxRetryAfter: req.retry.maxRetryAfterSeconds * 1000,
+        calculateDelay: ({ attemptCount, retryOptions, error, computedValue }) => {
+          if (computedValue === 0 || attemptCount > retryOptions.limit) return 0
+          // got already turned Retry-After into computedValue (0 when it exceeds the cap).
+          if (error.response?.headers['retry-after'] !== undefined) return computedValue
+          return 200 * 2 ** (attemptCount - 1) + Math.floor(Math.random() * 100)
+        },
+      },
+    })
+    return toResponse(res)
+  } catch (e) {
+    if (e instanceof HTTPError) {
+      const response = toResponse(e.response as never)
+      if (req.okStatus.includes(response.status)) return response
+      const vendor = (await opts.vendorMessage?.(response.body).catch(() => undefined)) ?? defaultVendorMessage(response)
+      throw new VendorRequestError(
+        opts.redactor.text(`${opts.label}: ${where()} answered ${response.status}${vendor ? `: ${vendor}` : ''}`),
+        response.status,
+        response.body,
+      )
+    }
+    if (e instanceof RequestError) {
+      throw new VendorRequestError(opts.redactor.text(`${opts.label}: ${where()} failed: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ')))
+    }
+    throw e
+  }
+}
+
+function defaultVendorMessage(r: HttpResponse): string | undefined {
+  const b = r.body as Record<string, unknown> | string | undefined
+  if (typeof b === 'string') return b.slice(0, 300)
+  if (b && typeof b === 'object') {
+    for (const k of ['message', 'error', 'description', 'details', 'errors']) {
+      const v = b[k]
+      if (typeof v === 'string') return v.slice(0, 300)
+      if (v && typeof v === 'object') return JSON.stringify(v).slice(0, 300)
+    }
+    return JSON.stringify(b).slice(0, 300)
+  }
+  return undefined
+}

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto'
+import { compileMapping, type CompiledMapping } from './compileMapping'
+import { parseSettings, type ResolvedSettings } from './parseSettings'
+import { parseYaml, toValue } from './parseYaml'
+import { MappingError } from './problems'
+import { shippedMappings } from './shippedMappings.generated'
+import type { MappingFile } from './types'
+import { validateMapping } from './validateMapping'
+
+export type LoadedMapping = {
+  mapping: CompiledMapping
+  settings: ResolvedSettings
+  /** Hash of mapping text + settings text: the cache key, also stored with registrations. */
+  hash: string
+}
+
+export const shippedMappingNames = () => Object.keys(shippedMappings)
+
+/** A configuration's `mapping` is either a whole YAML file or the name of a shipped one. */
+export function resolveMappingText(mapping: string): { text: string; file: string } {
+  const trimmed = mapping.trim()
+  if (/^[a-z0-9][a-z0-9-]*$/i.test(trimmed)) {
+    const text = shippedMappings[trimmed.toLowerCase()]
+    if (text === undefined) {
+      throw new MappingError([
+        { file: 'mapping', line: 1, column: 1, path: '(root)', message: `"${trimmed}" is not a shipped mapping; shipped: ${shippedMappingNames().join(', ')} (or paste a whole YAML mapping)` },
+      ])
+    }
+    return { text, file: `mappings/${trimmed.toLowerCase()}.yaml` }
+  }
+  return { text: mapping, file: 'mapping' }
+}
+
+/** Parses, validates and compiles a mapping file's text; throws MappingError listing every problem. */
+export function compileMappingText(text: string, file: string): CompiledMapping {
+  const source = parseYaml(text, file)
+  const value = toValue(source)
+  const problems = validateMapping(value, source)
+  if (problems.length) throw new MappingError(problems)
+  const { mapping, problems: compileProblems } = compileMapping(value as MappingFile, source)
+  if (!mapping) throw new MappingError(compileProblems)
+  return mapping
+}
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex')
+
+// Compiled mappings by text hash, loaded configurations by mapping+settings hash. Small caps: an
+// integration process serves few configurations, and a changed configuration must not grow memory forever.
+const compiled = new Map<string, CompiledMapping>()
+const loaded = new Map<string, LoadedMapping>()
+const CACHE_CAP = 32
+
+function remember<V>(cache: Map<string, V>, key: string, value: V): V {
+  if (cache.size >= CACHE_CAP) cache.delete(cache.keys().next().value as string)
+  cache.set(key, value)
+  return value
+}
+
+/** The configuration (mapping + settings text) → a ready mapping, compiled once per distinct configuration. */
+export function loadMapping(config: { mapping: string; settings?: string | Record<string, unknown> }): LoadedMapping {
+  const settingsText = typeof config.settings === 'string' ? config.settings : JSON.stringify(config.settings ?? {})
+  const hash = sha(`${config.mapping}\u0000${settingsText}`)
+  const hit = loaded.get(hash)
+  if (hit) return hit
+  const { text, file } = resolveMappingText(config.mapping ?? '')
+  const textHash = sha(text)
+  const mapping = compiled.get(textHash) ?? remember(compiled, textHash, compileMappingText(text, file))
+  const settings = parseSettings(config.settings, mapping.file.settings ?? {})
+  return remember(loaded, hash, { mapping, settings, hash })
+}

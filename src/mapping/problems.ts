@@ -1,0 +1,95 @@
+import { isScalar, LineCounter, type Document, type Node, isPair, isMap, isSeq, Scalar } from 'yaml'
+
+export type PathSegment = string | number
+
+/** One thing wrong in a mapping or settings file, placed at its source. */
+export type Problem = {
+  file: string
+  line: number
+  column: number
+  path: string
+  message: string
+}
+
+export const formatPath = (path: readonly PathSegment[]) =>
+  path.length === 0
+    ? '(root)'
+    : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+
+export const formatProblem = (p: Problem) => `${p.file}:${p.line}:${p.column}: ${p.path}: ${p.message}`
+
+/** Thrown when a mapping or settings file has problems; the message lists every one. */
+export class MappingError extends Error {
+  constructor(readonly problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'))
+    this.name = 'MappingError'
+  }
+}
+
+/** A parsed YAML document plus what is needed to turn a path into `line:column`. */
+export class SourceDocument {
+  constructor(
+    readonly file: string,
+    readonly text: string,
+    readonly doc: Document.Parsed,
+    readonly lines: LineCounter,
+  ) {}
+
+  /** Position of the node at `path`, or of its nearest existing parent. */
+  locate(path: readonly PathSegment[], options?: { key?: boolean; offsetInValue?: number }): { line: number; column: number } {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = this.nodeAt(path.slice(0, depth), options?.key && depth === path.length)
+      if (node?.range) {
+        let offset = node.range[0]
+        if (depth === path.length && options?.offsetInValue !== undefined && isScalar(node)) {
+          offset = this.offsetInScalar(node, options.offsetInValue)
+        }
+        const { line, col } = this.lines.linePos(offset)
+        return { line, column: col }
+      }
+    }
+    return { line: 1, column: 1 }
+  }
+
+  problem(path: readonly PathSegment[], message: string, options?: { key?: boolean; offsetInValue?: number }): Problem {
+    const { line, column } = this.locate(path, options)
+    return { file: this.file, line, column, path: formatPath(path), message }
+  }
+
+  private nodeAt(path: readonly PathSegment[], key?: boolean): Node | undefined {
+    let node: unknown = this.doc.contents
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]
+      if (isMap(node)) {
+        const pair = node.items.find((it) => isPair(it) && (isScalar(it.key) ? it.key.value : it.key) === seg)
+        if (!pair) return undefined
+        if (key && i === path.length - 1) return pair.key as Node
+        node = pair.value
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg]
+      } else return undefined
+    }
+    return (node ?? undefined) as Node | undefined
+  }
+
+  /** Maps a character offset inside a scalar's value to an offset in the file. */
+  private offsetInScalar(node: Scalar, index: number): number {
+    const [start, valueEnd] = node.range!
+    const raw = this.text.slice(start, valueEnd)
+    const value = String(node.value)
+    if (node.type === Scalar.PLAIN) return start + index
+    if (node.type === Scalar.QUOTE_SINGLE || node.type === Scalar.QUOTE_DOUBLE) {
+      // Exact for values without escapes or folding; otherwise the best near position.
+      return start + 1 + Math.min(index, raw.length - 2)
+    }
+    // Block scalars: find the value's line and column among the body lines.
+    const before = value.slice(0, index)
+    const lineIndex = before.split('\n').length - 1
+    const col = index - (before.lastIndexOf('\n') + 1)
+    const bodyLines = raw.split('\n').slice(1) // first line is the `|` or `>` header
+    let offset = start + raw.indexOf('\n') + 1
+    for (let i = 0; i < lineIndex && i < bodyLines.length; i++) offset += bodyLines[i]!.length + 1
+    const indent = (bodyLines[lineIndex] ?? '').match(/^ */)![0].length
+    return offset + indent + col
+  }
+}

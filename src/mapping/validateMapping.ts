@@ -1,0 +1,62 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
+import schema from '../../schemas/mapping.schema.json'
+import type { PathSegment, Problem, SourceDocument } from './problems'
+
+// Compiled on first use: loading the bundle (every Botpress request may start a fresh process) stays cheap.
+let compiled: ValidateFunction | undefined
+const validator = () => (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(schema as object))
+
+const MAX_PROBLEMS = 25
+
+/** JSON pointer → path segments (unescaping every `~1` and `~0`). */
+const pointerToPath = (pointer: string): PathSegment[] =>
+  pointer === ''
+    ? []
+    : pointer
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+        .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
+
+function describe(error: ErrorObject): { path: PathSegment[]; message: string; key?: boolean } {
+  const path = pointerToPath(error.instancePath)
+  const p = error.params as Record<string, unknown>
+  switch (error.keyword) {
+    case 'required':
+      return { path, message: `missing required field "${p.missingProperty}"` }
+    case 'additionalProperties':
+      return { path: [...path, String(p.additionalProperty)], message: `unknown field "${p.additionalProperty}"`, key: true }
+    case 'enum':
+      return { path, message: `must be one of: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` }
+    case 'const':
+      return { path, message: `must be ${JSON.stringify(p.allowedValue)}` }
+    case 'type':
+      return { path, message: `must be ${p.type}` }
+    case 'propertyNames':
+      return { path, message: `has an invalid name "${p.propertyName}"` }
+    default:
+      return { path, message: error.message ?? error.keyword }
+  }
+}
+
+/** Schema-checks a parsed mapping; each problem reported once, at its YAML node. */
+export function validateMapping(value: unknown, source: SourceDocument): Problem[] {
+  const validate = validator()
+  if (validate(value)) return []
+  const errors = validate.errors ?? []
+  // Combinator errors ("must match exactly one schema") only repeat what their branches said: keep the
+  // branch errors when there are any below the same place.
+  const described = errors
+    .filter((e) => !['oneOf', 'anyOf', 'if', 'not'].includes(e.keyword) || !errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && !['oneOf', 'anyOf', 'if', 'not'].includes(o.keyword)))
+    .map(describe)
+  const seen = new Set<string>()
+  const problems: Problem[] = []
+  for (const d of described) {
+    const key = `${d.path.join('/')}|${d.message}`
+    if (seen.has(key)) continue
+    seen.add(key)
+    problems.push(source.problem(d.path, d.message, { key: d.key }))
+    if (problems.length >= MAX_PROBLEMS) break
+  }
+  return problems
+}

@@ -1,0 +1,61 @@
+/** Text renderings of Botpress message payloads, for vendors (and history) that only take text. */
+type Payload = Record<string, unknown>
+
+const str = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v))
+
+export function renderMessageText(type: string, payload: Payload | undefined): string {
+  const p = payload ?? {}
+  const titled = (label: string, url: unknown) => `[${label}]${p.title ? ` ${str(p.title)}:` : ''} ${str(url)}`.trim()
+  switch (type) {
+    case 'text':
+      return str(p.text)
+    case 'markdown':
+      return str(p.markdown)
+    case 'image':
+      return titled('image', p.imageUrl)
+    case 'audio':
+      return titled('audio', p.audioUrl)
+    case 'video':
+      return titled('video', p.videoUrl)
+    case 'file':
+      return titled('file', p.fileUrl)
+    case 'location':
+      return `[location] ${[p.title, p.address].filter(Boolean).map(str).join(', ')} (${str(p.latitude)}, ${str(p.longitude)})`.replace('[location]  (', '[location] (')
+    case 'card':
+      return [str(p.title), str(p.subtitle), ...((p.actions as Payload[] | undefined) ?? []).map((a) => `- ${str(a.label)}`)].filter(Boolean).join('\n')
+    case 'carousel':
+      return ((p.items as Payload[] | undefined) ?? []).map((c) => renderMessageText('card', c)).join('\n\n')
+    case 'choice':
+    case 'dropdown':
+      return [str(p.text), ...((p.options as Payload[] | undefined) ?? []).map((o) => `- ${str(o.label)}`)].filter(Boolean).join('\n')
+    case 'bloc':
+      return ((p.items as { type: string; payload: Payload }[] | undefined) ?? []).map((i) => renderMessageText(i.type, i.payload)).join('\n')
+    default:
+      return `[${type}] ${JSON.stringify(p)}`
+  }
+}
+
+/** The URL of a media payload, if any. */
+export function mediaUrl(type: string, payload: Payload | undefined): string | undefined {
+  const key = { image: 'imageUrl', audio: 'audioUrl', video: 'videoUrl', file: 'fileUrl' }[type]
+  const v = key ? payload?.[key] : undefined
+  return typeof v === 'string' ? v : undefined
+}
+
+export type HistoryItem = { source: 'user' | 'bot'; author: string; type: string; text: string; payload: Payload }
+
+/** History items as the mapping sees them, and the plain-text transcript of them. */
+export function renderHistory(
+  history: { source: { type: string; userId?: string }; type: string; payload: Payload }[],
+  names: { user: string; bot: string },
+): { items: HistoryItem[]; transcript: string } {
+  const items = history.map((h) => ({
+    source: h.source?.type === 'user' ? ('user' as const) : ('bot' as const),
+    author: h.source?.type === 'user' ? names.user : names.bot,
+    type: h.type,
+    text: renderMessageText(h.type, h.payload),
+    payload: h.payload ?? {},
+  }))
+  const transcript = items.map((i) => `${i.author}: ${i.text}`).join('\n')
+  return { items, transcript }
+}

@@ -1,0 +1,156 @@
+import type { Method } from 'got'
+import type { Scope } from '../expr/compileExpression'
+import { stringify } from '../expr/compileTemplate'
+import { Redactor } from '../http/redact'
+import { sendRequest, type HttpRequest, type HttpResponse } from '../http/sendRequest'
+import type { CompiledAuth, CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
+
+export type StepResult = { status: number; headers: Record<string, string>; body: unknown }
+
+/** Everything a run needs besides the operation: the mapping, settings and where requests go. */
+export type RunContext = {
+  mapping: CompiledMapping
+  /** Variables every expression sees (`$settings`, `$registration`, `$webhookUrl`, ...). */
+  scope: Scope
+  redactor: Redactor
+  /** Observes every request sent (the CLI's dry run and the sandbox's --verbose use it); already redacted. */
+  /** Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL. */
+  rewriteUrl?: (url: string) => string
+  onRequest?: (r: { label: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number }) => void
+}
+
+async function authHeaders(auth: CompiledAuth | undefined, context: unknown, scope: Scope): Promise<{ headers: Record<string, string>; query: [string, string][] }> {
+  if (!auth || auth.type === 'none') return { headers: {}, query: [] }
+  switch (auth.type) {
+    case 'basic': {
+      const user = await auth.username.render(context, scope)
+      const pass = await auth.password.render(context, scope)
+      return { headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` }, query: [] }
+    }
+    case 'bearer':
+      return { headers: { authorization: `Bearer ${await auth.token.render(context, scope)}` }, query: [] }
+    case 'apiKey': {
+      const value = await auth.value.render(context, scope)
+      return auth.in === 'header' ? { headers: { [auth.name.toLowerCase()]: value }, query: [] } : { headers: {}, query: [[auth.name, value]] }
+    }
+  }
+}
+
+/** Renders a compiled request template into a concrete HTTP request. */
+export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope): Promise<HttpRequest> {
+  const http = ctx.mapping.http
+  let url: string
+  if (req.url) url = await req.url.render(context, scope, { encode: false })
+  else {
+    const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
+    const path = req.path ? await req.path.render(context, scope, { encode: true }) : ''
+    url = base + (path && !path.startsWith('/') ? `/${path}` : path)
+  }
+  const headers: Record<string, string> = { accept: 'application/json' }
+  for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(context, scope)
+  for (const [k, t] of req.headers) headers[k.toLowerCase()] = await t.render(context, scope)
+  const auth = await authHeaders(req.auth ?? http.auth, context, scope)
+  Object.assign(headers, auth.headers)
+  const query: [string, string][] = []
+  for (const [k, t] of http.query) query.push([k, await t.render(context, scope)])
+  for (const [k, t] of req.query) query.push([k, await t.render(context, scope)])
+  query.push(...auth.query)
+
+  let body: HttpRequest['body']
+  if (req.body) {
+    const value = await req.body.evaluate(context, scope)
+    if (value !== undefined) body = { text: JSON.stringify(value), contentType: 'application/json' }
+  } else if (req.form) {
+    const value = await req.form.evaluate(context, scope)
+    if (value && typeof value === 'object') {
+      const form = new URLSearchParams()
+      for (const [k, v] of Object.entries(value)) if (v !== undefined) form.append(k, stringify(v))
+      body = { text: form.toString(), contentType: 'application/x-www-form-urlencoded' }
+    }
+  }
+  return {
+    method: req.method as Method,
+    url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url,
+    headers,
+    query,
+    body,
+    timeoutMs: http.timeoutMs,
+    retry: http.retry,
+    idempotent: req.idempotent,
+    okStatus: req.okStatus,
+  }
+}
+
+async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
+  const request = await buildRequest(step.request, ctx, context, scope)
+  const errorMessage = ctx.mapping.http.errorMessage
+  let response: HttpResponse | undefined
+  try {
+    response = await sendRequest(request, {
+      label: step.label,
+      redactor: ctx.redactor,
+      vendorMessage: errorMessage ? async (body) => stringify(await errorMessage.evaluate(body, scope)) || undefined : undefined,
+    })
+    return { status: response.status, headers: response.headers, body: response.body }
+  } finally {
+    if (ctx.onRequest) {
+      const u = new URL(request.url)
+      for (const [k, v] of request.query) u.searchParams.append(k, v)
+      ctx.onRequest({
+        label: step.label,
+        method: request.method,
+        url: ctx.redactor.text(u.toString()),
+        headers: ctx.redactor.headers(request.headers),
+        body: request.body ? ctx.redactor.text(request.body.text) : undefined,
+        status: response?.status,
+      })
+    }
+  }
+}
+
+/** Runs steps in order; each sees earlier responses as `$steps.<id>`. Returns the `$steps` object. */
+export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: unknown, baseScope: Scope): Promise<Record<string, unknown>> {
+  const results: Record<string, unknown> = {}
+  for (const step of steps) {
+    const scope: Scope = { ...baseScope, steps: results }
+    if (step.when && !(await step.when.evaluate(context, scope))) continue
+    if (step.forEach) {
+      let items = await step.forEach.evaluate(context, scope)
+      if (items === undefined || items === null) items = []
+      if (!Array.isArray(items)) items = [items]
+      const out: StepResult[] = []
+      let index = 0
+      for (const item of items as unknown[]) {
+        out.push(await runStep(step, ctx, context, { ...scope, item, index: index++ }))
+      }
+      if (step.id) results[step.id] = out
+    } else {
+      const r = await runStep(step, ctx, context, scope)
+      if (step.id) results[step.id] = r
+    }
+  }
+  return results
+}
+
+export class OperationResultError extends Error {}
+
+/** Runs an operation (its steps, then its `result` expressions) against the operation's input. */
+export async function runOperation(op: CompiledOperation, ctx: RunContext, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const scope: Scope = { ...ctx.scope, input }
+  const steps = await runSteps(op.steps, ctx, input, scope)
+  const result: Record<string, unknown> = {}
+  for (const [key, e] of op.result) {
+    result[key] = await e.evaluate(input, { ...scope, steps })
+  }
+  return result
+}
+
+/** An id from a vendor response as the string Botpress stores; a missing one is an error naming the place. */
+export function requireId(value: unknown, what: string, op: string): string {
+  if (value === undefined || value === null || value === '' || typeof value === 'object') {
+    throw new OperationResultError(`${op}: result.${what} is ${value === undefined ? 'undefined' : JSON.stringify(value)}; check the expression against the vendor's response`)
+  }
+  return String(value)
+}
+
+export { Redactor }

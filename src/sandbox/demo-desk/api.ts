@@ -1,0 +1,356 @@
+// The REST API: JSON in, JSON out, `Authorization: Bearer <apiToken>` on every /api route.
+import { randomBytes, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { DeskError, type DeskStore } from './store'
+import {
+  ATTACHMENT_KINDS,
+  WEBHOOK_EVENTS,
+  type Attachment,
+  type AttachmentKind,
+  type WebhookEvent,
+  type WebhookSubscription,
+} from './types'
+import type { WebhookDispatcher } from './webhooks'
+
+const MAX_BODY_BYTES = 1_000_000
+
+export type ApiContext = { store: DeskStore; dispatcher: WebhookDispatcher; apiToken: string }
+
+type Route = {
+  method: string
+  pattern: RegExp
+  handler: (ctx: ApiContext, params: string[], body: unknown, url: URL) => { status: number; body?: unknown }
+}
+
+// ---------- input helpers ----------
+function asObject(body: unknown): Record<string, unknown> {
+  if (body === undefined) return {}
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new DeskError(400, 'invalid_request', 'The body must be a JSON object')
+  }
+  return body as Record<string, unknown>
+}
+
+function requiredString(o: Record<string, unknown>, key: string): string {
+  const v = o[key]
+  if (typeof v === 'number') return String(v)
+  if (typeof v !== 'string' || v.trim() === '') throw new DeskError(400, 'invalid_request', `\`${key}\` is required (a non-empty string)`)
+  return v
+}
+
+function optionalString(o: Record<string, unknown>, key: string): string | null {
+  const v = o[key]
+  if (v === undefined || v === null) return null
+  if (typeof v === 'number') return String(v)
+  if (typeof v !== 'string') throw new DeskError(400, 'invalid_request', `\`${key}\` must be a string`)
+  return v
+}
+
+function parseAttachments(v: unknown): Attachment[] {
+  if (v === undefined || v === null) return []
+  if (!Array.isArray(v)) throw new DeskError(400, 'invalid_request', '`attachments` must be an array')
+  return v.map((a, i) => {
+    const o = asObject(a)
+    const url = o.url
+    if (typeof url !== 'string' || !/^(https?:|data:)/.test(url)) {
+      throw new DeskError(400, 'invalid_request', `\`attachments[${i}].url\` must be an http(s) or data: URL`)
+    }
+    const kind = o.kind ?? 'file'
+    if (!ATTACHMENT_KINDS.includes(kind as AttachmentKind)) {
+      throw new DeskError(400, 'invalid_request', `\`attachments[${i}].kind\` must be one of ${ATTACHMENT_KINDS.join(', ')}`)
+    }
+    const title = o.title
+    if (title !== undefined && title !== null && typeof title !== 'string') {
+      throw new DeskError(400, 'invalid_request', `\`attachments[${i}].title\` must be a string`)
+    }
+    return { url, title: (title as string | undefined) ?? null, kind: kind as AttachmentKind }
+  })
+}
+
+function publicWebhook(w: WebhookSubscription) {
+  const { secret: _secret, ...rest } = w
+  return rest
+}
+
+// ---------- routes ----------
+const routes: Route[] = [
+  {
+    method: 'POST',
+    pattern: /^\/api\/contacts$/,
+    handler: ({ store }, _p, body) => {
+      const o = asObject(body)
+      const { contact, created } = store.createContact({
+        name: requiredString(o, 'name'),
+        email: optionalString(o, 'email'),
+        externalId: optionalString(o, 'externalId'),
+      })
+      return { status: created ? 201 : 200, body: { contact } }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/contacts$/,
+    handler: ({ store }) => ({ status: 200, body: { contacts: store.contacts } }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/contacts\/([^/]+)$/,
+    handler: ({ store }, [id]) => {
+      const contact = store.getContact(id)
+      if (!contact) throw new DeskError(404, 'not_found', `No contact ${id}`)
+      return { status: 200, body: { contact } }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/tickets$/,
+    handler: ({ store }, _p, body) => {
+      const o = asObject(body)
+      const historyIn = o.history ?? []
+      if (!Array.isArray(historyIn)) throw new DeskError(400, 'invalid_request', '`history` must be an array')
+      const history = historyIn.map((h, i) => {
+        const line = asObject(h)
+        const author = line.author ?? 'contact'
+        if (author !== 'contact' && author !== 'bot') {
+          throw new DeskError(400, 'invalid_request', `\`history[${i}].author\` must be "contact" or "bot"`)
+        }
+        const text = line.text
+        if (typeof text !== 'string') throw new DeskError(400, 'invalid_request', `\`history[${i}].text\` must be a string`)
+        return { author: author as 'contact' | 'bot', text }
+      })
+      const ticket = store.createTicket({
+        contactId: requiredString(o, 'contactId'),
+        subject: requiredString(o, 'subject'),
+        description: optionalString(o, 'description'),
+        history,
+      })
+      return { status: 201, body: { ticket } }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/tickets$/,
+    handler: ({ store }, _p, _b, url) => {
+      const status = url.searchParams.get('status')
+      const tickets = store.tickets
+        .filter((t) => !status || t.status === status)
+        .map((t) => store.ticketWithMessages(t.id))
+      return { status: 200, body: { tickets } }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/tickets\/([^/]+)$/,
+    handler: ({ store }, [id]) => {
+      const ticket = store.ticketWithMessages(id)
+      if (!ticket) throw new DeskError(404, 'not_found', `No ticket ${id}`)
+      return { status: 200, body: { ticket } }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/tickets\/([^/]+)\/messages$/,
+    handler: ({ store }, [id], body) => {
+      const o = asObject(body)
+      const authorType = o.authorType ?? 'contact'
+      if (authorType !== 'contact' && authorType !== 'system') {
+        throw new DeskError(400, 'invalid_request', '`authorType` must be "contact" or "system"')
+      }
+      const attachments = parseAttachments(o.attachments)
+      const text = o.text ?? ''
+      if (typeof text !== 'string') throw new DeskError(400, 'invalid_request', '`text` must be a string')
+      if (text.trim() === '' && attachments.length === 0) {
+        throw new DeskError(400, 'invalid_request', '`text` is required (or at least one attachment)')
+      }
+      const message = store.postMessage(id, { text, authorType, attachments })
+      return { status: 201, body: { message } }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/tickets\/([^/]+)\/close$/,
+    handler: ({ store }, [id]) => ({ status: 200, body: { ticket: store.close(id) } }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/tickets\/([^/]+)\/assign$/,
+    handler: ({ store }, [id], body) => ({ status: 200, body: { ticket: store.assign(id, asObject(body).agentId) } }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/tickets\/([^/]+)\/reply$/,
+    handler: ({ store }, [id], body) => {
+      const o = asObject(body)
+      const text = requiredString(o, 'text')
+      return { status: 201, body: { message: store.reply(id, o.agentId, text) } }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/tickets\/([^/]+)\/solve$/,
+    handler: ({ store }, [id], body) => ({ status: 200, body: { ticket: store.solve(id, asObject(body).agentId) } }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/agents$/,
+    handler: ({ store }) => ({ status: 200, body: { agents: store.agents } }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/agents\/([^/]+)$/,
+    handler: ({ store }, [id]) => {
+      const agent = store.getAgent(id)
+      if (!agent) throw new DeskError(404, 'not_found', `No agent ${id}`)
+      return { status: 200, body: { agent } }
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/webhooks$/,
+    handler: ({ store }, _p, body) => {
+      const o = asObject(body)
+      const url = requiredString(o, 'url')
+      let parsed: URL
+      try {
+        parsed = new URL(url)
+      } catch {
+        throw new DeskError(400, 'invalid_request', '`url` must be an absolute http(s) URL')
+      }
+      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+        throw new DeskError(400, 'invalid_request', '`url` must be an absolute http(s) URL')
+      }
+      let events: WebhookEvent[] = [...WEBHOOK_EVENTS]
+      if (o.events !== undefined && o.events !== null) {
+        if (!Array.isArray(o.events) || o.events.length === 0) {
+          throw new DeskError(400, 'invalid_request', '`events` must be a non-empty array')
+        }
+        for (const e of o.events) {
+          if (!WEBHOOK_EVENTS.includes(e as WebhookEvent)) {
+            throw new DeskError(400, 'invalid_request', `Unknown event ${JSON.stringify(e)}; known: ${WEBHOOK_EVENTS.join(', ')}`)
+          }
+        }
+        events = [...new Set(o.events as WebhookEvent[])]
+      }
+      const webhook: WebhookSubscription = {
+        id: store.nextId('whk'),
+        url,
+        secret: 'whsec_' + randomBytes(24).toString('hex'),
+        events,
+        createdAt: new Date().toISOString(),
+      }
+      store.addWebhook(webhook)
+      return { status: 201, body: { webhook } }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/webhooks$/,
+    handler: ({ store }) => ({ status: 200, body: { webhooks: store.webhooks.map(publicWebhook) } }),
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/api\/webhooks\/([^/]+)$/,
+    handler: ({ store, dispatcher }, [id]) => {
+      if (!store.removeWebhook(id)) throw new DeskError(404, 'not_found', `No webhook ${id}`)
+      dispatcher.cancelFor(id)
+      return { status: 204 }
+    },
+  },
+  {
+    method: 'GET',
+    pattern: /^\/api\/deliveries$/,
+    handler: ({ store }, _p, _b, url) => {
+      const webhookId = url.searchParams.get('webhookId')
+      const ticketId = url.searchParams.get('ticketId')
+      const deliveries = store.deliveries.filter(
+        (d) => (!webhookId || d.webhookId === webhookId) && (!ticketId || d.ticketId === ticketId),
+      )
+      return { status: 200, body: { deliveries } }
+    },
+  },
+]
+
+// ---------- plumbing ----------
+export function sendJson(res: ServerResponse, status: number, body?: unknown) {
+  if (body === undefined) {
+    res.writeHead(status, { 'Cache-Control': 'no-store' })
+    res.end()
+    return
+  }
+  const text = JSON.stringify(body)
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+  })
+  res.end(text)
+}
+
+function sendError(res: ServerResponse, err: DeskError, extraHeaders: Record<string, string> = {}) {
+  for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v)
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } })
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > MAX_BODY_BYTES) {
+        reject(new DeskError(413, 'payload_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes`))
+        req.destroy()
+        return
+      }
+      chunks.push(chunk)
+    })
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
+
+function authorized(req: IncomingMessage, apiToken: string): boolean {
+  const header = req.headers.authorization ?? ''
+  const m = /^Bearer\s+(.+)$/i.exec(header)
+  if (!m) return false
+  const given = Buffer.from(m[1].trim())
+  const expected = Buffer.from(apiToken)
+  return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+/** Handles one /api request. Returns the status sent (for the access log). */
+export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> {
+  try {
+    if (!authorized(req, ctx.apiToken)) {
+      throw new DeskError(401, 'unauthorized', 'Missing or invalid `Authorization: Bearer <apiToken>`')
+    }
+    const path = url.pathname.replace(/\/+$/, '') || '/'
+    let pathMatched = false
+    for (const route of routes) {
+      const m = route.pattern.exec(path)
+      if (!m) continue
+      pathMatched = true
+      if (route.method !== req.method) continue
+      const raw = await readBody(req)
+      let body: unknown
+      if (raw.trim() !== '') {
+        try {
+          body = JSON.parse(raw)
+        } catch {
+          throw new DeskError(400, 'invalid_json', 'The body is not valid JSON')
+        }
+      }
+      const params = m.slice(1).map((p) => decodeURIComponent(p))
+      const out = route.handler(ctx, params, body, url)
+      sendJson(res, out.status, out.body)
+      return out.status
+    }
+    if (pathMatched) throw new DeskError(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`)
+    throw new DeskError(404, 'not_found', `No route ${req.method} ${path}`)
+  } catch (err) {
+    const e =
+      err instanceof DeskError ? err : new DeskError(500, 'internal', err instanceof Error ? err.message : String(err))
+    sendError(res, e, e.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="demo-desk"' } : {})
+    return e.status
+  }
+}

@@ -1,0 +1,103 @@
+// Public shapes of the Demo Desk: what its REST API returns and what its webhooks carry.
+// Plain data, no Botpress types (the desk stands for "any helpdesk").
+
+export type Contact = {
+  id: string
+  name: string
+  email: string | null
+  externalId: string | null
+  createdAt: string
+}
+
+export type TicketStatus = 'open' | 'solved' | 'closed'
+
+export type Ticket = {
+  id: string
+  status: TicketStatus
+  subject: string
+  description: string | null
+  contactId: string
+  assigneeId: string | null
+  createdAt: string
+  updatedAt: string
+  solvedAt: string | null
+  closedAt: string | null
+}
+
+export type AuthorType = 'contact' | 'agent' | 'system' | 'bot'
+
+export const ATTACHMENT_KINDS = ['image', 'audio', 'video', 'file'] as const
+export type AttachmentKind = (typeof ATTACHMENT_KINDS)[number]
+
+export type Attachment = { url: string; title: string | null; kind: AttachmentKind }
+
+export type Message = {
+  id: string
+  ticketId: string
+  authorType: AuthorType
+  /** Contact id for `contact`, agent id for `agent`, null for `system` and `bot`. */
+  authorId: string | null
+  /** Display name of the author at the time of writing ("Bot", "System" for those). */
+  authorName: string
+  text: string
+  attachments: Attachment[]
+  /** True for the lines imported with `history` when the ticket was created. */
+  history: boolean
+  createdAt: string
+}
+
+export type Agent = { id: string; name: string; email: string; avatarUrl: string }
+
+export const WEBHOOK_EVENTS = ['message.created', 'ticket.assigned', 'ticket.solved', 'ticket.closed'] as const
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number]
+
+export type WebhookSubscription = {
+  id: string
+  url: string
+  /** Random per subscription; signs every delivery. Returned once by `POST /api/webhooks`. */
+  secret: string
+  events: WebhookEvent[]
+  createdAt: string
+}
+
+/** The JSON body of a webhook delivery. */
+export type WebhookPayload = {
+  /** Delivery id: one per (event, subscription), stable across retries. Same as `X-Desk-Delivery`. */
+  id: string
+  event: WebhookEvent
+  /** When the event happened (ISO 8601). */
+  createdAt: string
+  ticket: Ticket
+  contact: Contact | null
+  message?: Message
+  /** The agent who wrote the message (`message.created` by an agent), was assigned, or solved the ticket. */
+  agent?: Agent
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled'
+
+export type DeliveryAttempt = {
+  /** 1-based. */
+  attempt: number
+  startedAt: string
+  /** Unix seconds sent in `X-Desk-Timestamp` for this attempt. */
+  timestamp: number
+  statusCode: number | null
+  error: string | null
+  durationMs: number
+}
+
+export type Delivery = {
+  id: string
+  webhookId: string
+  url: string
+  event: WebhookEvent
+  ticketId: string
+  status: DeliveryStatus
+  attempts: DeliveryAttempt[]
+  createdAt: string
+  finishedAt: string | null
+  payload: WebhookPayload
+}
+
+export type TicketWithMessages = Ticket & { contact: Contact | null; messages: Message[] }

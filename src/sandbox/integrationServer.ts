@@ -1,0 +1,115 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+export type IntegrationServer = { url: string; port: number; pid: number; output: string[]; stop(): Promise<void> }
+
+/**
+ * Runs the built bundle the way `bp serve` does (`require(bundle).default.start(port)`) in its own process,
+ * with its Botpress client pointed at `apiUrl` through BP_API_URL / BP_TOKEN.
+ */
+export async function startIntegrationServer(opts: { bundle: string; apiUrl: string; token: string; port?: number; env?: Record<string, string>; onOutput?: (line: string) => void }): Promise<IntegrationServer> {
+  const port = opts.port ?? (await freePort())
+  const child: ChildProcess = spawn(process.execPath, ['-e', `require(${JSON.stringify(opts.bundle)}).default.start(${port})`], {
+    env: { ...process.env, BP_API_URL: opts.apiUrl, BP_TOKEN: opts.token, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const output: string[] = []
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue
+      output.push(line)
+      opts.onOutput?.(line)
+    }
+  }
+  child.stdout!.on('data', collect)
+  child.stderr!.on('data', collect)
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`integration process exited with ${child.exitCode}:\n${output.join('\n')}`)
+    try {
+      const r = await fetch(`${url}/health`)
+      if (r.ok) break
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`integration did not answer /health within 15 s:\n${output.join('\n')}`)
+    }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    output,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM')
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+        await exited
+        clearTimeout(timer)
+      }
+    },
+  }
+}
+
+export type BotpressIdentity = { botId: string; botUserId: string; integrationId: string; integrationAlias: string; webhookId: string }
+export type IntegrationConfiguration = { mapping: string; settings?: string }
+export type CallResult = { status: number; body: string; json: any }
+
+/** Calls the integration with the headers Botpress Cloud sends (contract reference §1.3). */
+export function botpressCaller(url: string, who: BotpressIdentity, configuration: IntegrationConfiguration) {
+  async function call(operation: string, body: unknown): Promise<CallResult> {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-bot-id': who.botId,
+        'x-bot-user-id': who.botUserId,
+        'x-integration-id': who.integrationId,
+        'x-integration-alias': who.integrationAlias,
+        'x-webhook-id': who.webhookId,
+        'x-bp-operation': operation,
+        'x-bp-configuration': Buffer.from(JSON.stringify(configuration)).toString('base64'),
+        'x-bp-type': operation,
+      },
+      body: JSON.stringify(body),
+    })
+    const text = await res.text()
+    let json: unknown
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+    return { status: res.status, body: text, json }
+  }
+  const webhookUrl = `https://webhook.botpress.cloud/${who.webhookId}`
+  return {
+    call,
+    webhookUrl,
+    register: () => call('register', { webhookUrl }),
+    unregister: () => call('unregister', { webhookUrl }),
+    action: (type: string, input: unknown) => call('action_triggered', { type, input }),
+    messageCreated: (body: { type: string; payload: unknown; conversation: unknown; message: unknown; user: unknown }) => call('message_created', body),
+    /** A vendor's delivery, as Botpress forwards it (raw body string, query string). */
+    webhook: (req: { method?: string; path?: string; query?: string; headers?: Record<string, string>; body?: string }) =>
+      call('webhook_received', { req: { method: req.method ?? 'POST', path: req.path ?? '/', query: req.query ?? '', headers: req.headers ?? {}, body: req.body } }),
+  }
+}
+
+export type BotpressCaller = ReturnType<typeof botpressCaller>

@@ -1,0 +1,134 @@
+import type { Scope } from '../expr/compileExpression'
+import { stringify } from '../expr/compileTemplate'
+import type { CompiledEventRule } from '../mapping/compileMapping'
+import { runSteps, type RunContext } from '../operations/runSteps'
+import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
+import { verifySignature } from './verifySignature'
+
+export type IncomingWebhook = {
+  method?: string
+  path?: string
+  query?: string | Record<string, string>
+  headers?: Record<string, string>
+  body?: string
+}
+
+export type WebhookEvent = {
+  type: 'newMessage' | 'assigned' | 'solved'
+  ticketId: string
+  messageId?: string
+  agent?: { id?: string; name?: string; avatarUrl?: string; email?: string }
+  message?: { type: string; text?: string; url?: string; title?: string }
+  /** Delivery key for deduplication (unique per event within a delivery). */
+  dedupeKey?: string
+  /** The rule that produced it, for logs. */
+  rule: string
+}
+
+export type WebhookOutcome =
+  | { kind: 'handshake'; status: number; headers: Record<string, string>; body?: string }
+  | { kind: 'rejected'; status: 401; reason: string }
+  | { kind: 'invalid'; status: 400 | 413; reason: string }
+  | { kind: 'events'; events: WebhookEvent[]; unmatched: number }
+
+const idString = (v: unknown): string | undefined => (v === undefined || v === null || v === '' || typeof v === 'object' ? undefined : String(v))
+const textOrUndefined = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : stringify(v))
+
+async function fields(pairs: [string, { evaluate(c: unknown, s: Scope): Promise<unknown> }][], context: unknown, scope: Scope, asId: string[] = []) {
+  const out: Record<string, string> = {}
+  for (const [k, e] of pairs) {
+    const v = await e.evaluate(context, scope)
+    const s = asId.includes(k) ? idString(v) : textOrUndefined(v)
+    if (s !== undefined && s !== '') out[k] = s
+  }
+  return Object.keys(out).length ? out : undefined
+}
+
+async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknown, scope: Scope): Promise<Omit<WebhookEvent, 'dedupeKey'> | undefined> {
+  const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, scope) : {}
+  const s = { ...scope, steps }
+  const ticketId = idString(await rule.ticketId.evaluate(context, s))
+  if (!ticketId) throw new WebhookBodyError(`${rule.label}: ticketId evaluated to nothing`)
+  const event: Omit<WebhookEvent, 'dedupeKey'> = { type: rule.emit, ticketId, rule: rule.label }
+  if (rule.messageId) {
+    const id = idString(await rule.messageId.evaluate(context, s))
+    if (id) event.messageId = id
+  }
+  const agent = await fields(rule.agent, context, s, ['id'])
+  if (agent) event.agent = agent
+  if (rule.emit === 'newMessage') {
+    const message = (await fields(rule.message, context, s)) ?? {}
+    event.message = { ...message, type: message.type ?? 'text' }
+  }
+  return event
+}
+
+/**
+ * A vendor's delivery → handshake reply, rejection, or events. Pure engine: no Botpress here.
+ * `ctx.scope` carries `$settings` and `$registration`; lookup steps use `ctx` for HTTP.
+ */
+export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, options?: { skipVerify?: boolean; now?: number }): Promise<WebhookOutcome> {
+  const w = ctx.mapping.webhook
+  const raw = req.body ?? ''
+  if (Buffer.byteLength(raw) > w.maxBodyBytes) return { kind: 'invalid', status: 413, reason: `body larger than ${w.maxBodyBytes} bytes` }
+  const headers: Record<string, string> = {}
+  for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = String(v)
+  const query = parseQuery(req.query)
+
+  let body: unknown
+  let bodyError: string | undefined
+  try {
+    body = parseWebhookBody(raw, w.body, headers['content-type'])
+  } catch (e) {
+    if (!(e instanceof WebhookBodyError)) throw e
+    bodyError = e.message
+  }
+  const scope: Scope = { ...ctx.scope, body, rawBody: raw, headers, query, method: (req.method ?? 'POST').toUpperCase(), path: req.path ?? '/' }
+
+  for (const h of w.handshake) {
+    if (await h.when.evaluate(body ?? {}, scope)) {
+      const replyHeaders: Record<string, string> = {}
+      for (const [k, t] of h.headers) replyHeaders[k] = await t.render(body ?? {}, scope)
+      const value = h.body ? await h.body.evaluate(body ?? {}, scope) : undefined
+      return { kind: 'handshake', status: h.status, headers: replyHeaders, body: value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value) }
+    }
+  }
+
+  if (!options?.skipVerify) {
+    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now })
+    if (!verdict.ok) return { kind: 'rejected', status: 401, reason: verdict.reason }
+  }
+  if (bodyError !== undefined) return { kind: 'invalid', status: 400, reason: bodyError }
+
+  let objects: unknown[] = [body]
+  if (w.forEach) {
+    const v = await w.forEach.evaluate(body, scope)
+    objects = v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]
+  } else if (Array.isArray(body)) objects = body // a batched delivery is a list of event objects
+
+  const events: WebhookEvent[] = []
+  let unmatched = 0
+  for (const object of objects) {
+    const rule = await firstMatch(w.events, object, scope)
+    if (!rule) {
+      unmatched++
+      continue
+    }
+    // The key is read per event object (a batched body carries one id per element).
+    const key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
+    const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
+    const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
+    for (const [i, element] of list.entries()) {
+      const event: WebhookEvent | undefined = await produce(rule, ctx, element, scope)
+      if (!event) continue
+      if (key) event.dedupeKey = list.length > 1 ? `${key}#${i}` : key
+      events.push(event)
+    }
+  }
+  return { kind: 'events', events, unmatched }
+}
+
+async function firstMatch(rules: CompiledEventRule[], object: unknown, scope: Scope): Promise<CompiledEventRule | undefined> {
+  for (const rule of rules) if (await rule.when.evaluate(object, scope)) return rule
+  return undefined
+}

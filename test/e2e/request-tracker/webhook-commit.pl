@@ -1,0 +1,102 @@
+# Universal-HITL e2e webhook Scrip: commit code (evaluated by RT, $self = RT::Action).
+# rt.sh/setup.pl prepend two lines defining $WEBHOOK_URL and $WEBHOOK_SECRET.
+# POSTs one signed JSON document per transaction; never fails the RT operation.
+eval {
+    return 1 unless defined $WEBHOOK_URL && length $WEBHOOK_URL;
+    require HTTP::Tiny; require JSON; require Digest::SHA;
+    my $txn    = $self->TransactionObj;
+    my $ticket = $self->TicketObj;
+    my $type   = $txn->Type  // '';
+    my $field  = $txn->Field // '';
+
+    my $user = sub {
+        my $u = shift;
+        return undef unless $u && $u->id;
+        return {
+            id         => 0 + $u->id,
+            name       => $u->Name,
+            realname   => $u->RealName,
+            email      => $u->EmailAddress,
+            privileged => ($u->Privileged ? JSON::true() : JSON::false()),
+        };
+    };
+    my $load_user = sub {
+        my $id = shift;
+        return undef unless defined $id && length $id;
+        my $u = RT::User->new(RT->SystemUser);
+        $u->Load($id);
+        return $user->($u);
+    };
+
+    my $event = $type eq 'Create'     ? 'create'
+              : $type eq 'Correspond' ? 'correspond'
+              : $type eq 'Comment'    ? 'comment'
+              : $field eq 'Owner'     ? 'owner'
+              :                         'status';
+
+    my ($content, $content_type);
+    if ($event eq 'create' || $event eq 'correspond' || $event eq 'comment') {
+        if (my $obj = $txn->ContentObj(Type => 'text/plain')) {
+            $content_type = $obj->ContentType;
+            $content = $txn->Content(Type => 'text/plain');
+        }
+    }
+
+    my ($old, $new);
+    if ($event eq 'owner') {
+        ($old, $new) = ($load_user->($txn->OldValue), $load_user->($txn->NewValue));
+    } elsif ($event eq 'status') {
+        ($old, $new) = ($txn->OldValue, $txn->NewValue);
+    }
+
+    my @requestors;
+    my $members = $ticket->Requestors->UserMembersObj(Recursively => 0);
+    while (my $r = $members->Next) { push @requestors, $user->($r) }
+
+    my $owner = RT::User->new(RT->SystemUser);
+    $owner->Load($ticket->Owner);
+
+    my $doc = {
+        event  => $event,
+        rt_url => RT->Config->Get('WebURL'),
+        ticket => {
+            id         => 0 + $ticket->id,
+            subject    => $ticket->Subject,
+            status     => $ticket->Status,
+            queue      => $ticket->QueueObj->Name,
+            owner      => $user->($owner),
+            requestors => \@requestors,
+        },
+        transaction => {
+            id           => 0 + $txn->id,
+            type         => $type,
+            field        => (length $field ? $field : undef),
+            created      => $txn->CreatedObj->W3CDTF(Timezone => 'UTC'),
+            content      => $content,
+            content_type => $content_type,
+            old          => $old,
+            new          => $new,
+        },
+        actor => $load_user->($txn->Creator),
+    };
+
+    my $body = JSON->new->utf8->canonical->encode($doc);
+    my $ts   = time();
+    my %headers = (
+        'Content-Type'  => 'application/json',
+        'X-RT-Event'    => $event,
+        'X-RT-Delivery' => $txn->id,
+        'X-RT-Timestamp' => $ts,
+    );
+    $headers{'X-RT-Signature'} = 'sha256=' . Digest::SHA::hmac_sha256_hex("$ts.$body", $WEBHOOK_SECRET)
+        if defined $WEBHOOK_SECRET && length $WEBHOOK_SECRET;
+
+    my $res = HTTP::Tiny->new(timeout => 3, agent => 'RT-universal-hitl-e2e/1')
+        ->post($WEBHOOK_URL, { headers => \%headers, content => $body });
+    RT->Logger->warning("webhook: POST $WEBHOOK_URL for transaction " . $txn->id
+        . " failed: $res->{status} $res->{reason}") unless $res->{success};
+    1;
+} or do {
+    RT->Logger->warning("webhook: error: $@") if $@;
+};
+1;
