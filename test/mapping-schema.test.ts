@@ -4,7 +4,7 @@
 import { describe, it, expect } from 'vitest'
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
@@ -196,6 +196,7 @@ webhook:
       ticketId: ticket.id
 fixtures:
   settings: { rtUrl: "http://rt.test", rtToken: test-token, webhookSecret: test-secret }
+  registration: { scripId: 12 }
   webhooks:
     - name: agent reply becomes newMessage
       request:
@@ -352,6 +353,16 @@ describe('validating mappings', () => {
     const ok = validate(validMapping())
     expect(validate.errors, describeErrors(validate.errors)).toBeNull()
     expect(ok).toBe(true)
+  })
+
+  it('accepts every shipped mapping in mappings/', () => {
+    const dir = fileURLToPath(new URL('../mappings/', import.meta.url))
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
+    expect(files.length).toBeGreaterThan(0)
+    for (const f of files) {
+      const ok = validate(parse(readFileSync(dir + f, 'utf8')))
+      expect(ok, `${f}: ${describeErrors(validate.errors)}`).toBe(true)
+    }
   })
 
   it('accepts `verify: none`, `url` instead of `path`, every auth type and sendMessage per type', () => {

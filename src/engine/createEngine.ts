@@ -33,7 +33,7 @@ export type TicketRequest = {
   title?: string
   description?: string
   hitlSession?: unknown
-  messageHistory: { source: { type: string; userId?: string }; type: string; payload: Record<string, unknown> }[]
+  messageHistory: { source: { type: string; userId?: string } | string; type: string; payload: Record<string, unknown> }[]
   botName?: string
 }
 
@@ -101,7 +101,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
 
     async createTicket(req: TicketRequest): Promise<string> {
       const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
-      const input = { ...req, title: req.title ?? '', description: req.description ?? '', messageHistory: items, transcript }
+      const input = { ...req, messageHistory: items, transcript }
       const result = await runOperation(ops.createTicket, ctx, input)
       return requireId(result.ticketId, 'ticketId', 'createTicket')
     },

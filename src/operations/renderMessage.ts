@@ -46,12 +46,14 @@ export type HistoryItem = { source: 'user' | 'bot'; author: string; type: string
 
 /** History items as the mapping sees them, and the plain-text transcript of them. */
 export function renderHistory(
-  history: { source: { type: string; userId?: string }; type: string; payload: Payload }[],
+  history: { source: { type: string; userId?: string } | string; type: string; payload: Payload }[],
   names: { user: string; bot: string },
 ): { items: HistoryItem[]; transcript: string } {
+  // `source` is `{type}` from Botpress; a plain "user"/"bot" (as fixtures may write it) means the same.
+  const isUser = (h: (typeof history)[number]) => (typeof h.source === 'string' ? h.source : h.source?.type) === 'user'
   const items = history.map((h) => ({
-    source: h.source?.type === 'user' ? ('user' as const) : ('bot' as const),
-    author: h.source?.type === 'user' ? names.user : names.bot,
+    source: isUser(h) ? ('user' as const) : ('bot' as const),
+    author: isUser(h) ? names.user : names.bot,
     type: h.type,
     text: renderMessageText(h.type, h.payload),
     payload: h.payload ?? {},

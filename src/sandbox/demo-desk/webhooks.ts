@@ -26,7 +26,8 @@ export type DispatcherOptions = {
 
 export class WebhookDispatcher {
   private readonly queues = new Map<string, Promise<void>>()
-  private readonly waits = new Set<() => void>()
+  /** Wake-ups of deliveries waiting for their next attempt, by delivery id. */
+  private readonly waits = new Map<string, () => void>()
   private readonly inFlight = new Set<http.ClientRequest>()
   private closed = false
 
@@ -73,9 +74,10 @@ export class WebhookDispatcher {
   /** Stops pending deliveries of a removed subscription (the one in flight finishes its attempt). */
   cancelFor(webhookId: string) {
     for (const d of this.store.deliveries) {
-      if (d.webhookId === webhookId && d.status === 'pending') this.finish(d.id, 'cancelled')
+      if (d.webhookId !== webhookId || d.status !== 'pending') continue
+      this.finish(d.id, 'cancelled')
+      this.waits.get(d.id)?.()
     }
-    this.wakeAll()
   }
 
   async close() {
@@ -139,24 +141,24 @@ export class WebhookDispatcher {
       if (ok) return this.finish(d.id, 'delivered')
       if (attempt === maxAttempts || this.closed) return this.finish(d.id, this.closed ? 'cancelled' : 'failed')
       this.opts.onDelivery(structuredClone(d))
-      await this.wait(this.opts.retryDelaysMs[attempt - 1])
+      await this.wait(d.id, this.opts.retryDelaysMs[attempt - 1])
     }
   }
 
-  private wait(ms: number): Promise<void> {
+  private wait(deliveryId: string, ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer)
-        this.waits.delete(done)
+        this.waits.delete(deliveryId)
         resolve()
       }
       const timer = setTimeout(done, ms)
-      this.waits.add(done)
+      this.waits.set(deliveryId, done)
     })
   }
 
   private wakeAll() {
-    for (const wake of [...this.waits]) wake()
+    for (const wake of [...this.waits.values()]) wake()
   }
 
   private post(url: string, body: string, headers: Record<string, string>): Promise<PostResult> {

@@ -78,8 +78,8 @@ parse_args() {
     esac
   done
   [ -n "$STATE" ] || die "--state DIR is required"
-  mkdir -p "$STATE"
-  STATE="$(cd "$STATE" && pwd)"
+  [ "$SUBCOMMAND" != start ] || mkdir -p "$STATE"
+  STATE="$(realpath -m "$STATE")"
   case "$STATE" in *"'"*|*'\'*) die "--state must not contain quotes or backslashes" ;; esac
   PIDFILE="$STATE/rt-server.pid"
   export RT_SITE_CONFIG_DIR="$STATE/siteconfig.d"   # per-state config: /etc is left alone
@@ -291,12 +291,12 @@ cmd_start() {
 
 # ------------------------------------------------------------------------------------------- main
 [ $# -ge 1 ] || usage
-sub="$1"; shift
-case "$sub" in
+SUBCOMMAND="$1"; shift
+case "$SUBCOMMAND" in
   install) cmd_install ;;
   start)   cmd_start "$@" ;;
   stop)    cmd_stop "$@" ;;
   status)  cmd_status "$@" ;;
   -h|--help|help) usage ;;
-  *) die "unknown subcommand: $sub" ;;
+  *) die "unknown subcommand: $SUBCOMMAND" ;;
 esac
