@@ -32,6 +32,9 @@ function describe(error: ErrorObject): { path: PathSegment[]; message: string; k
       return { path, message: `must be ${JSON.stringify(p.allowedValue)}` }
     case 'type':
       return { path, message: `must be ${p.type}` }
+    case 'false schema':
+      // The schema forbids a field outright in this place (e.g. `path` next to `url`).
+      return { path, message: `"${path.at(-1)}" is not allowed here (see the field's description: it excludes another field)` }
     case 'propertyNames':
       return { path, message: `has an invalid name "${p.propertyName}"` }
     default:
