@@ -56,16 +56,33 @@ function toPlain(value: unknown): unknown {
   return value
 }
 
+/**
+ * The character offset a jsonata syntax error is about. Tokenizer errors (S01xx) give it directly; parser
+ * errors give the offset one past the offending token, and for "(end)" the end of the text.
+ */
+function syntaxErrorPosition(source: string, err: { position?: number; token?: unknown; code?: string }): number {
+  const end = source.trimEnd().length
+  const at = Math.min(err.position ?? 0, source.length)
+  if (err.token === undefined || err.code?.startsWith('S01')) return Math.max(0, Math.min(at, end))
+  if (err.token === '(end)') return end
+  const text = String(err.token)
+  if (source.slice(at - text.length, at) === text) return at - text.length
+  // A string or back-quoted name: the token is its value without the quotes.
+  const quote = source[at - 1]
+  if (quote === '"' || quote === "'" || quote === '`') {
+    const open = source.lastIndexOf(quote, at - 2)
+    if (open >= 0) return open
+  }
+  return Math.max(0, at - 1)
+}
+
 export function compileExpression(source: string): CompiledExpression {
   let expr: jsonata.Expression
   try {
     expr = jsonata(source, EVAL_LIMITS as never)
   } catch (e) {
-    const err = e as { message?: string; position?: number; token?: string }
-    // jsonata's position points one past the offending token; report the token's first character.
-    const tokenLength = typeof err.token === 'string' ? err.token.length : 1
-    const position = Math.max(0, (err.position ?? 1) - tokenLength)
-    throw new ExpressionSyntaxError(err.message ?? String(e), position)
+    const err = e as { message?: string; position?: number; token?: unknown; code?: string }
+    throw new ExpressionSyntaxError(err.message ?? String(e), syntaxErrorPosition(source, err))
   }
   expr.registerFunction('eval', forbidden)
   expr.registerFunction('hmac', hmac, '<ssss?:s>')

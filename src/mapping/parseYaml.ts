@@ -6,14 +6,24 @@ export function parseYaml(text: string, file: string): SourceDocument {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false })
   if (doc.errors.length > 0) {
-    const problems: Problem[] = doc.errors.map((e) => {
+    // One mistake often yields several parser errors on the same line: report the first of each line.
+    const problems: Problem[] = []
+    for (const e of doc.errors) {
       const { line, col } = lines.linePos(e.pos[0])
-      return { file, line, column: col, path: '(yaml)', message: e.message.split('\n')[0]! }
-    })
+      if (problems.some((p) => p.line === line)) continue
+      problems.push({ file, line, column: col, path: '(yaml)', message: e.message.split('\n')[0]! })
+    }
     throw new MappingError(problems)
   }
   return new SourceDocument(file, text, doc, lines)
 }
 
 /** The document's plain value; aliases are capped by `yaml` (maxAliasCount) against alias bombs. */
-export const toValue = (source: SourceDocument): unknown => source.doc.toJS({ maxAliasCount: 100 })
+export function toValue(source: SourceDocument): unknown {
+  try {
+    return source.doc.toJS({ maxAliasCount: 100 })
+  } catch (e) {
+    // `yaml` throws a plain error when the alias cap is hit: report it like any other problem of the file.
+    throw new MappingError([{ ...source.problem([], ''), path: '(yaml)', message: `refused: ${(e as Error).message}` }])
+  }
+}

@@ -89,7 +89,10 @@ export class SourceDocument {
     const bodyLines = raw.split('\n').slice(1) // first line is the `|` or `>` header
     let offset = start + raw.indexOf('\n') + 1
     for (let i = 0; i < lineIndex && i < bodyLines.length; i++) offset += bodyLines[i]!.length + 1
-    const indent = (bodyLines[lineIndex] ?? '').match(/^ */)![0].length
+    // The block's indentation (that of its first non-empty line) is not part of the value; a line's own
+    // further indentation is, and is already counted in `col`.
+    const first = bodyLines.find((l) => l.trim() !== '') ?? ''
+    const indent = first.match(/^ */)![0].length
     return offset + indent + col
   }
 }

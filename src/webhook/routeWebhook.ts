@@ -107,6 +107,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   } else if (Array.isArray(body)) objects = body // a batched delivery is a list of event objects
 
   const events: WebhookEvent[] = []
+  const usedKeys = new Set<string>()
   let unmatched = 0
   for (const object of objects) {
     const rule = await firstMatch(w.events, object, scope)
@@ -121,7 +122,14 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
     for (const [i, element] of list.entries()) {
       const event: WebhookEvent | undefined = await produce(rule, ctx, element, scope)
       if (!event) continue
-      if (key) event.dedupeKey = list.length > 1 ? `${key}#${i}` : key
+      if (key) {
+        // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
+        // e.g. when the key is the delivery's id header and the body holds several events.
+        let unique = list.length > 1 ? `${key}#${i}` : key
+        while (usedKeys.has(unique)) unique = `${unique}#${events.length}`
+        usedKeys.add(unique)
+        event.dedupeKey = unique
+      }
       events.push(event)
     }
   }

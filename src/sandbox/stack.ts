@@ -1,0 +1,170 @@
+// Everything `npm start` runs, started in order and stopped in reverse: the runtime emulator, the Demo Desk (or
+// nothing, for an external helpdesk), the built integration behind the real SDK server, the webhook relay, the
+// `register` call, and the HITL driver playing the Botpress side.
+import { randomBytes } from 'node:crypto'
+import { Client } from '@botpress/client'
+import { startDemoDesk, type DemoDesk } from './demo-desk'
+import { startHitlDriver, IntegrationCallError, type HitlDriver, type HitlDriverOptions } from './hitlDriver'
+import { botpressCaller, startIntegrationServer, type BotpressCaller, type BotpressIdentity, type CallResult, type IntegrationServer } from './integrationServer'
+import { startRuntimeEmulator, type RuntimeEmulator } from './runtime-emulator'
+import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
+
+export type Progress = <T>(label: string, run: () => Promise<T>, detail?: (value: T) => string) => Promise<T>
+const silent: Progress = (_label, run) => run()
+
+export type SandboxOptions = {
+  /** Path of `.botpress/dist/index.cjs`. */
+  bundle: string
+  /** Without `mapping`: the Demo Desk is started and used with the shipped `demo-desk` mapping. */
+  mapping?: string
+  settings?: string
+  /** Token of the Demo Desk's API (default: a random one). */
+  deskApiToken?: string
+  /** Demo Desk webhook retry waits (ms). */
+  deskRetryDelaysMs?: number[]
+  endUser?: HitlDriverOptions['endUser']
+  /** Line loggers (already masked by the caller if needed). */
+  log?: { botpress?: (line: string) => void; helpdesk?: (line: string) => void; integration?: (line: string) => void; relay?: (line: string) => void }
+  progress?: Progress
+}
+
+/** A call to the integration, logged as `operation [type] → status (ms)` (never headers: they carry the configuration). */
+function loggedCaller(bp: BotpressCaller, log: ((line: string) => void) | undefined): BotpressCaller {
+  if (!log) return bp
+  const timed = async (what: string, run: () => Promise<CallResult>) => {
+    const started = Date.now()
+    try {
+      const r = await run()
+      log(`${what} → ${r.status} (${Date.now() - started} ms)`)
+      return r
+    } catch (e) {
+      log(`${what} → ${(e as Error).message}`)
+      throw e
+    }
+  }
+  return {
+    ...bp,
+    call: (operation, body) => timed(operation, () => bp.call(operation, body)),
+    register: () => timed('register', () => bp.register()),
+    unregister: () => timed('unregister', () => bp.unregister()),
+    action: (type, input) => timed(`action_triggered ${type}`, () => bp.action(type, input)),
+    messageCreated: (body) => timed(`message_created ${body.type}`, () => bp.messageCreated(body)),
+    webhook: (req) => timed(`webhook_received ${req.method ?? 'POST'} ${req.path ?? '/'}`, () => bp.webhook(req)),
+  }
+}
+
+export type Sandbox = ReturnType<typeof createSandbox>
+
+export function createSandbox(opts: SandboxOptions) {
+  const progress = opts.progress ?? silent
+  const token = 'bp_sandbox_' + randomBytes(12).toString('hex')
+  const closers: { name: string; run: () => Promise<void> }[] = []
+  let closing: Promise<void> | undefined
+  let registered = false
+
+  const s = {
+    token,
+    usesDemoDesk: opts.mapping === undefined,
+    emulator: undefined as RuntimeEmulator | undefined,
+    desk: undefined as DemoDesk | undefined,
+    integration: undefined as IntegrationServer | undefined,
+    relay: undefined as WebhookRelay | undefined,
+    identity: undefined as BotpressIdentity | undefined,
+    bp: undefined as BotpressCaller | undefined,
+    driver: undefined as HitlDriver | undefined,
+    mapping: opts.mapping ?? 'demo-desk',
+    settings: opts.settings,
+    /** Process ids this sandbox started (the integration). */
+    get pids(): number[] {
+      return s.integration ? [s.integration.pid] : []
+    },
+
+    /** Starts every piece. Throws at the first failure; `close()` then stops what did start. */
+    async start() {
+      const emulator = await progress('starting Botpress runtime emulator', () => startRuntimeEmulator({ token, log: opts.log?.botpress }), (e) => e.url)
+      s.emulator = emulator
+      closers.push({ name: 'runtime emulator', run: () => emulator.close() })
+
+      if (s.usesDemoDesk) {
+        const desk = await progress(
+          'starting Demo Desk',
+          () => startDemoDesk({ apiToken: opts.deskApiToken, retryDelaysMs: opts.deskRetryDelaysMs, log: opts.log?.helpdesk }),
+          (d) => `${d.url}, agent console ${d.url}/`,
+        )
+        s.desk = desk
+        closers.push({ name: 'Demo Desk', run: () => desk.close() })
+        s.settings = `baseUrl: ${desk.url}\napiToken: ${desk.apiToken}\n`
+      }
+
+      const integration = await progress(
+        'starting the integration (built bundle behind the Botpress SDK server)',
+        () => startIntegrationServer({ bundle: opts.bundle, apiUrl: emulator.url, token, onOutput: opts.log?.integration }),
+        (i) => `${i.url}, pid ${i.pid}`,
+      )
+      s.integration = integration
+      closers.push({ name: 'integration', run: () => integration.stop() })
+
+      const botClient = new Client({ apiUrl: emulator.url, botId: 'bot_sandbox', token })
+      const { user: botUser } = await botClient.createUser({ tags: {}, name: 'Bot' })
+      const identity: BotpressIdentity = {
+        botId: 'bot_sandbox',
+        botUserId: botUser.id,
+        integrationId: 'intg_universal_hitl_sandbox',
+        integrationAlias: 'universal-hitl',
+        webhookId: 'wh_' + randomBytes(10).toString('hex'),
+      }
+      s.identity = identity
+      const raw = botpressCaller(integration.url, identity, { mapping: s.mapping, settings: s.settings })
+
+      const relay = await progress(
+        'starting the webhook relay (what webhook.botpress.cloud does)',
+        () =>
+          startWebhookRelay({
+            webhookId: identity.webhookId,
+            forward: (req) => raw.webhook(req),
+            onRequest: opts.log?.relay && ((e) => opts.log!.relay!(`${e.method} ${e.path} → ${e.status} (${e.ms} ms)${e.error ? ` ${e.error}` : ''}`)),
+          }),
+        (r) => r.url,
+      )
+      s.relay = relay
+      closers.push({ name: 'webhook relay', run: () => relay.close() })
+
+      // `register` receives the relay's URL as the webhook URL, as it would receive webhook.botpress.cloud's.
+      const bp = loggedCaller({ ...raw, webhookUrl: relay.url, register: () => raw.call('register', { webhookUrl: relay.url }), unregister: () => raw.call('unregister', { webhookUrl: relay.url }) }, opts.log?.integration)
+      s.bp = bp
+
+      await progress(
+        `register (mapping ${/^[a-z0-9-]+$/i.test(s.mapping.trim()) ? s.mapping.trim() : 'from file'})`,
+        async () => {
+          const r = await bp.register()
+          if (r.status !== 200) throw new IntegrationCallError('register', r)
+          registered = true
+        },
+        () => `webhook URL ${relay.url}`,
+      )
+
+      s.driver = await startHitlDriver({ emulator, token, botId: identity.botId, botUserId: identity.botUserId, caller: bp, endUser: opts.endUser ?? { name: 'Jane Doe', email: 'jane.doe@example.com' } })
+      return s
+    },
+
+    /** Unregisters (best effort, 5 s), stops the driver, then every server and the integration process. Idempotent. */
+    close(): Promise<void> {
+      closing ??= (async () => {
+        s.driver?.close()
+        if (registered && s.bp && s.integration) {
+          const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())
+          await Promise.race([s.bp.unregister().catch(() => undefined), timeout])
+        }
+        for (const c of closers.reverse()) {
+          try {
+            await c.run()
+          } catch {
+            // keep closing the rest
+          }
+        }
+      })()
+      return closing
+    },
+  }
+  return s
+}
