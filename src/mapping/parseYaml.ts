@@ -6,12 +6,14 @@ export function parseYaml(text: string, file: string): SourceDocument {
   const lines = new LineCounter()
   const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false })
   if (doc.errors.length > 0) {
-    // One mistake often yields several parser errors on the same line: report the first of each line.
+    // A structural mistake (indentation, a tab, an unclosed bracket) makes the parser misread what follows,
+    // so errors after the first such one are often about lines that are fine: report up to that first one.
+    // Duplicate keys do not derail the parser; each of them is reported.
     const problems: Problem[] = []
-    for (const e of doc.errors) {
+    for (const e of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
       const { line, col } = lines.linePos(e.pos[0])
-      if (problems.some((p) => p.line === line)) continue
       problems.push({ file, line, column: col, path: '(yaml)', message: e.message.split('\n')[0]! })
+      if (e.code !== 'DUPLICATE_KEY') break
     }
     throw new MappingError(problems)
   }

@@ -21,6 +21,9 @@ const pointerToPath = (pointer: string): PathSegment[] =>
 function describe(error: ErrorObject): { path: PathSegment[]; message: string; key?: boolean } {
   const path = pointerToPath(error.instancePath)
   const p = error.params as Record<string, unknown>
+  // An error about a key's name (under `propertyNames`): placed at that key, not at its parent map.
+  const name = (error as ErrorObject & { propertyName?: string }).propertyName
+  if (name !== undefined) return { path: [...path, name], message: `invalid name "${name}": ${error.message ?? error.keyword}`, key: true }
   switch (error.keyword) {
     case 'required':
       return { path, message: `missing required field "${p.missingProperty}"` }
@@ -51,6 +54,8 @@ export function validateMapping(value: unknown, source: SourceDocument): Problem
   // branch errors when there are any below the same place.
   const described = errors
     .filter((e) => !['oneOf', 'anyOf', 'if', 'not'].includes(e.keyword) || !errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && !['oneOf', 'anyOf', 'if', 'not'].includes(o.keyword)))
+    // `propertyNames` only repeats the error about the name itself, which says what is wrong with it.
+    .filter((e) => e.keyword !== 'propertyNames' || !errors.some((o) => o.instancePath === e.instancePath && (o as { propertyName?: string }).propertyName === e.params.propertyName))
     .map(describe)
   const seen = new Set<string>()
   const problems: Problem[] = []

@@ -20,7 +20,9 @@ export type IntegrationServer = { url: string; port: number; pid: number; output
  */
 export async function startIntegrationServer(opts: { bundle: string; apiUrl: string; token: string; port?: number; env?: Record<string, string>; onOutput?: (line: string) => void }): Promise<IntegrationServer> {
   const port = opts.port ?? (await freePort())
-  const child: ChildProcess = spawn(process.execPath, ['-e', `require(${JSON.stringify(opts.bundle)}).default.start(${port})`], {
+  // The configuration (a pasted mapping included) travels base64-encoded in a header of every call: Node's
+  // default 16 KiB header limit would refuse a large mapping with 431.
+  const child: ChildProcess = spawn(process.execPath, ['--max-http-header-size=1048576', '-e', `require(${JSON.stringify(opts.bundle)}).default.start(${port})`], {
     env: { ...process.env, BP_API_URL: opts.apiUrl, BP_TOKEN: opts.token, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })

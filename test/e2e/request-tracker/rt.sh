@@ -96,6 +96,12 @@ server_pid() {   # prints the pid when the server of this state dir runs
   printf '%s\n' "$pid"
 }
 
+alive() {  # process exists and is not a zombie
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ "$st" != Z* ]]
+}
+
 group_members() {  # live (non-zombie) processes of process group $1, space separated
   ps -e -o pid=,pgid=,stat= 2>/dev/null | awk -v g="$1" '$2 == g && $3 !~ /^Z/ { printf "%s ", $1 }'
 }
@@ -269,7 +275,7 @@ cmd_start() {
       agent_token=$(sed -n 's/.*"agentToken":"\([^"]*\)".*/\1/p' "$STATE/tokens.json")
       continue
     fi
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       tail -n 30 "$STATE/server.log" >&2 || true
       rm -f "$PIDFILE"
       die "rt-server exited during startup"

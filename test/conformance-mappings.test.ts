@@ -1,0 +1,180 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Client } from '@botpress/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fixtureDelivery } from '../src/fixtures/runFixtures'
+import { startStubHelpdesk, type StubHelpdesk } from '../src/fixtures/stubHelpdesk'
+import { compileMappingText } from '../src/mapping/loadMapping'
+import type { OperationFixture, WebhookFixture } from '../src/mapping/types'
+import { botpressCaller, startIntegrationServer, type IntegrationServer } from '../src/sandbox/integrationServer'
+import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
+import { bundle } from './support/harness'
+
+/**
+ * The suite every mapping in mappings/ must pass (a community mapping too, once added there): a whole
+ * hand-off through the SDK server and the runtime emulator, the helpdesk played by a stub that answers with
+ * the mapping's own operation fixtures, and the helpdesk's webhooks taken from its webhook fixtures.
+ */
+const dir = join(__dirname, '..', 'mappings')
+const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
+
+type Plan = {
+  ops: Partial<Record<'register' | 'createUser' | 'createTicket' | 'sendMessage' | 'closeTicket', OperationFixture>>
+  ticketId: string
+  hooks: Partial<Record<'newMessage' | 'assigned' | 'solved', WebhookFixture>>
+}
+
+/** Picks fixtures that tell one consistent story (same ticket id), or says why the mapping's fixtures cannot. */
+function plan(text: string, file: string): Plan | string {
+  const fx = compileMappingText(text, file).file.fixtures ?? {}
+  const ops: Plan['ops'] = {}
+  for (const f of fx.operations ?? []) {
+    if (f.expect.error) continue
+    if (f.operation === 'sendMessage') {
+      const input = f.input ?? {}
+      if (!ops.sendMessage && input.type === 'text' && input.userId) ops.sendMessage = f
+    } else if (f.operation !== 'unregister' && !ops[f.operation]) ops[f.operation] = f
+  }
+  for (const needed of ['createUser', 'createTicket', 'sendMessage', 'closeTicket'] as const) {
+    if (!ops[needed]) return `no ${needed} fixture${needed === 'sendMessage' ? ' with a text message from the user' : ''}`
+  }
+  const ticketId = ops.createTicket!.expect.result?.ticketId
+  if (ticketId === undefined) return 'the createTicket fixture does not state its result.ticketId'
+  const hooks: Plan['hooks'] = {}
+  for (const w of fx.webhooks ?? []) {
+    const e = w.expect.events?.[0] as { type?: string; ticketId?: string } | undefined
+    if (!e || w.expect.events!.length !== 1 || e.ticketId !== String(ticketId) || w.stepResponses) continue
+    const type = e.type as keyof Plan['hooks']
+    hooks[type] ??= w
+  }
+  if (!hooks.newMessage) return `no newMessage webhook fixture for ticket ${ticketId} (the createTicket fixture's ticket)`
+  return { ops, ticketId: String(ticketId), hooks }
+}
+
+/** The stub answers each fixture's expected request with that fixture's response. */
+function answerFromFixtures(stub: StubHelpdesk, ops: Plan['ops']) {
+  for (const f of Object.values(ops)) {
+    f!.expect.requests.forEach((r, i) => {
+      const response = f!.responses?.[i] ?? { status: 200, body: {} }
+      stub.route({ method: r.method.toUpperCase(), path: r.path, respond: () => response })
+    })
+  }
+}
+
+let emulator: RuntimeEmulator
+let stub: StubHelpdesk
+let integration: IntegrationServer
+
+beforeAll(async () => {
+  emulator = await startRuntimeEmulator({ token: 'bp' })
+  stub = await startStubHelpdesk()
+  integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp', env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url } })
+})
+afterAll(async () => {
+  await integration?.stop()
+  await stub?.close()
+  await emulator?.close()
+})
+
+describe.each(files)('conformance of mappings/%s', (file) => {
+  const text = readFileSync(join(dir, file), 'utf8')
+  const p = plan(text, `mappings/${file}`)
+  const reason = typeof p === 'string' ? p : undefined
+  if (reason) console.log(`conformance of mappings/${file} skipped: ${reason}`)
+
+  it.skipIf(!!reason)('hands off end to end with the fixtures playing the helpdesk', async () => {
+    const { ops, ticketId, hooks } = p as Plan
+    const mapping = compileMappingText(text, `mappings/${file}`)
+    const fx = mapping.file.fixtures!
+    const slug = file.replace(/\W/g, '').padEnd(12, '0').slice(0, 12)
+    const botId = `bot_conf_${slug}_00000000000`
+    const bot = new Client({ apiUrl: emulator.url, botId, token: 'bp' })
+    const { user: botUser } = await bot.createUser({ tags: {}, name: 'Bot' })
+    // The webhook URL the register fixture was written for (the fixture runner's default otherwise).
+    const fixtureUrl = (ops.register?.input?.webhookUrl as string | undefined) ?? 'https://webhook.botpress.cloud/wh_fixture'
+    const who = { botId, botUserId: botUser.id, integrationId: `intg_${slug}_0000000000000`, integrationAlias: 'uh', webhookId: fixtureUrl.split('/').pop()! }
+    const settings = Object.entries(fx.settings ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n')
+    const bp = botpressCaller(integration.url, who, { mapping: text, settings })
+    stub.reset()
+    answerFromFixtures(stub, ops)
+    const sent = (op: OperationFixture) => op.expect.requests.map((r) => `${r.method.toUpperCase()} ${r.path}`)
+    const received = (from: number) => stub.requests.slice(from).map((r) => `${r.method} ${r.path}`)
+
+    // register: the mapping's lifecycle steps, values kept in integration state
+    let mark = stub.requests.length
+    const reg = await bp.register()
+    expect(reg.status, reg.body).toBe(200)
+    if (ops.register) expect(received(mark)).toEqual(sent(ops.register))
+    const stored = emulator.data.states.get(stateKey(botId, 'integration', who.integrationId, 'registration'))
+    const registration = (stored?.state.payload as { values?: Record<string, unknown> } | undefined)?.values ?? {}
+
+    // createUser → Botpress user tagged with the helpdesk's id
+    const userInput = ops.createUser!.input ?? {}
+    mark = stub.requests.length
+    const cu = await bp.action('createUser', { name: userInput.name ?? 'Jane Doe', email: userInput.email ?? 'jane@example.com' })
+    expect(cu.status, cu.body).toBe(200)
+    expect(received(mark)).toEqual(sent(ops.createUser!))
+    const userId = cu.json.output.userId as string
+    expect(emulator.data.users.get(userId)!.tags.id).toBe(String(ops.createUser!.expect.result!.externalUserId))
+
+    // startHitl → the ticket and a hitl conversation tagged with its id
+    mark = stub.requests.length
+    const sh = await bp.action('startHitl', {
+      userId,
+      title: (ops.createTicket!.input?.title as string) ?? 'Help',
+      description: (ops.createTicket!.input?.description as string) ?? 'From the bot',
+      hitlSession: ops.createTicket!.input?.hitlSession,
+      messageHistory: [{ source: { type: 'user', userId }, type: 'text', payload: { text: 'Hello' } }, { source: { type: 'bot' }, type: 'text', payload: { text: 'Let me get a human.' } }],
+    })
+    expect(sh.status, sh.body).toBe(200)
+    expect(received(mark)).toEqual(sent(ops.createTicket!))
+    const conversationId = sh.json.output.conversationId as string
+    expect(emulator.data.conversations.get(conversationId)).toMatchObject({ channel: 'hitl', tags: { id: ticketId } })
+
+    // the user's message → the helpdesk, acked with its id
+    const text0 = (ops.sendMessage!.input?.payload as { text?: string } | undefined)?.text ?? 'Are you there?'
+    const { message } = await bot.createMessage({ conversationId, userId: botUser.id, type: 'text', payload: { text: text0, userId }, tags: {} })
+    const { conversation } = await bot.getConversation({ id: conversationId })
+    mark = stub.requests.length
+    const mc = await bp.messageCreated({ type: 'text', payload: { text: text0, userId }, conversation, message, user: botUser })
+    expect(mc.status, mc.body).toBe(200)
+    expect(received(mark)).toEqual(sent(ops.sendMessage!))
+    const messageId = ops.sendMessage!.expect.result?.messageId
+    if (messageId !== undefined) expect(emulator.data.messages.get(message.id)!.tags.id).toBe(String(messageId))
+
+    // the helpdesk's webhooks → a Botpress message from the agent, hitlAssigned, hitlStopped
+    const scope = { settings: Object.fromEntries(Object.entries(fx.settings ?? {})), registration: Object.keys(registration).length ? registration : fx.registration ?? {} }
+    const deliver = async (w: WebhookFixture) => {
+      const d = await fixtureDelivery(mapping, scope, w)
+      return bp.webhook({ method: d.method, path: d.path, query: typeof d.query === 'string' ? d.query : '', headers: d.headers, body: d.body })
+    }
+    const expected = hooks.newMessage!.expect.events![0] as { messageId?: string; agent?: { id?: string; name?: string }; message?: { text?: string } }
+    const nm = await deliver(hooks.newMessage!)
+    expect(nm.status, nm.body).toBe(200)
+    const agentMessages = [...emulator.data.messages.values()].filter((m) => m.conversationId === conversationId && m.direction === 'incoming')
+    expect(agentMessages).toHaveLength(1)
+    if (expected.message?.text) expect(agentMessages[0]!.payload).toMatchObject({ text: expected.message.text })
+    const agent = emulator.data.users.get(agentMessages[0]!.userId)!
+    if (expected.agent?.id) expect(agent.tags).toMatchObject({ id: expected.agent.id, role: 'agent' })
+    if (expected.agent?.name) expect(agent.name).toBe(expected.agent.name)
+    const again = await deliver(hooks.newMessage!)
+    expect(again.status).toBe(200)
+    expect([...emulator.data.messages.values()].filter((m) => m.conversationId === conversationId && m.direction === 'incoming')).toHaveLength(1)
+
+    const events = () => [...emulator.data.events.values()].filter((e) => e.conversationId === conversationId).map((e) => e.type)
+    if (hooks.assigned) {
+      expect((await deliver(hooks.assigned)).status).toBe(200)
+      expect(events()).toContain('hitlAssigned')
+    }
+    if (hooks.solved) {
+      expect((await deliver(hooks.solved)).status).toBe(200)
+      expect(events()).toContain('hitlStopped')
+    }
+
+    // stopHitl → close the ticket
+    mark = stub.requests.length
+    const st = await bp.action('stopHitl', { conversationId })
+    expect(st.status, st.body).toBe(200)
+    expect(received(mark)).toEqual(sent(ops.closeTicket!))
+  })
+})
