@@ -33,7 +33,7 @@ const common = {
   bundle: true,
   platform: 'node',
   target: 'es2020',
-  minify: process.argv.includes('--minify'),
+  minify: false,
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
@@ -53,6 +53,8 @@ export async function buildAll() {
         resolveDir: root,
       },
       outfile: outputs.integration,
+      // `bp build` minifies by default; `--no-minify` keeps it readable for debugging.
+      minify: !process.argv.includes('--no-minify'),
     }),
     build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: outputs.cli }),
     build({ ...common, entryPoints: [join(root, 'src/sandbox/main.ts')], outfile: outputs.sandbox }),

@@ -10,6 +10,12 @@ import type { Props } from './types'
 export const register: Props['register'] = async ({ ctx, client, webhookUrl, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client, { withRegistration: false, webhookUrl })
+    // A secret that must come from the settings is checked before anything is created at the helpdesk.
+    const verify = engine.mapping.webhook.verify
+    if (verify.scheme !== 'none' && !verify.secret.source.includes('$registration')) {
+      const missing = await engine.missingWebhookSecret()
+      if (missing) throw new sdk.RuntimeError(missing)
+    }
     const previous = await getRegistration(client, ctx.integrationId)
     const hash = engine.configHash
     if (previous && previous.configHash === hash && previous.webhookUrl === webhookUrl) {

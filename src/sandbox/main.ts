@@ -148,6 +148,7 @@ async function main(argv: string[]): Promise<number> {
           helpdesk: (l) => out.log('helpdesk', l),
           integration: (l) => out.log('integration', l),
           relay: (l) => out.log('webhook relay', l),
+          calls: (l) => out.log('→ integration', l),
         }
       : undefined,
   })

@@ -43,7 +43,7 @@ export function createOutput(opts: { write: (text: string) => void; mask: (text:
     },
     /** Verbose-only log lines, tagged with their source. */
     log(source: string, line: string) {
-      if (opts.verbose) raw(`${clock()}  ${`[${source}]`.padEnd(13)} ${line}`)
+      if (opts.verbose) raw(`${clock()}  ${`[${source}]`.padEnd(15)} ${line}`)
     },
     progress: (async (title, run, detail) => {
       around?.before()

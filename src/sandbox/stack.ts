@@ -9,6 +9,8 @@ import { botpressCaller, startIntegrationServer, type BotpressCaller, type Botpr
 import { startRuntimeEmulator, type RuntimeEmulator } from './runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
 
+const WEBCHAT_ID = 'intg_webchat_sandbox'
+
 export type Progress = <T>(label: string, run: () => Promise<T>, detail?: (value: T) => string) => Promise<T>
 const silent: Progress = (_label, run) => run()
 
@@ -24,7 +26,7 @@ export type SandboxOptions = {
   deskRetryDelaysMs?: number[]
   endUser?: HitlDriverOptions['endUser']
   /** Line loggers (already masked by the caller if needed). */
-  log?: { botpress?: (line: string) => void; helpdesk?: (line: string) => void; integration?: (line: string) => void; relay?: (line: string) => void }
+  log?: { botpress?: (line: string) => void; helpdesk?: (line: string) => void; integration?: (line: string) => void; relay?: (line: string) => void; calls?: (line: string) => void }
   progress?: Progress
 }
 
@@ -81,7 +83,20 @@ export function createSandbox(opts: SandboxOptions) {
 
     /** Starts every piece. Throws at the first failure; `close()` then stops what did start. */
     async start() {
-      const emulator = await progress('starting Botpress runtime emulator', () => startRuntimeEmulator({ token, log: opts.log?.botpress }), (e) => e.url)
+      // Each runtime API call is logged with who made it: the integration, the bot (the driver) or webchat.
+      const apiLog = opts.log?.botpress
+      const callerOf = (line: string) => {
+        const calls = s.emulator?.calls ?? []
+        let call: (typeof calls)[number] | undefined
+        for (let i = calls.length - 1; i >= 0 && !call; i--) if (`${calls[i]!.method} ${calls[i]!.path} → ${calls[i]!.status}` === line) call = calls[i]
+        const id = call?.headers['x-integration-id']
+        return !call ? '' : !id ? 'bot' : id === s.identity?.integrationId ? 'integration' : id === WEBCHAT_ID ? 'webchat' : id
+      }
+      const emulator = await progress(
+        'starting Botpress runtime emulator',
+        () => startRuntimeEmulator({ token, log: apiLog && ((line) => apiLog(`${callerOf(line).padEnd(11)} ${line}`)) }),
+        (e) => e.url,
+      )
       s.emulator = emulator
       closers.push({ name: 'runtime emulator', run: () => emulator.close() })
 
@@ -130,7 +145,7 @@ export function createSandbox(opts: SandboxOptions) {
       closers.push({ name: 'webhook relay', run: () => relay.close() })
 
       // `register` receives the relay's URL as the webhook URL, as it would receive webhook.botpress.cloud's.
-      const bp = loggedCaller({ ...raw, webhookUrl: relay.url, register: () => raw.call('register', { webhookUrl: relay.url }), unregister: () => raw.call('unregister', { webhookUrl: relay.url }) }, opts.log?.integration)
+      const bp = loggedCaller({ ...raw, webhookUrl: relay.url, register: () => raw.call('register', { webhookUrl: relay.url }), unregister: () => raw.call('unregister', { webhookUrl: relay.url }) }, opts.log?.calls)
       s.bp = bp
 
       await progress(
@@ -143,7 +158,7 @@ export function createSandbox(opts: SandboxOptions) {
         () => `webhook URL ${relay.url}`,
       )
 
-      s.driver = await startHitlDriver({ emulator, token, botId: identity.botId, botUserId: identity.botUserId, caller: bp, endUser: opts.endUser ?? { name: 'Jane Doe', email: 'jane.doe@example.com' } })
+      s.driver = await startHitlDriver({ emulator, token, botId: identity.botId, botUserId: identity.botUserId, caller: bp, webchatIntegrationId: WEBCHAT_ID, endUser: opts.endUser ?? { name: 'Jane Doe', email: 'jane.doe@example.com' } })
       return s
     },
 

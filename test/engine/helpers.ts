@@ -1,0 +1,87 @@
+// Shared helpers of the engine tests: small mappings built as objects, compiled through the real loader.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { createEngine, type EngineOptions } from '../../src/engine/createEngine'
+import { compileMappingText } from '../../src/mapping/loadMapping'
+import { parseSettings } from '../../src/mapping/parseSettings'
+import { MappingError, type Problem } from '../../src/mapping/problems'
+
+export const acmeText = readFileSync(join(__dirname, '..', 'support', 'acme.yaml'), 'utf8')
+
+type Obj = Record<string, any>
+
+/** A minimal valid mapping; `patch` replaces top-level sections (and `operations.*` entries) as given. */
+export function mappingObject(patch: { settings?: Obj; http?: Obj; operations?: Obj; webhook?: Obj; fixtures?: Obj } = {}): Obj {
+  return {
+    version: 1,
+    vendor: { name: 'Test Desk' },
+    settings: patch.settings ?? {
+      baseUrl: { required: true },
+      apiToken: { required: true, secret: true },
+      webhookSecret: { secret: true },
+    },
+    http: patch.http ?? { baseUrl: '{{ $settings.baseUrl }}/api', auth: { type: 'bearer', token: '{{ $settings.apiToken }}' }, timeoutMs: 5000 },
+    operations: {
+      createUser: { steps: [{ id: 'u', request: { method: 'POST', path: '/users', body: '{"name": name}' } }], result: { externalUserId: '$steps.u.body.id' } },
+      createTicket: { steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"title": title}' } }], result: { ticketId: '$steps.t.body.id' } },
+      sendMessage: { text: { steps: [{ request: { method: 'POST', path: '/tickets/{{ ticketId }}/messages', body: '{"text": text}' } }] } },
+      closeTicket: { steps: [{ request: { method: 'PUT', path: '/tickets/{{ ticketId }}', body: '{"status": "closed"}' } }] },
+      ...patch.operations,
+    },
+    webhook: patch.webhook ?? { verify: 'none', events: [{ when: 'true', emit: 'solved', ticketId: 'id' }] },
+    ...(patch.fixtures ? { fixtures: patch.fixtures } : {}),
+  }
+}
+
+export const yamlOf = (mapping: Obj) => stringify(mapping, { lineWidth: 0 })
+
+/** An engine over a mapping object with the given settings (checked like the integration checks them). */
+export function engineOf(mapping: Obj, settings: Record<string, unknown>, options: EngineOptions = {}) {
+  const compiled = compileMappingText(yamlOf(mapping), 'test.yaml')
+  const resolved = parseSettings(settings, compiled.file.settings ?? {}, 'settings')
+  return createEngine({ mapping: compiled, settings: resolved, hash: 'test' }, options)
+}
+
+/** The MappingError a function throws (fails the test when it throws nothing or something else). */
+export function mappingErrorOf(fn: () => unknown): MappingError {
+  try {
+    fn()
+  } catch (e) {
+    if (e instanceof MappingError) return e
+    throw new Error(`expected a MappingError, got ${(e as Error)?.constructor?.name}: ${(e as Error)?.message}`)
+  }
+  throw new Error('expected a MappingError, nothing was thrown')
+}
+
+/** Problems of compiling a mapping text (empty when it compiles). */
+export function problemsOf(text: string, file = 'm.yaml'): Problem[] {
+  try {
+    compileMappingText(text, file)
+    return []
+  } catch (e) {
+    if (e instanceof MappingError) return e.problems
+    throw e
+  }
+}
+
+/**
+ * The 1-based line and column of `needle` inside the first line of `text` containing `lineMarker`
+ * (what a positioned problem should point at).
+ */
+export function positionOf(text: string, lineMarker: string, needle: string, occurrence = 1): { line: number; column: number } {
+  const lines = text.split('\n')
+  const index = lines.findIndex((l) => l.includes(lineMarker))
+  if (index < 0) throw new Error(`no line contains ${JSON.stringify(lineMarker)}`)
+  let column = -1
+  for (let i = 0; i < occurrence; i++) column = lines[index]!.indexOf(needle, column + 1)
+  if (column < 0) throw new Error(`line ${index + 1} has no ${JSON.stringify(needle)}`)
+  return { line: index + 1, column: column + 1 }
+}
+
+/** Replaces exactly one occurrence (fails loudly when the text to replace is not there once). */
+export function replaceOnce(text: string, from: string, to: string): string {
+  const first = text.indexOf(from)
+  if (first < 0 || text.indexOf(from, first + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(from)}`)
+  return text.slice(0, first) + to + text.slice(first + from.length)
+}
