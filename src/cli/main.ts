@@ -30,10 +30,25 @@ class CliError extends Error {}
 function readJsonOrYamlObject(path: string): Record<string, unknown> {
   const text = readText(path)
   try {
-    return JSON.parse(text)
+    const value = JSON.parse(text)
+    // JSON that is not an object (a list, a string, null) is checked as text, which reports it.
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value
   } catch {
-    return { __yaml: text }
+    // not JSON: YAML text
   }
+  return { __yaml: text }
+}
+
+function readJson(path: string): Record<string, unknown> {
+  const text = readText(path)
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (e) {
+    throw new CliError(`${path} is not JSON: ${(e as Error).message}`)
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CliError(`${path} must hold a JSON object`)
+  return value as Record<string, unknown>
 }
 
 function settingsFrom(path: string | undefined): string | Record<string, unknown> | undefined {
@@ -63,13 +78,8 @@ async function route(file: string | undefined, requestPath: string | undefined, 
   if (!file || !requestPath) throw new CliError('route needs <mapping.yaml> <request.json>')
   const mapping = compileMappingText(readText(file), file)
   const settings = parseSettings(settingsFrom(opts.settings), mapping.file.settings ?? {}, opts.settings ?? 'settings')
-  const registration = opts.registration ? JSON.parse(readText(opts.registration)) : undefined
-  let request: Record<string, unknown>
-  try {
-    request = JSON.parse(readText(requestPath))
-  } catch (e) {
-    throw new CliError(`${requestPath} is not JSON: ${(e as Error).message}`)
-  }
+  const registration = opts.registration ? readJson(opts.registration) : undefined
+  const request = readJson(requestPath)
   if (!('body' in request)) throw new CliError(`${requestPath} needs a "body" (a string or JSON)`)
   const body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body)
   const engine = createEngine({ mapping, settings, hash: 'cli' }, { registration })

@@ -32,6 +32,8 @@ export function parseSettings(input: string | Record<string, unknown> | undefine
   }
 
   const values: Record<string, SettingValue> = {}
+  /** Given but refused: already reported, not to be reported again as missing. */
+  const refused = new Set<string>()
   const names = Object.keys(declared)
   for (const [key, value] of Object.entries(raw)) {
     if (!(key in declared)) {
@@ -41,6 +43,7 @@ export function parseSettings(input: string | Record<string, unknown> | undefine
     if (value === null || value === undefined || value === '') continue
     if (typeof value === 'object') {
       problems.push(place(key, 'must be a single value (text, number or true/false), not a list or mapping'))
+      refused.add(key)
       continue
     }
     values[key] = value as SettingValue
@@ -48,7 +51,7 @@ export function parseSettings(input: string | Record<string, unknown> | undefine
   const secrets: string[] = []
   for (const [name, decl] of Object.entries(declared)) {
     if (values[name] === undefined && decl.default !== undefined) values[name] = decl.default
-    if (values[name] === undefined && decl.required) {
+    if (values[name] === undefined && decl.required && !refused.has(name)) {
       problems.push(place(undefined, `missing required setting "${name}"${decl.description ? ` (${decl.description})` : ''}`))
     }
     if (decl.secret && values[name] !== undefined && String(values[name]).length > 0) secrets.push(String(values[name]))

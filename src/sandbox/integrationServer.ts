@@ -71,7 +71,7 @@ export async function startIntegrationServer(opts: { bundle: string; apiUrl: str
 
 export type BotpressIdentity = { botId: string; botUserId: string; integrationId: string; integrationAlias: string; webhookId: string }
 export type IntegrationConfiguration = { mapping: string; settings?: string }
-export type CallResult = { status: number; body: string; json: any }
+export type CallResult = { status: number; headers: Record<string, string>; body: string; json: any }
 
 /** Calls the integration with the headers Botpress Cloud sends (contract reference §1.3). */
 export function botpressCaller(url: string, who: BotpressIdentity, configuration: IntegrationConfiguration) {
@@ -98,7 +98,7 @@ export function botpressCaller(url: string, who: BotpressIdentity, configuration
     } catch {
       json = undefined
     }
-    return { status: res.status, body: text, json }
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: text, json }
   }
   const webhookUrl = `https://webhook.botpress.cloud/${who.webhookId}`
   return {

@@ -13,18 +13,6 @@ export async function runInteractive(s: Sandbox, out: Output, opts: { vendor: st
   const input = opts.input ?? process.stdin
   const output = opts.output ?? process.stdout
   const tty = !!output.isTTY && !!(input as { isTTY?: boolean }).isTTY
-  const rl = createInterface({ input, output, prompt: 'you> ', terminal: tty })
-
-  if (tty) {
-    // Asynchronous lines (agent messages) are printed above the prompt, then the prompt and what was typed come back.
-    out.setPromptHooks({
-      before: () => {
-        clearLine(output, 0)
-        cursorTo(output, 0)
-      },
-      after: () => rl.prompt(true),
-    })
-  }
 
   out.line()
   if (s.desk) {
@@ -35,6 +23,19 @@ export async function runInteractive(s: Sandbox, out: Output, opts: { vendor: st
   out.line(HELP)
   out.line()
   await driver.botSays("Hi! I'm the demo bot. Tell me what's going on, and type /agent when you want a human.")
+
+  // Created once everything is printed, with its listeners attached at once: lines typed (or piped) early are kept.
+  const rl = createInterface({ input, output, prompt: 'you> ', terminal: tty })
+  if (tty) {
+    // Asynchronous lines (agent messages) are printed above the prompt, then the prompt and what was typed come back.
+    out.setPromptHooks({
+      before: () => {
+        clearLine(output, 0)
+        cursorTo(output, 0)
+      },
+      after: () => rl.prompt(true),
+    })
+  }
 
   let busy: Promise<void> = Promise.resolve()
   const handle = async (line: string) => {
@@ -73,9 +74,10 @@ export async function runInteractive(s: Sandbox, out: Output, opts: { vendor: st
     })
     rl.on('SIGINT', () => rl.close())
     rl.on('close', () => {
+      if (tty) output.write('\n')
       out.setPromptHooks(undefined)
       busy.then(() => resolve())
     })
-    rl.prompt()
+    if (tty) rl.prompt()
   })
 }

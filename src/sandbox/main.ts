@@ -185,12 +185,6 @@ async function main(argv: string[]): Promise<number> {
     return 1
   }
 
-  if (!s_isDemo(sandbox)) {
-    out.line()
-    out.line(`The webhook URL given to register is the local relay ${sandbox.relay!.url}`)
-    out.line(`(${vendor} must be able to reach it: fine for a helpdesk on this machine or network).`)
-  }
-
   const detach = attachTranscript(sandbox, out)
   if (args.interactive) {
     await runInteractive(sandbox, out, { vendor })
@@ -217,8 +211,6 @@ async function main(argv: string[]): Promise<number> {
   await sandbox.close()
   return code
 }
-
-const s_isDemo = (s: { usesDemoDesk: boolean }) => s.usesDemoDesk
 
 /** On failure, the integration's last log lines help (already redacted by the integration, masked again here). */
 function dumpIntegrationOutput(sandbox: { integration?: { output: string[] } }, out: ReturnType<typeof createOutput>, verbose: boolean) {

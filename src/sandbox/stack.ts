@@ -162,14 +162,14 @@ export function createSandbox(opts: SandboxOptions) {
       return s
     },
 
-    /** Unregisters (best effort, 5 s), stops the driver, then every server and the integration process. Idempotent. */
+    /** Ends an active session and unregisters (best effort, 5 s each), stops the driver, then every server and the integration process. Idempotent. */
     close(): Promise<void> {
       closing ??= (async () => {
+        const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())])
+        // Interrupted mid-session: close the ticket (stopHitl) rather than leave it open in the helpdesk.
+        if (s.driver?.active) await bounded(s.driver.endSession())
         s.driver?.close()
-        if (registered && s.bp && s.integration) {
-          const timeout = new Promise<void>((resolve) => setTimeout(resolve, 5000).unref())
-          await Promise.race([s.bp.unregister().catch(() => undefined), timeout])
-        }
+        if (registered && s.bp && s.integration) await bounded(s.bp.unregister())
         for (const c of closers.reverse()) {
           try {
             await c.run()

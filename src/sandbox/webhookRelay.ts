@@ -1,22 +1,14 @@
 // What webhook.botpress.cloud does for an integration: receives the helpdesk's HTTP request at
 // `<base>/<webhookId>[/sub/path]`, hands it to the integration as `webhook_received` (method, sub path, query
 // string, headers, raw body) and answers the helpdesk with the integration's status and body.
-import { createServer, type IncomingMessage } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { createServer } from 'node:http'
+import { listenOnLoopback, readBody } from '../http/localServer'
 import type { CallResult } from './integrationServer'
 
 export type RelayedRequest = { method: string; path: string; query: string; headers: Record<string, string>; body: string }
 export type RelayLogEntry = { at: Date; method: string; path: string; status: number; ms: number; error?: string }
 
 export type WebhookRelay = { url: string; port: number; close(): Promise<void> }
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 
 export async function startWebhookRelay(opts: {
   webhookId: string
@@ -31,8 +23,8 @@ export async function startWebhookRelay(opts: {
     const started = Date.now()
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
     const method = (req.method ?? 'POST').toUpperCase()
-    const done = (status: number, body: string, contentType: string, error?: string) => {
-      res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) })
+    const done = (status: number, body: string, contentType: string, error?: string, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': contentType, ...headers, 'content-length': Buffer.byteLength(body) })
       res.end(body)
       opts.onRequest?.({ at: new Date(), method, path: url.pathname, status, ms: Date.now() - started, error })
     }
@@ -45,19 +37,14 @@ export async function startWebhookRelay(opts: {
       for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v
       const result = await opts.forward({ method, path: url.pathname.slice(prefix.length) || '/', query: url.search.replace(/^\?/, ''), headers, body })
       const contentType = result.json !== undefined ? 'application/json' : 'text/plain; charset=utf-8'
-      done(result.status, result.body, contentType)
+      // Handshake replies may carry headers the helpdesk checks (e.g. an echoed X-Hook-Secret).
+      const { 'content-length': _l, connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, date: _d, ...passed } = result.headers
+      done(result.status, result.body, passed['content-type'] ?? contentType, undefined, passed)
     } catch (e) {
       done(502, JSON.stringify({ message: 'the integration could not be reached' }), 'application/json', (e as Error).message)
     }
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const port = (server.address() as AddressInfo).port
+  const port = await listenOnLoopback(server, opts.port)
   return {
     url: `http://127.0.0.1:${port}${prefix}`,
     port,

@@ -1,6 +1,7 @@
 // The REST API: JSON in, JSON out, `Authorization: Bearer <apiToken>` on every /api route.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BodyTooLargeError, readBody } from '../../http/localServer'
 import { DeskError, type DeskStore } from './store'
 import {
   ATTACHMENT_KINDS,
@@ -291,23 +292,6 @@ function sendError(res: ServerResponse, err: DeskError, extraHeaders: Record<str
   sendJson(res, err.status, { error: { code: err.code, message: err.message } })
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > MAX_BODY_BYTES) {
-        reject(new DeskError(413, 'payload_too_large', `The body is larger than ${MAX_BODY_BYTES} bytes`))
-        req.destroy()
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
-}
 
 function authorized(req: IncomingMessage, apiToken: string): boolean {
   const header = req.headers.authorization ?? ''
@@ -331,7 +315,9 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       if (!m) continue
       pathMatched = true
       if (route.method !== req.method) continue
-      const raw = await readBody(req)
+      const raw = await readBody(req, MAX_BODY_BYTES).catch((e) => {
+        throw e instanceof BodyTooLargeError ? new DeskError(413, 'payload_too_large', e.message) : e
+      })
       let body: unknown
       if (raw.trim() !== '') {
         try {

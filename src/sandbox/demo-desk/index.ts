@@ -2,7 +2,7 @@
 // hand-off can be seen without any external account. Plain `node:http`, bound to 127.0.0.1, no Botpress code.
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { listenOnLoopback } from '../../http/localServer'
 import { handleApi, sendJson } from './api'
 import { avatarSvg, CONSOLE_CSP, renderConsole } from './console'
 import { DeskStore } from './store'
@@ -148,14 +148,7 @@ export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDes
     done(404)
   })
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const port = (server.address() as AddressInfo).port
+  const port = await listenOnLoopback(server, opts.port)
   const baseUrl = `http://127.0.0.1:${port}`
 
   const agents: Agent[] = [

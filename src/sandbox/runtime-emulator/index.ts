@@ -18,6 +18,7 @@ import { ApiFailure, defaultTypeForStatus, errorBody, invalidPayload } from './e
 import { isObject, parseQuery } from './input'
 import { createRoutes, matchRoute, type RouteHooks } from './routes'
 import { Store, stateKey, type EmulatorData, type StoredState } from './store'
+import { readBody } from '../../http/localServer'
 
 export { stateKey }
 export type { EmulatorData, StoredState }
@@ -102,14 +103,6 @@ const flattenHeaders = (h: IncomingHttpHeaders): Record<string, string> =>
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v!]),
   )
-
-const readBody = (req: IncomingMessage) =>
-  new Promise<string>((resolve, reject) => {
-    const chunks: Buffer[] = []
-    req.on('data', (c: Buffer) => chunks.push(c))
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
-    req.on('error', reject)
-  })
 
 export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise<RuntimeEmulator> {
   const log = opts.log ?? (() => {})
