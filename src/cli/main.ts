@@ -94,6 +94,7 @@ async function route(file: string | undefined, requestPath: string | undefined, 
       return 1
     case 'events':
       for (const { rule: _rule, ...event } of outcome.events) console.log(JSON.stringify(event))
+      for (const reason of outcome.skipped) console.error(`skipped: ${reason}`)
       if (outcome.events.length === 0) console.error('no event: no rule matched, or the delivery is one to ignore')
       return 0
   }

@@ -35,6 +35,7 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
       logger.forBot().warn(`webhook body refused: ${outcome.reason}`)
       return json(outcome.status, { error: outcome.reason })
   }
+  for (const reason of outcome.skipped) logger.forBot().warn(`webhook: event skipped: ${reason}`)
   let handled = 0
   try {
     for (const event of outcome.events) if (await applyEvent(client, logger, event)) handled++

@@ -29,7 +29,7 @@ export type WebhookOutcome =
   | { kind: 'handshake'; status: number; headers: Record<string, string>; body?: string }
   | { kind: 'rejected'; status: 401; reason: string }
   | { kind: 'invalid'; status: 400 | 413; reason: string }
-  | { kind: 'events'; events: WebhookEvent[]; unmatched: number }
+  | { kind: 'events'; events: WebhookEvent[]; unmatched: number; skipped: string[] }
 
 const idString = (v: unknown): string | undefined => (v === undefined || v === null || v === '' || typeof v === 'object' ? undefined : String(v))
 const textOrUndefined = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : stringify(v))
@@ -109,6 +109,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const events: WebhookEvent[] = []
   const usedKeys = new Set<string>()
   let unmatched = 0
+  const skipped: string[] = []
   for (const object of objects) {
     const rule = await firstMatch(w.events, object, scope)
     if (!rule) {
@@ -120,7 +121,16 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
     const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
     const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
     for (const [i, element] of list.entries()) {
-      const event: WebhookEvent | undefined = await produce(rule, ctx, element, scope)
+      let event: WebhookEvent | undefined
+      try {
+        event = await produce(rule, ctx, element, scope)
+      } catch (e) {
+        // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
+        // than answer 5xx and have the helpdesk retry it forever.
+        if (!(e instanceof WebhookBodyError)) throw e
+        skipped.push(e.message)
+        continue
+      }
       if (!event) continue
       if (key) {
         // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
@@ -133,7 +143,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
       events.push(event)
     }
   }
-  return { kind: 'events', events, unmatched }
+  return { kind: 'events', events, unmatched, skipped }
 }
 
 async function firstMatch(rules: CompiledEventRule[], object: unknown, scope: Scope): Promise<CompiledEventRule | undefined> {

@@ -23,7 +23,7 @@ describe('hmac verification', () => {
       it(`${algorithm} / ${encoding}: a correct signature is accepted, one over another body is not`, async () => {
         const engine = engineWith({ verify: { scheme: 'hmac', algorithm, encoding, header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' } })
         const ok = await engine.routeWebhook(post(solvedBody, { 'x-sig': hmac(algorithm, encoding, solvedBody) }))
-        expect(ok).toEqual({ kind: 'events', unmatched: 0, events: [{ type: 'solved', ticketId: '12', rule: 'webhook rule "solved"' }] })
+        expect(ok).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'solved', ticketId: '12', rule: 'webhook rule "solved"' }] })
         const tampered = solvedBody.replace('12', '13')
         const bad = await engine.routeWebhook(post(tampered, { 'x-sig': hmac(algorithm, encoding, solvedBody) }))
         expect(bad).toEqual({ kind: 'rejected', status: 401, reason: 'signature does not match' })
@@ -190,7 +190,7 @@ describe('bodies', () => {
   it('a form-encoded body (body: form): fields are text, a repeated name becomes a list', async () => {
     const engine = engineOf(mappingObject({ webhook: { verify: 'none', body: 'form', events: [{ when: 'event = "solved"', emit: 'solved', ticketId: 'ticket', messageId: '$join(tag, ",")' }] } }), settings)
     const outcome = await engine.routeWebhook({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'event=solved&ticket=77&tag=a&tag=b+c' })
-    expect(outcome).toEqual({ kind: 'events', unmatched: 0, events: [{ type: 'solved', ticketId: '77', messageId: 'a,b c', rule: 'webhook rule 1' }] })
+    expect(outcome).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'solved', ticketId: '77', messageId: 'a,b c', rule: 'webhook rule 1' }] })
   })
 
   it('body: auto reads a form body by its content type and JSON otherwise', async () => {
@@ -285,8 +285,8 @@ describe('events', () => {
       }),
       settings,
     )
-    expect(await engine.routeWebhook(post('{"status": "solved", "id": 1}'))).toEqual({ kind: 'events', unmatched: 0, events: [{ type: 'solved', ticketId: '1', rule: 'webhook rule "specific"' }] })
-    expect(await engine.routeWebhook(post('{"status": "open", "id": 2}'))).toEqual({ kind: 'events', unmatched: 0, events: [{ type: 'assigned', ticketId: '2', rule: 'webhook rule "catch-all"' }] })
+    expect(await engine.routeWebhook(post('{"status": "solved", "id": 1}'))).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'solved', ticketId: '1', rule: 'webhook rule "specific"' }] })
+    expect(await engine.routeWebhook(post('{"status": "open", "id": 2}'))).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'assigned', ticketId: '2', rule: 'webhook rule "catch-all"' }] })
   })
 
   it('a rule forEach gives one event per element, with keys suffixed by the index', async () => {
@@ -316,18 +316,20 @@ describe('events', () => {
     expect(outcome).toEqual({
       kind: 'events',
       unmatched: 0,
+      skipped: [],
       events: [{ type: 'newMessage', ticketId: '12', messageId: '99', agent: { id: '7', name: 'Priya' }, message: { type: 'text', text: '42' }, dedupeKey: '555', rule: 'webhook rule "agent reply"' }],
     })
   })
 
-  it('a rule whose ticketId finds nothing is an error naming the rule', async () => {
+  it('a rule whose ticketId finds nothing skips that event, naming the rule', async () => {
     const engine = engineOf(mappingObject({ webhook: { verify: 'none', events: [agentRule] } }), settings)
-    await expect(engine.routeWebhook(post(JSON.stringify({ type: 'message', id: 1, text: 'hi', author: { role: 'agent' } })))).rejects.toThrow('webhook rule "agent reply": ticketId evaluated to nothing')
+    const outcome = await engine.routeWebhook(post(JSON.stringify({ type: 'message', id: 1, text: 'hi', author: { role: 'agent' } })))
+    expect(outcome).toEqual({ kind: 'events', events: [], unmatched: 0, skipped: ['webhook rule "agent reply": ticketId evaluated to nothing'] })
   })
 
   it('an object that no rule matches produces nothing and is counted', async () => {
     const engine = engineOf(mappingObject({ webhook: { verify: 'none', events: [agentRule] } }), settings)
-    expect(await engine.routeWebhook(post(JSON.stringify({ type: 'message', ticketId: 1, author: { role: 'contact' } })))).toEqual({ kind: 'events', events: [], unmatched: 1 })
+    expect(await engine.routeWebhook(post(JSON.stringify({ type: 'message', ticketId: 1, author: { role: 'contact' } })))).toEqual({ kind: 'events', events: [], unmatched: 1, skipped: [] })
   })
 
   describe('lookup steps of a rule', () => {
