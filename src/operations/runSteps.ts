@@ -101,7 +101,7 @@ async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, sc
         method: request.method,
         url: ctx.redactor.text(u.toString()),
         headers: ctx.redactor.headers(request.headers),
-        body: request.body ? ctx.redactor.text(request.body.text) : undefined,
+        body: request.body ? ctx.redactor.body(request.body.text) : undefined,
         status: response?.status,
       })
     }

@@ -58,9 +58,9 @@ type Rt = { url: string; apiToken: string; agentToken: string; agentUser: string
 type Delivery = { event: string; delivery: string; status: number; received?: number; handled?: number }
 
 describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5', () => {
-  const started = Date.now()
+  let started = Date.now()
   const timings: string[] = []
-  const stateDir = mkdtempSync(join(tmpdir(), 'universal-hitl-rt-e2e-'))
+  let stateDir: string | undefined
   const webhookSecret = randomBytes(24).toString('hex')
   const userPasswordSecret = randomBytes(24).toString('hex')
   const who = { botId: 'bot_rt_e2e_0000000000000000001', integrationId: 'intg_universal_hitl_rt_e2e_0001', integrationAlias: 'universal-hitl', webhookId: `wh_${randomBytes(10).toString('hex')}` }
@@ -126,7 +126,9 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   }
 
   beforeAll(async () => {
+    started = Date.now()
     await step('rt.sh install', () => run(['install'], 900_000))
+    stateDir = mkdtempSync(join(tmpdir(), 'universal-hitl-rt-e2e-'))
     emulator = await startRuntimeEmulator({ token: 'bp-rt-e2e' })
     integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp-rt-e2e' })
     bot = new Client({ apiUrl: emulator.url, botId: who.botId, token: 'bp-rt-e2e' })
@@ -135,14 +137,14 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     relay = await startWebhookRelay({
       webhookId: who.webhookId,
       forward: async (req: RelayedRequest) => {
-        if (!bp) return { status: 503, body: '{"message":"not ready"}', json: { message: 'not ready' } }
+        if (!bp) return { status: 503, headers: { 'content-type': 'application/json' }, body: '{"message":"not ready"}', json: { message: 'not ready' } }
         const r = await bp.webhook(req)
         deliveries.push({ event: req.headers['x-rt-event'] ?? '', delivery: req.headers['x-rt-delivery'] ?? '', status: r.status, received: r.json?.received, handled: r.json?.handled })
         return r
       },
     })
     const port = await freePort()
-    const out = await step('rt.sh start', () => run(['start', '--port', String(port), '--hook', relay.url, '--secret', webhookSecret, '--state', stateDir], 300_000))
+    const out = await step('rt.sh start', () => run(['start', '--port', String(port), '--hook', relay.url, '--secret', webhookSecret, '--state', stateDir!], 300_000))
     rt = JSON.parse(out.trim().split('\n').at(-1)!)
     const settings = [`baseUrl: ${rt.url}`, `apiToken: ${rt.apiToken}`, `queue: ${rt.queue}`, `webhookSecret: ${webhookSecret}`, `userPasswordSecret: ${userPasswordSecret}`].join('\n')
     bp = botpressCaller(integration.url, { ...who, botUserId }, { mapping: 'request-tracker', settings })
@@ -150,12 +152,13 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   }, 1_200_000)
 
   afterAll(async () => {
-    if (rt) await run(['stop', '--state', stateDir], 60_000).catch((e) => console.error(String(e)))
+    // Always by the state dir's pid file (also when `start` failed half-way); harmless when not running.
+    if (stateDir) await run(['stop', '--state', stateDir], 60_000).catch((e) => console.error(String(e)))
     await integration?.stop()
     await relay?.close()
     await emulator?.close()
-    if (allPassed) rmSync(stateDir, { recursive: true, force: true })
-    else console.log(`[request-tracker e2e] RT state and logs kept in ${stateDir} (rt.log, server.log)`)
+    if (stateDir && allPassed) rmSync(stateDir, { recursive: true, force: true })
+    else if (stateDir) console.log(`[request-tracker e2e] RT state and logs kept in ${stateDir} (rt.log, server.log)`)
     console.log(`[request-tracker e2e] suite took ${((Date.now() - started) / 1000).toFixed(1)} s (${timings.join(', ')})`)
   }, 120_000)
 
