@@ -5,7 +5,7 @@ import { build } from 'esbuild'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { generateShipped } from './gen-shipped.mjs'
+import { generateSources } from './generate-sources.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const outputs = {
@@ -43,7 +43,7 @@ const common = {
 }
 
 export async function buildAll() {
-  generateShipped()
+  generateSources()
   await Promise.all([
     build({
       ...common,

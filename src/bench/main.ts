@@ -1,5 +1,7 @@
 // `npm run bench`: speed figures of the engine and the integration, printed with ratios.
 // Figures, not assertions: these machines are shared and noisy.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -13,6 +15,17 @@ import { botpressCaller, startIntegrationServer } from '../sandbox/integrationSe
 import { startRuntimeEmulator } from '../sandbox/runtime-emulator'
 
 const root = join(__dirname, '..')
+
+// Runs in a fresh node against the emulator: require the bundle and answer a `stopHitl` for an unknown
+// conversation: the configuration (the chatwoot mapping) is validated and compiled, then one API call fails fast.
+const COLD_START = `
+const t0 = process.hrtime.bigint()
+const integration = require(process.argv[1]).default
+integration.handler({ method: 'POST', path: '/', query: '', body: JSON.stringify({ type: 'stopHitl', input: { conversationId: 'conv_unknown' } }), headers: {
+  'x-bot-id': 'b', 'x-bot-user-id': 'u', 'x-integration-id': 'i', 'x-integration-alias': 'a', 'x-webhook-id': 'w', 'x-bp-operation': 'action_triggered',
+  'x-bp-configuration': Buffer.from(JSON.stringify({ mapping: 'chatwoot', settings: 'baseUrl: http://127.0.0.1:9\\naccountId: 1\\napiToken: abcd1234\\ninboxIdentifier: x' })).toString('base64') } })
+  .catch(() => {}).finally(() => { console.log(Number(process.hrtime.bigint() - t0) / 1e6); process.exit(0) })
+`
 const fmt = (ms: number) => (ms >= 1 ? `${ms.toFixed(2)} ms` : `${(ms * 1000).toFixed(1)} µs`)
 
 async function measure(label: string, n: number, fn: () => unknown | Promise<unknown>): Promise<number> {
@@ -29,7 +42,19 @@ async function main() {
   const bundle = join(root, '.botpress', 'dist', 'index.cjs')
   console.log(`bundle .botpress/dist/index.cjs: ${(statSync(bundle).size / 1024).toFixed(0)} KiB\n`)
 
-  console.log('— mapping compile (parse YAML, ajv, compile every JSONata expression) vs cached load')
+  console.log('— cold start of a fresh integration process (what a new Botpress Cloud worker pays once)')
+  const cold: number[] = []
+  const coldEmulator = await startRuntimeEmulator({ token: 't' })
+  for (let i = 0; i < 5; i++) {
+    // Asynchronous: the emulator answering the child lives in this process.
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', COLD_START, bundle], { encoding: 'utf8', env: { ...process.env, BP_API_URL: coldEmulator.url, BP_TOKEN: 't' } })
+    cold.push(Number(stdout.trim().split('\n').pop()))
+  }
+  await coldEmulator.close()
+  cold.sort((a, b) => a - b)
+  console.log(`${'require the bundle + first action (validate, compile chatwoot)'.padEnd(58)} ${fmt(cold[2]!).padStart(11)}  (median of 5)\n`)
+
+  console.log('— mapping compile (parse YAML, schema check, compile every JSONata expression) vs cached load')
   const ratios: string[] = []
   for (const [name, text] of Object.entries(shippedMappings)) {
     const cold = await measure(`compile ${name}`, 30, () => compileMappingText(text, name))

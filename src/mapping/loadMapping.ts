@@ -59,12 +59,14 @@ function remember<V>(cache: Map<string, V>, key: string, value: V): V {
 /** The configuration (mapping + settings text) → a ready mapping, compiled once per distinct configuration. */
 export function loadMapping(config: { mapping: string; settings?: string | Record<string, unknown> }): LoadedMapping {
   const settingsText = typeof config.settings === 'string' ? config.settings : JSON.stringify(config.settings ?? {})
-  const hash = sha(`${config.mapping}\u0000${settingsText}`)
-  const hit = loaded.get(hash)
+  // Keyed by the configuration text itself: a Map lookup is much cheaper than hashing ~20 KB on every request.
+  const key = `${config.mapping}\u0000${settingsText}`
+  const hit = loaded.get(key)
   if (hit) return hit
+  const hash = sha(key)
   const { text, file } = resolveMappingText(config.mapping ?? '')
   const textHash = sha(text)
   const mapping = compiled.get(textHash) ?? remember(compiled, textHash, compileMappingText(text, file))
   const settings = parseSettings(config.settings, mapping.file.settings ?? {})
-  return remember(loaded, hash, { mapping, settings, hash })
+  return remember(loaded, key, { mapping, settings, hash })
 }

@@ -1,10 +1,10 @@
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
-import schema from '../../schemas/mapping.schema.json'
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import { validate as generatedValidator } from './mappingValidator.generated'
 import type { PathSegment, Problem, SourceDocument } from './problems'
 
-// Compiled on first use: loading the bundle (every Botpress request may start a fresh process) stays cheap.
-let compiled: ValidateFunction | undefined
-const validator = () => (compiled ??= new Ajv({ allErrors: true, strict: false }).compile(schema as object))
+// ajv's standalone code for schemas/mapping.schema.json, generated at build time (scripts/generate-sources.mjs):
+// a fresh integration process validates its first mapping without compiling the schema.
+const validator = () => generatedValidator as unknown as ValidateFunction
 
 const MAX_PROBLEMS = 25
 
