@@ -27,6 +27,8 @@ Options
   --mapping <file|name>  another helpdesk: a mapping file, or the name of a shipped mapping (chatwoot, zendesk, …);
                          the agent side then happens in that helpdesk, by a human
   --settings <file>      the settings (YAML) for --mapping
+  --relay-port <port>    serve the webhook relay on this port with the fixed URL http://127.0.0.1:<port>/wh_sandbox,
+                         so a helpdesk can be pointed at it before the sandbox starts (e.g. Request Tracker's Scrip)
   --timeout <s>          how long to wait for each step (default 15 s with the Demo Desk, 600 s for a human agent)
   --verbose              also print every call to Botpress, to the integration and to the helpdesk (secrets masked)
   --help                 this text
@@ -86,6 +88,7 @@ async function main(argv: string[]): Promise<number> {
         mapping: { type: 'string' },
         settings: { type: 'string' },
         timeout: { type: 'string' },
+        'relay-port': { type: 'string' },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -106,6 +109,7 @@ async function main(argv: string[]): Promise<number> {
   let mapping: string | undefined
   let settings: string | undefined
   let timeoutMs: number
+  let relayPort: number | undefined
   try {
     if (!existsSync(bundle)) throw new UsageError(`the integration bundle ${bundle} is missing: run \`npm run build\` first`)
     if (args.settings !== undefined && args.mapping === undefined) throw new UsageError('--settings goes with --mapping (the Demo Desk needs no settings)')
@@ -120,6 +124,10 @@ async function main(argv: string[]): Promise<number> {
     const seconds = args.timeout === undefined ? defaultSeconds : Number(args.timeout)
     if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout wants a number of seconds, got ${JSON.stringify(args.timeout)}`)
     timeoutMs = seconds * 1000
+    if (args['relay-port'] !== undefined) {
+      relayPort = Number(args['relay-port'])
+      if (!Number.isInteger(relayPort) || relayPort < 1 || relayPort > 65535) throw new UsageError(`--relay-port wants a port number, got ${JSON.stringify(args['relay-port'])}`)
+    }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e
     process.stderr.write(`sandbox: ${e.message}\n`)
@@ -138,6 +146,7 @@ async function main(argv: string[]): Promise<number> {
 
   const sandbox = createSandbox({
     bundle,
+    relayPort,
     mapping,
     settings,
     deskApiToken,

@@ -20,6 +20,8 @@ export type SandboxOptions = {
   /** Without `mapping`: the Demo Desk is started and used with the shipped `demo-desk` mapping. */
   mapping?: string
   settings?: string
+  /** A fixed relay port; the webhook URL is then http://127.0.0.1:<port>/wh_sandbox (default: random port and id). */
+  relayPort?: number
   /** Token of the Demo Desk's API (default: a random one). */
   deskApiToken?: string
   /** Demo Desk webhook retry waits (ms). */
@@ -126,7 +128,7 @@ export function createSandbox(opts: SandboxOptions) {
         botUserId: botUser.id,
         integrationId: 'intg_universal_hitl_sandbox',
         integrationAlias: 'universal-hitl',
-        webhookId: 'wh_' + randomBytes(10).toString('hex'),
+        webhookId: opts.relayPort ? 'wh_sandbox' : 'wh_' + randomBytes(10).toString('hex'),
       }
       s.identity = identity
       const raw = botpressCaller(integration.url, identity, { mapping: s.mapping, settings: s.settings })
@@ -136,6 +138,7 @@ export function createSandbox(opts: SandboxOptions) {
         () =>
           startWebhookRelay({
             webhookId: identity.webhookId,
+            port: opts.relayPort,
             forward: (req) => raw.webhook(req),
             onRequest: opts.log?.relay && ((e) => opts.log!.relay!(`${e.method} ${e.path} → ${e.status} (${e.ms} ms)${e.error ? ` ${e.error}` : ''}`)),
           }),
