@@ -46,6 +46,17 @@ describe('npm start (node dist/sandbox.cjs)', () => {
   })
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
+  it('--relay-port serves the webhook relay at a fixed, printed URL', async () => {
+    const { freePort } = await import('../src/sandbox/integrationServer')
+    const port = await freePort()
+    const r = await runSandbox(['--relay-port', String(port)])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.stdout).toContain(`starting the webhook relay (what webhook.botpress.cloud does)… ok (http://127.0.0.1:${port}/wh_sandbox)`)
+    const bad = await runSandbox(['--relay-port', 'eighty'])
+    expect(bad.code).toBe(2)
+    expect(bad.stdout + bad.stderr).toContain('--relay-port wants a port number, got "eighty"')
+  })
+
   it('runs the scripted hand-off with the Demo Desk and prints both sides', async () => {
     const r = await runSandbox([])
     expect(r.code, r.stdout + r.stderr).toBe(0)
