@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { createEngine } from '../engine/createEngine'
 import { runFixtures } from '../fixtures/runFixtures'
+import { startStubHelpdesk } from '../fixtures/stubHelpdesk'
 import { compileMappingText } from '../mapping/loadMapping'
 import { parseSettings } from '../mapping/parseSettings'
 import { MappingError } from '../mapping/problems'
@@ -15,7 +16,32 @@ const USAGE = `universal-hitl — check and try vendor mappings
       or the handshake reply; a verification failure exits 1 with the reason
   universal-hitl test <mapping.yaml>...
       runs the files' fixtures against a local stub helpdesk; ends with "N passed, N failed"
+  universal-hitl dry-run <mapping.yaml> <operation> [--input <file.json>] [--settings <file>]
+                 [--registration <file>] [--responses <file.json>]
+      runs createUser | createTicket | sendMessage | closeTicket | register | unregister against a local stub
+      (answering --responses in order, else 200 {}) and prints every request as rendered, secrets masked;
+      settings default to the file's fixtures.settings; input and responses to the file's first fixture of that
+      operation (else a sample input and 200 {})
 `
+
+const SAMPLE_INPUTS: Record<string, Record<string, unknown>> = {
+  createUser: { userId: 'user_dryrun_0000000000000000001', name: 'Jane Doe', email: 'jane@example.com' },
+  createTicket: {
+    userId: 'user_dryrun_0000000000000000001',
+    externalUserId: '1001',
+    user: { name: 'Jane Doe', email: 'jane@example.com' },
+    title: 'Order #1042 has not arrived',
+    description: 'Escalated by the bot',
+    messageHistory: [
+      { source: { type: 'user', userId: 'user_dryrun_0000000000000000001' }, type: 'text', payload: { text: 'Where is my order?' } },
+      { source: { type: 'bot' }, type: 'text', payload: { text: 'Let me get you a human agent.' } },
+    ],
+  },
+  sendMessage: { ticketId: '123', type: 'text', payload: { text: 'Are you there?' }, userId: 'user_dryrun_0000000000000000001', externalUserId: '1001', userName: 'Jane Doe' },
+  closeTicket: { ticketId: '123' },
+  register: {},
+  unregister: {},
+}
 
 const readText = (path: string) => {
   try {
@@ -100,6 +126,69 @@ async function route(file: string | undefined, requestPath: string | undefined, 
   }
 }
 
+async function dryRun(file: string | undefined, operation: string | undefined, opts: { input?: string; settings?: string; registration?: string; responses?: string }): Promise<number> {
+  if (!file || !operation) throw new CliError('dry-run needs <mapping.yaml> <operation>')
+  if (!(operation in SAMPLE_INPUTS)) throw new CliError(`unknown operation "${operation}"; one of: ${Object.keys(SAMPLE_INPUTS).join(', ')}`)
+  const mapping = compileMappingText(readText(file), file)
+  const settingsSource = opts.settings ? settingsFrom(opts.settings) : ((mapping.file.fixtures?.settings ?? {}) as Record<string, unknown>)
+  const settings = parseSettings(settingsSource, mapping.file.settings ?? {}, opts.settings ?? `${file} fixtures.settings`)
+  const registration = opts.registration ? readJson(opts.registration) : mapping.file.fixtures?.registration
+  // Without --input/--responses, the file's first fixture of that operation supplies them (else a sample input).
+  const fixture = mapping.file.fixtures?.operations?.find((f) => f.operation === operation)
+  if (fixture && (!opts.input || !opts.responses)) console.log(`(using fixture "${fixture.name}" for ${[!opts.input && 'input', !opts.responses && 'responses'].filter(Boolean).join(' and ')})`)
+  const input = opts.input ? readJson(opts.input) : (fixture?.input ?? SAMPLE_INPUTS[operation]!)
+  const responses = opts.responses ? JSON.parse(readText(opts.responses)) : (fixture?.responses ?? [])
+  if (!Array.isArray(responses)) throw new CliError(`${opts.responses} must hold a JSON array of {status, headers, body}`)
+  const stub = await startStubHelpdesk()
+  stub.enqueue(...responses)
+  const webhookUrl = (input.webhookUrl as string | undefined) ?? 'https://webhook.botpress.cloud/wh_dryrun'
+  const engine = createEngine({ mapping, settings, hash: 'dry-run' }, {
+    registration,
+    webhookUrl,
+    rewriteUrl: (url) => {
+      const u = new URL(url)
+      return `${stub.url}${u.pathname}${u.search}`
+    },
+    onRequest: (r) => {
+      console.log(`${r.label}: ${r.method} ${r.url} → ${r.status ?? 'failed'}`)
+      for (const [k, v] of Object.entries(r.headers)) console.log(`  ${k}: ${v}`)
+      if (r.body !== undefined) console.log(`  ${r.body}`)
+    },
+  })
+  try {
+    let result: unknown
+    switch (operation) {
+      case 'createUser':
+        result = { externalUserId: await engine.createUser(input as never) }
+        break
+      case 'createTicket':
+        result = { ticketId: await engine.createTicket({ messageHistory: [], user: {}, ...input } as never) }
+        break
+      case 'sendMessage':
+        result = { messageIds: await engine.sendMessage(input as never) }
+        break
+      case 'closeTicket':
+        await engine.closeTicket(input as never)
+        result = {}
+        break
+      case 'register':
+        result = await engine.register(webhookUrl)
+        break
+      case 'unregister':
+        await engine.unregister(webhookUrl)
+        result = {}
+        break
+    }
+    console.log(`result: ${engine.redactor.body(JSON.stringify(result))}`)
+    return 0
+  } catch (e) {
+    console.log(`failed: ${engine.redactor.text((e as Error).message)}`)
+    return 1
+  } finally {
+    await stub.close()
+  }
+}
+
 async function test(files: string[]): Promise<number> {
   if (files.length === 0) throw new CliError('test needs at least one mapping file')
   let passed = 0
@@ -132,6 +221,8 @@ export async function main(argv: string[]): Promise<number> {
     options: {
       settings: { type: 'string' },
       registration: { type: 'string' },
+      input: { type: 'string' },
+      responses: { type: 'string' },
       'no-verify': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -148,6 +239,8 @@ export async function main(argv: string[]): Promise<number> {
       return route(rest[0], rest[1], { settings: values.settings, registration: values.registration, verify: !values['no-verify'] })
     case 'test':
       return test(rest)
+    case 'dry-run':
+      return dryRun(rest[0], rest[1], { input: values.input, settings: values.settings, registration: values.registration, responses: values.responses })
     default:
       throw new CliError(`unknown command "${command}"\n\n${USAGE}`)
   }

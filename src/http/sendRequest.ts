@@ -4,6 +4,8 @@ import type { Redactor } from './redact'
 export type HttpRequest = {
   method: Method
   url: string
+  /** The URL as the mapping rendered it, when `url` was redirected (fixtures, dry runs); for logs. */
+  renderedUrl?: string
   headers: Record<string, string>
   query: [string, string][]
   /** Already serialised body and its content type. */

@@ -71,6 +71,7 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   return {
     method: req.method as Method,
     url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url,
+    renderedUrl: url,
     headers,
     query,
     body,
@@ -94,7 +95,7 @@ async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, sc
     return { status: response.status, headers: response.headers, body: response.body }
   } finally {
     if (ctx.onRequest) {
-      const u = new URL(request.url)
+      const u = new URL(request.renderedUrl ?? request.url)
       for (const [k, v] of request.query) u.searchParams.append(k, v)
       ctx.onRequest({
         label: step.label,

@@ -261,3 +261,35 @@ describe('unreadable files and bad usage', () => {
     expect((await run('validate')).code).toBe(2)
   })
 })
+
+describe('dry-run', () => {
+  const TOKEN = 'tok-DRYRUN-SECRET-5150'
+
+  it('prints every rendered request with secrets masked, and the result, from --input and --responses', async () => {
+    write('dry-settings.yaml', `baseUrl: https://acme.example\napiToken: ${TOKEN}\nwebhookSecret: whsec-dry-1\n`)
+    write('dry-input.json', JSON.stringify({ userId: 'user_1', name: 'Jane', email: 'jane@example.com' }))
+    write('dry-responses.json', JSON.stringify([{ status: 201, body: { contact: { id: 'c_9' } } }]))
+    const r = await run('dry-run', 'acme.yaml', 'createUser', '--settings', 'dry-settings.yaml', '--input', 'dry-input.json', '--responses', 'dry-responses.json')
+    expect(r.code, r.stderr).toBe(0)
+    expect(lines(r.stdout)).toEqual([
+      'createUser step "contact": POST https://acme.example/api/contacts → 201',
+      '  accept: application/json',
+      '  authorization: ***',
+      '  {"name":"Jane","email":"jane@example.com","externalId":"user_1"}',
+      'result: {"externalUserId":"c_9"}',
+    ])
+    expect(r.stdout + r.stderr).not.toContain(TOKEN)
+  })
+
+  it('a vendor error fails with exit 1 and a masked message; an unknown operation is a usage error', async () => {
+    write('dry-settings.yaml', `baseUrl: https://acme.example\napiToken: ${TOKEN}\nwebhookSecret: whsec-dry-1\n`)
+    write('dry-error.json', JSON.stringify([{ status: 422, body: { error: { message: `token ${TOKEN} cannot do that` } } }]))
+    const r = await run('dry-run', 'acme.yaml', 'closeTicket', '--settings', 'dry-settings.yaml', '--responses', 'dry-error.json')
+    expect(r.code).toBe(1)
+    expect(lines(r.stdout).at(-1)).toBe('failed: closeTicket step 1: PUT /api/tickets/123 answered 422: token *** cannot do that')
+    expect(r.stdout).not.toContain(TOKEN)
+    const bad = await run('dry-run', 'acme.yaml', 'reopenTicket')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('unknown operation "reopenTicket"')
+  })
+})
