@@ -98,6 +98,10 @@ describe('conformance: a full hand-off through the SDK server', () => {
     const post = s.helpdesk.requests.at(-1)!
     expect(post.path).toBe(`/api/tickets/${TICKET}/messages`)
     expect(post.body).toEqual({ text: 'Are you there?', author: 'c_1' })
+    // The Botpress message id reaches the mapping as botpressMessageId (here an idempotency key).
+    const botpressMessageId = s.emulator.callsTo('PUT', '/v1/chat/messages/:id')[0]!.path.split('/').pop()
+    expect(botpressMessageId).toMatch(/^msg_/)
+    expect(post.headers['idempotency-key']).toBe(botpressMessageId)
     const ack = s.emulator.callsTo('PUT', '/v1/chat/messages/:id')
     expect(ack).toHaveLength(1)
     expect(ack[0]!.body).toEqual({ tags: { id: 'm_1' } })

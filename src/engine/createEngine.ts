@@ -18,6 +18,8 @@ export type EngineOptions = {
 export type OutgoingMessage = {
   ticketId: string
   conversationId?: string
+  /** The Botpress message's id: a stable key for vendors that take an idempotency key or a client message id. */
+  botpressMessageId?: string
   type: string
   payload: Record<string, unknown>
   /** Set when the end user wrote the message; absent for bot notices. */
@@ -66,6 +68,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     const input = {
       ticketId: message.ticketId,
       conversationId: message.conversationId,
+      botpressMessageId: message.botpressMessageId,
       type,
       text: renderMessageText(type, payload),
       url: mediaUrl(type, payload),

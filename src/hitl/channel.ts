@@ -25,7 +25,7 @@ export const sendToHelpdesk: MessageHandler = async (props) =>
       userName = user.name
     }
     const { userId: _drop, type: _type, ...content } = payload
-    const ids = await engine.sendMessage({ ticketId, conversationId: conversation.id, type: message.type, payload: content, userId, externalUserId, userName })
+    const ids = await engine.sendMessage({ ticketId, conversationId: conversation.id, botpressMessageId: message.id, type: message.type, payload: content, userId, externalUserId, userName })
     if (ids.length > 0) await ack({ tags: { id: ids[ids.length - 1]! } })
     if (ids.length > 1) await rememberSent(client, conversation.id, ids)
     logger.forBot().debug(`hitl message ${message.id} (${message.type}) sent to ticket ${ticketId} as ${ids.join(', ') || '(no id)'}`)

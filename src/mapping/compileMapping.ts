@@ -125,6 +125,11 @@ export function compileMapping(file: M.MappingFile, source: SourceDocument): { m
 
   const expr = (text: string, path: PathSegment[], stepIds?: Set<string>): CompiledExpression => {
     lintReferences(text, path, stepIds)
+    if (/^\s*\{\{[\s\S]*\}\}\s*$/.test(text)) {
+      // A common slip: template braces in an expression slot, which JSONata would read as nested objects.
+      problems.push(source.problem(path, 'this field is an expression, not a template: write the JSONata without {{ }}', { offsetInValue: text.indexOf('{{') }))
+      return compileExpression('undefined')
+    }
     try {
       return compileExpression(text)
     } catch (e) {

@@ -291,3 +291,12 @@ describe('loadMapping', () => {
     expect(loadMapping({ mapping: acmeText, settings: SETTINGS }).mapping.webhook.events).toHaveLength(3)
   })
 })
+
+describe('template braces in an expression slot', () => {
+  it('is reported with a hint, at the braces', () => {
+    const text = acmeText.replace("ticketId: $steps.ticket.body.ticket.id }", "ticketId: '{{ $steps.ticket.body.ticket.id }}' }")
+    expect(text).not.toBe(acmeText)
+    const at = positionOf(text, "'{{ $steps.ticket.body.ticket.id }}'", '{{')
+    expect(() => compileMappingText(text, 'm.yaml')).toThrow(`m.yaml:${at.line}:${at.column}: operations.createTicket.result.ticketId: this field is an expression, not a template: write the JSONata without {{ }}`)
+  })
+})
