@@ -256,6 +256,10 @@ describe('conformance: a full hand-off through the SDK server', () => {
     expect(r.json.message).toContain('the mapping has no sendMessage.video and no sendMessage.fallback')
   })
 
+  it('register said where requests may go', () => {
+    expect(s.integration.output.join('\n')).toContain('register: Acme Desk mapping ready; requests go to 127.0.0.1 only; webhook URL https://webhook.botpress.cloud/')
+  })
+
   it('no secret ever reached the integration logs', () => {
     const log = s.integration.output.join('\n')
     expect(log.length).toBeGreaterThan(0)

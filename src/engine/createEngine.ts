@@ -89,6 +89,18 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     /** Hash of mapping + settings: registrations remember it so an unchanged configuration is not re-registered. */
     configHash: loaded.hash,
 
+    /** Where this configuration's requests may go: the base URL's host and `http.allowedHosts` (shown on save). */
+    async vendorHosts(): Promise<string[]> {
+      const base = await loaded.mapping.http.baseUrl.render(undefined, ctx.scope)
+      let host = base
+      try {
+        host = new URL(base).hostname
+      } catch {
+        // reported by the first request; here only shown
+      }
+      return [host, ...loaded.mapping.http.allowedHosts]
+    },
+
     /** A verify block whose secret renders empty can never accept a delivery: say so at save time. */
     async missingWebhookSecret(): Promise<string | undefined> {
       const verify = loaded.mapping.webhook.verify

@@ -3,7 +3,7 @@ import { createEngine, type Engine, UnsupportedMessageTypeError } from '../engin
 import { VendorRequestError } from '../http/sendRequest'
 import { loadMapping } from '../mapping/loadMapping'
 import { MappingError } from '../mapping/problems'
-import { OperationResultError } from '../operations/runSteps'
+import { HostNotAllowedError, OperationResultError } from '../operations/runSteps'
 import { ExpressionEvaluationError } from '../expr/compileExpression'
 import type { Client, Ctx } from './types'
 
@@ -42,7 +42,7 @@ export async function getRegistration(client: Client, integrationId: string) {
   }
 }
 
-const ENGINE_ERRORS = [MappingError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError]
+const ENGINE_ERRORS = [MappingError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {

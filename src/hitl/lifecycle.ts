@@ -34,7 +34,7 @@ export const register: Props['register'] = async ({ ctx, client, webhookUrl, log
     if (engine.mapping.webhook.verify.scheme === 'none') {
       logger.forBot().warn('register: this mapping accepts unsigned webhooks (verify: none); anyone who knows the URL can post events')
     }
-    logger.forBot().info(`register: ${engine.mapping.file.vendor.name} mapping ready; webhook URL ${webhookUrl}`)
+    logger.forBot().info(`register: ${engine.mapping.file.vendor.name} mapping ready; requests go to ${(await engine.vendorHosts()).join(', ')} only; webhook URL ${webhookUrl}`)
   })
 
 export const unregister: Props['unregister'] = async ({ ctx, client, webhookUrl, logger }) =>

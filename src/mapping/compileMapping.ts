@@ -69,6 +69,7 @@ export type CompiledMapping = {
   usesRegistration: boolean
   http: {
     baseUrl: CompiledTemplate
+    allowedHosts: string[]
     headers: [string, CompiledTemplate][]
     query: [string, CompiledTemplate][]
     auth?: CompiledAuth
@@ -272,6 +273,7 @@ export function compileMapping(file: M.MappingFile, source: SourceDocument): { m
     usesRegistration,
     http: {
       baseUrl: tmpl(file.http.baseUrl, ['http', 'baseUrl']),
+      allowedHosts: (file.http.allowedHosts ?? []).map((h) => h.toLowerCase()),
       headers: tmplMap(file.http.headers, ['http', 'headers']),
       query: tmplMap(file.http.query, ['http', 'query']),
       auth: auth(file.http.auth, ['http', 'auth']),

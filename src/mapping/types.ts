@@ -36,6 +36,8 @@ export type RetryPolicy = {
 
 export type HttpDefaults = {
   baseUrl: Template
+  /** Hosts besides baseUrl's that requests may go to (`*.example.com` for subdomains). */
+  allowedHosts?: string[]
   headers?: Record<string, Template>
   query?: Record<string, Template>
   auth?: Auth

@@ -36,16 +36,39 @@ async function authHeaders(auth: CompiledAuth | undefined, context: unknown, sco
   }
 }
 
+export class HostNotAllowedError extends Error {}
+
+const hostOf = (url: string): string | undefined => {
+  try {
+    return new URL(url).hostname.toLowerCase()
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Requests go only to the base URL's host or hosts the mapping lists in `http.allowedHosts`: a shared mapping
+ * cannot send the settings (tokens) anywhere its file does not say.
+ */
+function checkHost(url: string, base: string, allowed: string[], ctx: RunContext) {
+  const host = hostOf(url)
+  if (!host) throw new HostNotAllowedError(ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
+  if (host === hostOf(base)) return
+  if (allowed.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) : host === a))) return
+  throw new HostNotAllowedError(`requests may only go to ${hostOf(base) ?? 'the host of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${host}; list it in http.allowedHosts if it is the helpdesk's`)
+}
+
 /** Renders a compiled request template into a concrete HTTP request. */
 export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope): Promise<HttpRequest> {
   const http = ctx.mapping.http
+  const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
   if (req.url) url = await req.url.render(context, scope, { encode: false })
   else {
-    const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
     const path = req.path ? await req.path.render(context, scope, { encode: true }) : ''
     url = base + (path && !path.startsWith('/') ? `/${path}` : path)
   }
+  checkHost(url, base, http.allowedHosts, ctx)
   const headers: Record<string, string> = { accept: 'application/json' }
   for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(context, scope)
   for (const [k, t] of req.headers) headers[k.toLowerCase()] = await t.render(context, scope)

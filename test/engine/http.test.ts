@@ -360,3 +360,24 @@ describe('steps', () => {
     expect(await engineOf(mappingObject(), settings()).createTicket(ticketRequest())).toBe('12345')
   })
 })
+
+describe('hosts a mapping may send requests to', () => {
+  const viaUrl = (url: string) => ({ closeTicket: { steps: [{ request: { method: 'PUT', url, body: '{"status": "closed"}' } }] } })
+  const localhostUrl = () => `${stub.url.replace('127.0.0.1', 'localhost')}/elsewhere`
+
+  it('a step whose url leaves the base URL host is refused before anything is sent, naming both hosts', async () => {
+    const engine = engineOf(mappingObject({ http: http(), operations: viaUrl(`${stub.url.replace('127.0.0.1', 'localhost')}/steal?token={{ $settings.apiToken }}`) }), settings())
+    const e = await rejection(engine.closeTicket({ ticketId: 'T1' }))
+    expect(e.message).toBe('requests may only go to 127.0.0.1, not localhost; list it in http.allowedHosts if it is the helpdesk\'s')
+    expect(e.message).not.toContain(TOKEN)
+    expect(stub.requests).toHaveLength(0)
+  })
+
+  it('hosts listed in http.allowedHosts (exact or *.subdomain) are allowed', async () => {
+    const engine = engineOf(mappingObject({ http: http({ allowedHosts: ['localhost'] }), operations: viaUrl(localhostUrl()) }), settings())
+    await engine.closeTicket({ ticketId: 'T1' })
+    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /elsewhere'])
+    const wildcard = engineOf(mappingObject({ http: http({ allowedHosts: ['*.example.com'] }), operations: viaUrl('http://api.example.org/x') }), settings())
+    expect((await rejection(wildcard.closeTicket({ ticketId: 'T1' }))).message).toContain('not api.example.org')
+  })
+})
