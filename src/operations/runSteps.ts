@@ -1,5 +1,5 @@
 import type { Method } from 'got'
-import type { Scope } from '../expr/compileExpression'
+import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
 import { Redactor } from '../http/redact'
 import { sendRequest, type HttpRequest, type HttpResponse } from '../http/sendRequest'
@@ -105,8 +105,18 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   }
 }
 
+/** Evaluation errors carry only JSONata's words: say which operation, step or field they come from. */
+async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run()
+  } catch (e) {
+    if (e instanceof ExpressionEvaluationError) throw new ExpressionEvaluationError(ctx.redactor.text(`${where}: ${e.message}`), e.code)
+    throw e
+  }
+}
+
 async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
-  const request = await buildRequest(step.request, ctx, context, scope)
+  const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope))
   const errorMessage = ctx.mapping.http.errorMessage
   let response: HttpResponse | undefined
   try {
@@ -137,9 +147,9 @@ export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: 
   const results: Record<string, unknown> = {}
   for (const step of steps) {
     const scope: Scope = { ...baseScope, steps: results }
-    if (step.when && !(await step.when.evaluate(context, scope))) continue
+    if (step.when && !(await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope)))) continue
     if (step.forEach) {
-      let items = await step.forEach.evaluate(context, scope)
+      let items = await located(`${step.label} forEach`, ctx, () => step.forEach!.evaluate(context, scope))
       if (items === undefined || items === null) items = []
       if (!Array.isArray(items)) items = [items]
       const out: StepResult[] = []
@@ -164,7 +174,7 @@ export async function runOperation(op: CompiledOperation, ctx: RunContext, input
   const steps = await runSteps(op.steps, ctx, input, scope)
   const result: Record<string, unknown> = {}
   for (const [key, e] of op.result) {
-    result[key] = await e.evaluate(input, { ...scope, steps })
+    result[key] = await located(`${op.name} result.${key}`, ctx, () => e.evaluate(input, { ...scope, steps }))
   }
   return result
 }

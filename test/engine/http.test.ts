@@ -381,3 +381,15 @@ describe('hosts a mapping may send requests to', () => {
     expect((await rejection(wildcard.closeTicket({ ticketId: 'T1' }))).message).toContain('not api.example.org')
   })
 })
+
+describe('expression failures name their place', () => {
+  it('a body expression that fails at run time names the operation and step', async () => {
+    const mapping = mappingObject({
+      http: http(),
+      operations: { createTicket: { steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"n": $number("not a number")}' } }], result: { ticketId: '$steps.t.body.id' } } },
+    })
+    const e = await rejection(engineOf(mapping, settings()).createTicket(ticketRequest()))
+    expect(e.message).toMatch(/^createTicket step "t": Unable to cast value to a number/)
+    expect(stub.requests).toHaveLength(0)
+  })
+})
