@@ -1,4 +1,4 @@
-import type { Scope } from '../expr/compileExpression'
+import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
@@ -111,14 +111,23 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   let unmatched = 0
   const skipped: string[] = []
   for (const object of objects) {
-    const rule = await firstMatch(w.events, object, scope)
-    if (!rule) {
-      unmatched++
+    let rule: CompiledEventRule | undefined
+    let key: string | undefined
+    let elements: unknown
+    try {
+      rule = await firstMatch(w.events, object, scope)
+      if (!rule) {
+        unmatched++
+        continue
+      }
+      // The key is read per event object (a batched body carries one id per element).
+      key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
+      elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
+    } catch (e) {
+      if (!(e instanceof ExpressionEvaluationError)) throw e
+      skipped.push(`${rule?.label ?? 'webhook rules'}: ${e.message}`)
       continue
     }
-    // The key is read per event object (a batched body carries one id per element).
-    const key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
-    const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
     const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
     for (const [i, element] of list.entries()) {
       let event: WebhookEvent | undefined
@@ -127,8 +136,11 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
       } catch (e) {
         // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
         // than answer 5xx and have the helpdesk retry it forever.
-        if (!(e instanceof WebhookBodyError)) throw e
-        skipped.push(e.message)
+        // Expression errors are the mapping's and will not heal on a retry either; vendor errors of lookup
+        // steps may, so those still fail the delivery (5xx: retried).
+        if (e instanceof ExpressionEvaluationError) skipped.push(`${rule.label}: ${e.message}`)
+        else if (e instanceof WebhookBodyError) skipped.push(e.message)
+        else throw e
         continue
       }
       if (!event) continue

@@ -361,3 +361,13 @@ describe('events', () => {
     })
   })
 })
+
+describe('mapping expressions that fail on a delivery', () => {
+  it('skip that event with the rule named, instead of failing the delivery for ever', async () => {
+    const rule = { name: 'agent reply', when: 'type = "message"', emit: 'newMessage', ticketId: '$number(ticket)', messageId: 'id' }
+    const engine = engineOf(mappingObject({ webhook: { verify: 'none', events: [rule] } }), settings)
+    const outcome = await engine.routeWebhook(post(JSON.stringify({ type: 'message', id: 1, ticket: 'abc' })))
+    expect(outcome).toMatchObject({ kind: 'events', events: [], unmatched: 0 })
+    expect((outcome as { skipped: string[] }).skipped).toEqual([expect.stringMatching(/^webhook rule "agent reply": Unable to cast value to a number/)])
+  })
+})
