@@ -1,0 +1,42 @@
+import { transforms } from '@bpinternal/zui'
+import { describe, expect, it } from 'vitest'
+import definition from '../integration.definition'
+
+// What `bp deploy` reads: the definition must default-export an IntegrationDefinition that extends the public
+// `hitl` interface (2.0.0) with our ticket entity, and a configuration the Studio renders as two text areas.
+describe('integration.definition.ts', () => {
+  it('names the integration and points at the hub page and icon', () => {
+    expect(definition).toMatchObject({ name: 'universal-hitl', title: 'Universal HITL', readme: 'hub.md', icon: 'icon.svg' })
+    expect(definition.version).toMatch(/^\d+\.\d+\.\d+$/)
+  })
+
+  it('extends hitl@2.0.0 with hitlSession mapped to the ticket entity', () => {
+    const iface = (definition.interfaces as Record<string, { name: string; version: string; entities: Record<string, { name: string }> }>)['hitl<ticket>']
+    expect(iface).toMatchObject({ name: 'hitl', version: '2.0.0', entities: { hitlSession: { name: 'ticket' } } })
+    expect(Object.keys(definition.actions ?? {}).sort()).toEqual(['createUser', 'startHitl', 'stopHitl'])
+    expect(Object.keys(definition.events ?? {}).sort()).toEqual(['hitlAssigned', 'hitlStopped'])
+  })
+
+  it('has the hitl channel with every message type and the id tags', () => {
+    const hitl = definition.channels!.hitl!
+    expect(Object.keys(hitl.messages).sort()).toEqual(['audio', 'bloc', 'file', 'image', 'text', 'video'])
+    expect(Object.keys(hitl.conversation?.tags ?? {})).toEqual(['id'])
+    expect(Object.keys(hitl.message?.tags ?? {})).toEqual(['id'])
+    expect(Object.keys(definition.user?.tags ?? {}).sort()).toEqual(['email', 'id', 'role'])
+  })
+
+  it('configuration: a multi-line mapping, and secret multi-line settings', () => {
+    const schema = transforms.toJSONSchema(definition.configuration!.schema as never) as any
+    expect(schema.required).toEqual(['mapping'])
+    expect(schema.properties.mapping['x-zui']).toMatchObject({ displayAs: ['text', { multiLine: true, growVertically: true }] })
+    const settings = schema.properties.settings
+    expect(JSON.stringify(settings)).toContain('"secret":true')
+    expect(JSON.stringify(settings)).toContain('"multiLine":true')
+  })
+
+  it('startHitl takes the ticket entity as hitlSession', () => {
+    const input = transforms.toJSONSchema(definition.actions!.startHitl!.input.schema as never) as any
+    expect(input.required).toEqual(expect.arrayContaining(['userId', 'messageHistory']))
+    expect(JSON.stringify(input.properties.hitlSession)).toContain('priority')
+  })
+})
