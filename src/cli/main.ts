@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { createEngine } from '../engine/createEngine'
+import { createEngine, runOperationByName, type OperationName } from '../engine/createEngine'
 import { runFixtures } from '../fixtures/runFixtures'
 import { startStubHelpdesk } from '../fixtures/stubHelpdesk'
 import { compileMappingText } from '../mapping/loadMapping'
@@ -156,29 +156,7 @@ async function dryRun(file: string | undefined, operation: string | undefined, o
     },
   })
   try {
-    let result: unknown
-    switch (operation) {
-      case 'createUser':
-        result = { externalUserId: await engine.createUser(input as never) }
-        break
-      case 'createTicket':
-        result = { ticketId: await engine.createTicket({ messageHistory: [], user: {}, ...input } as never) }
-        break
-      case 'sendMessage':
-        result = { messageIds: await engine.sendMessage(input as never) }
-        break
-      case 'closeTicket':
-        await engine.closeTicket(input as never)
-        result = {}
-        break
-      case 'register':
-        result = await engine.register(webhookUrl)
-        break
-      case 'unregister':
-        await engine.unregister(webhookUrl)
-        result = {}
-        break
-    }
+    const result = await runOperationByName(engine, operation as OperationName, input, webhookUrl)
     console.log(`result: ${engine.redactor.body(JSON.stringify(result))}`)
     return 0
   } catch (e) {

@@ -150,3 +150,31 @@ function secretsIn(registration: Record<string, unknown> | undefined): string[] 
     .filter(([k, v]) => typeof v === 'string' && /secret|token|key|password/i.test(k))
     .map(([, v]) => v as string)
 }
+
+export const OPERATION_NAMES = ['createUser', 'createTicket', 'sendMessage', 'closeTicket', 'register', 'unregister'] as const
+export type OperationName = (typeof OPERATION_NAMES)[number]
+
+/**
+ * Runs one operation by name with a plain input object and returns its result as the format names it
+ * (`externalUserId`, `ticketId`, `messageId`, register's values): what fixtures and the CLI's dry run need.
+ */
+export async function runOperationByName(engine: Engine, operation: OperationName, input: Record<string, unknown>, webhookUrl: string): Promise<Record<string, unknown>> {
+  switch (operation) {
+    case 'createUser':
+      return { externalUserId: await engine.createUser(input as never) }
+    case 'createTicket':
+      return { ticketId: await engine.createTicket({ messageHistory: [], user: {}, ...input } as never) }
+    case 'sendMessage': {
+      const ids = await engine.sendMessage(input as never)
+      return ids.length ? { messageId: ids[ids.length - 1] } : {}
+    }
+    case 'closeTicket':
+      await engine.closeTicket(input as never)
+      return {}
+    case 'register':
+      return engine.register(webhookUrl)
+    case 'unregister':
+      await engine.unregister(webhookUrl)
+      return {}
+  }
+}
