@@ -20,7 +20,7 @@ export type CompiledOperations = {
   unregister?: CompiledOperation
 }
 
-function compileOperation(op: M.Operation, name: string, cx: CompileContext, path: PathSegment[]): CompiledOperation {
+function compileOperation(op: M.Operation<Record<string, M.Expression | undefined>>, name: string, cx: CompileContext, path: PathSegment[]): CompiledOperation {
   const { steps, result, ...rest } = op
   allFieldsRead(rest)
   const compiled = compileSteps(steps, cx, [...path, 'steps'], name)
@@ -33,9 +33,8 @@ export function compileOperations(ops: M.Operations, cx: CompileContext): Compil
   const { createUser, createTicket, sendMessage, closeTicket, register, unregister, ...rest } = ops
   allFieldsRead(rest)
   // The hand-off cannot go on without these ids (the schema requires them too).
-  for (const [name, key] of [['createUser', 'externalUserId'], ['createTicket', 'ticketId']] as const) {
-    if (ops[name] && !ops[name].result?.[key]) cx.problem(['operations', name], `must have result.${key}`)
-  }
+  if (createUser && !createUser.result?.externalUserId) cx.problem(['operations', 'createUser'], 'must have result.externalUserId')
+  if (createTicket && !createTicket.result?.ticketId) cx.problem(['operations', 'createTicket'], 'must have result.ticketId')
   const byType: Record<string, CompiledOperation> = {}
   for (const [type, op] of Object.entries(sendMessage ?? {})) {
     if (op) byType[type] = compileOperation(op, `sendMessage.${type}`, cx, ['operations', 'sendMessage', type])
