@@ -1,4 +1,4 @@
-import type { Problem, SourceDocument } from './problems'
+import type { PathSegment, Problem, SourceDocument } from './problems'
 import { CompileContext, allFieldsRead } from './compile/context'
 import { compileHttp, type CompiledHttp } from './compile/http'
 import { compileOperations, type CompiledOperations } from './compile/operations'
@@ -15,12 +15,17 @@ export type { CompiledEventRule, CompiledHandshake, CompiledVerify, CompiledWebh
 
 export type CompiledMapping = {
   file: M.MappingFile
-  /** Whether any expression reads `$registration` (then handlers load the stored registration). */
+  /**
+   * Whether the hand-off (http, the hand-off operations, the webhook) reads `$registration`: then its handlers
+   * load the stored registration. Reads in register and unregister are not counted (as before the split).
+   */
   usesRegistration: boolean
   http: CompiledHttp
   operations: CompiledOperations
   webhook: CompiledWebhook
 }
+
+const readByHandoff = (path: PathSegment[]) => !(path[0] === 'operations' && (path[1] === 'register' || path[1] === 'unregister'))
 
 /** Compiles every template and expression of a schema-valid mapping; collects positioned problems. */
 export function compileMapping(file: M.MappingFile, source: SourceDocument): { mapping?: CompiledMapping; problems: Problem[] } {
@@ -29,13 +34,7 @@ export function compileMapping(file: M.MappingFile, source: SourceDocument): { m
   const { version: _version, vendor: _vendor, settings, http, operations, webhook, fixtures: _fixtures, ...rest } = file
   allFieldsRead(rest)
   const cx = new CompileContext(source, settings)
-  const mapping: CompiledMapping = {
-    file,
-    usesRegistration: false,
-    http: compileHttp(http, cx),
-    operations: compileOperations(operations, cx),
-    webhook: compileWebhook(webhook, cx),
-  }
-  mapping.usesRegistration = cx.usesRegistration
+  const compiled = { http: compileHttp(http, cx), operations: compileOperations(operations, cx), webhook: compileWebhook(webhook, cx) }
+  const mapping: CompiledMapping = { file, usesRegistration: cx.registrationReads.some(readByHandoff), ...compiled }
   return { mapping: cx.problems.length ? undefined : mapping, problems: cx.problems }
 }

@@ -7,11 +7,12 @@ export type StepIds = ReadonlySet<string>
 
 /**
  * What every section compiler shares: the source (to place problems), the problems found so far, and what the
- * whole mapping learns while compiling (whether anything reads `$registration`).
+ * whole mapping learns while compiling (where `$registration` is read).
  */
 export class CompileContext {
   readonly problems: Problem[] = []
-  usesRegistration = false
+  /** Where expressions read `$registration` (compileMapping decides which of these make handlers load it). */
+  readonly registrationReads: PathSegment[][] = []
   private readonly declaredSettings: Set<string>
 
   constructor(
@@ -69,7 +70,7 @@ export class CompileContext {
   }
 
   private lintReferences(text: string, path: PathSegment[], stepIds?: StepIds) {
-    if (text.includes('$registration')) this.usesRegistration = true
+    if (text.includes('$registration')) this.registrationReads.push(path)
     for (const m of text.matchAll(/\$settings\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
       if (!this.declaredSettings.has(m[1]!)) {
         this.problem(path, `uses setting "${m[1]}" that the mapping does not declare under settings`, { offsetInValue: m.index })
