@@ -13,9 +13,9 @@ const NO_CREDENTIALS: Credentials = { headers: {}, query: [] }
 /**
  * The credentials a request carries, from the step's `auth` or else `http.auth`. Runs between rendering a
  * step's request and sending it (src/operations/runSteps.ts), so every vendor call, of operations and of webhook
- * lookups, is authorised the same way.
+ * lookups, is authorised the same way. The token store is unused until token auth (issue 9, item 2) caches
+ * tokens there; callers already pass it.
  */
-// `_store` is unused until token auth (issue 9, item 2) caches tokens there; callers already pass it.
 export async function applyAuth(auth: CompiledAuth | undefined, _store: AuthContext, context: unknown, scope: Scope): Promise<Credentials> {
   if (!auth) return NO_CREDENTIALS
   switch (auth.type) {
