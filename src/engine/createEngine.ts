@@ -3,7 +3,7 @@ import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
 import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
 import { requireId, runOperation, type RunContext } from '../operations/runSteps'
-import { routeWebhook, type IncomingWebhook } from '../webhook/routeWebhook'
+import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
 export class UnsupportedMessageTypeError extends Error {}
@@ -29,7 +29,12 @@ export type OutgoingMessage = {
   userId?: string
   externalUserId?: string
   userName?: string
+  /** The ticket's per-ticket values (`$ticket`), as stored with the conversation. */
+  ticket?: Record<string, unknown>
 }
+
+/** What createTicket gives: the ticket id and the per-ticket values the mapping keeps (`$ticket`). */
+export type OpenedTicket = { ticketId: string; ticket: Record<string, unknown> }
 
 export type TicketRequest = {
   userId: string
@@ -54,6 +59,8 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
   }
   const ops = loaded.mapping.operations
+  /** `$ticket` in an operation on an existing ticket. */
+  const withTicket = (ticket: Record<string, unknown> | undefined): RunContext => ({ ...ctx, scope: { ...ctx.scope, ticket: ticket ?? {} } })
 
   async function sendOne(type: string, message: OutgoingMessage): Promise<string[]> {
     const payload = message.payload
@@ -83,7 +90,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       externalUserId: message.externalUserId,
       userName: message.userName,
     }
-    const result = await runOperation(op, ctx, input)
+    const result = await runOperation(op, withTicket(message.ticket), input)
     return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
   }
 
@@ -118,18 +125,21 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       return requireId(result.externalUserId, 'externalUserId', 'createUser')
     },
 
-    async createTicket(req: TicketRequest): Promise<string> {
+    async createTicket(req: TicketRequest): Promise<OpenedTicket> {
       const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
       const input = { ...req, messageHistory: items, transcript }
-      const result = await runOperation(ops.createTicket, ctx, input)
-      return requireId(result.ticketId, 'ticketId', 'createTicket')
+      const { ticketId, ...values } = await runOperation(ops.createTicket, ctx, input)
+      // Result keys besides ticketId are the ticket's own values; undefined ones are not kept.
+      const ticket = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+      return { ticketId: requireId(ticketId, 'ticketId', 'createTicket'), ticket }
     },
 
     /** Sends one Botpress message (any type); returns the vendor message ids it created. */
     sendMessage: (message: OutgoingMessage) => sendOne(message.type, message),
 
-    async closeTicket(input: { ticketId: string; conversationId?: string }): Promise<void> {
-      await runOperation(ops.closeTicket, ctx, input)
+    async closeTicket(input: { ticketId: string; conversationId?: string; ticket?: Record<string, unknown> }): Promise<void> {
+      const { ticket, ...rest } = input
+      await runOperation(ops.closeTicket, withTicket(ticket), rest)
     },
 
     async register(webhookUrl: string): Promise<Record<string, unknown>> {
@@ -142,7 +152,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       await runOperation(ops.unregister, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
     },
 
-    routeWebhook: (req: IncomingWebhook, o?: { skipVerify?: boolean; now?: number }) => routeWebhook(req, ctx, o),
+    routeWebhook: (req: IncomingWebhook, o?: RouteOptions) => routeWebhook(req, ctx, o),
   }
 }
 
@@ -166,8 +176,10 @@ export async function runOperationByName(engine: Engine, operation: OperationNam
   switch (operation) {
     case 'createUser':
       return { externalUserId: await engine.createUser(input as never) }
-    case 'createTicket':
-      return { ticketId: await engine.createTicket({ messageHistory: [], user: {}, ...input } as never) }
+    case 'createTicket': {
+      const opened = await engine.createTicket({ messageHistory: [], user: {}, ...input } as never)
+      return { ...opened.ticket, ticketId: opened.ticketId }
+    }
     case 'sendMessage': {
       const ids = await engine.sendMessage(input as never)
       return ids.length ? { messageId: ids[ids.length - 1] } : {}

@@ -1,5 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { engineFor, withRuntimeErrors } from './engineFor'
+import { ticketValuesOf, ticketValuesTags } from './ticketValues'
 import type { Props } from './types'
 
 type Actions = Props['actions']
@@ -30,7 +31,7 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
       externalUserId = await engine.createUser({ userId: user.id, name: user.name ?? 'User', email: user.tags.email, pictureUrl: user.pictureUrl })
       await client.updateUser({ id: user.id, tags: { id: externalUserId } })
     }
-    const ticketId = await engine.createTicket({
+    const { ticketId, ticket } = await engine.createTicket({
       userId: user.id,
       externalUserId,
       user: { name: user.name, email: user.tags.email, pictureUrl: user.pictureUrl },
@@ -40,7 +41,9 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
       messageHistory: input.messageHistory ?? [],
     })
     try {
-      const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags: { id: ticketId }, discriminateByTags: ['id'] })
+      // The ticket's own values ($ticket) ride along in a tag: no extra call now, none to read them later.
+      const tags = { id: ticketId, ...ticketValuesTags(ticket) }
+      const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags, discriminateByTags: ['id'] })
       logger.forBot().info(`startHitl: ticket ${ticketId} is conversation ${conversation.id}`)
       return { conversationId: conversation.id }
     } catch (e) {
@@ -57,7 +60,7 @@ export const stopHitl: Actions['stopHitl'] = async ({ ctx, client, input, logger
     const { conversation } = await client.getConversation({ id: input.conversationId })
     const ticketId = conversation.tags.id
     if (!ticketId) throw new sdk.RuntimeError(`conversation ${input.conversationId} has no ticket id tag; it is not a hand-off session`)
-    await engine.closeTicket({ ticketId, conversationId: conversation.id })
+    await engine.closeTicket({ ticketId, conversationId: conversation.id, ticket: ticketValuesOf(conversation) })
     logger.forBot().info(`stopHitl: ticket ${ticketId} closed`)
     return {}
   })

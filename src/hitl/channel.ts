@@ -1,5 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { engineFor, withRuntimeErrors } from './engineFor'
+import { ticketValuesOf } from './ticketValues'
 import type { Client, Props } from './types'
 
 type MessageHandler = Props['channels']['hitl']['messages']['text']
@@ -25,7 +26,7 @@ export const sendToHelpdesk: MessageHandler = async (props) =>
       userName = user.name
     }
     const { userId: _drop, type: _type, ...content } = payload
-    const ids = await engine.sendMessage({ ticketId, conversationId: conversation.id, botpressMessageId: message.id, type: message.type, payload: content, userId, externalUserId, userName })
+    const ids = await engine.sendMessage({ ticketId, conversationId: conversation.id, botpressMessageId: message.id, type: message.type, payload: content, userId, externalUserId, userName, ticket: ticketValuesOf(conversation) })
     if (ids.length > 0) await ack({ tags: { id: ids[ids.length - 1]! } })
     if (ids.length > 1) await rememberSent(client, conversation.id, ids)
     logger.forBot().debug(`hitl message ${message.id} (${message.type}) sent to ticket ${ticketId} as ${ids.join(', ') || '(no id)'}`)

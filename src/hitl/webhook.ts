@@ -1,6 +1,7 @@
 import * as sdk from '@botpress/sdk'
 import type { WebhookEvent } from '../webhook/routeWebhook'
 import { engineFor } from './engineFor'
+import { deliveryConversations } from './ticketValues'
 import type { Client, Logger, Props } from './types'
 
 const DEDUPE_TTL_MS = 7 * 24 * 3600 * 1000
@@ -19,8 +20,10 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
     return json(503, { error: 'integration misconfigured' })
   }
   let outcome
+  const conversations = deliveryConversations(client)
   try {
-    outcome = await engine.routeWebhook({ method: req.method, path: req.path, query: req.query, headers: req.headers as Record<string, string>, body: req.body })
+    const delivery = { method: req.method, path: req.path, query: req.query, headers: req.headers as Record<string, string>, body: req.body }
+    outcome = await engine.routeWebhook(delivery, { ticketValues: conversations.values })
   } catch (e) {
     logger.forBot().error(`webhook: ${engine.redactor.text((e as Error).message)}`)
     return json(502, { error: 'could not process the delivery' })
@@ -38,17 +41,18 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
   for (const reason of outcome.skipped) logger.forBot().warn(`webhook: event skipped: ${reason}`)
   let handled = 0
   try {
-    for (const event of outcome.events) if (await applyEvent(client, logger, event)) handled++
+    const ticketValues = new Map<string, Record<string, unknown>>()
+    for (const event of outcome.events) {
+      if (await applyEvent(client, logger, event, conversations.find)) handled++
+      if (event.ticket) ticketValues.set(event.ticketId, event.ticket)
+    }
+    // After the events: a failure before this leaves the old values, so the helpdesk's retry sees them again.
+    await conversations.save(ticketValues)
   } catch (e) {
     logger.forBot().error(`webhook: Botpress call failed, asking the helpdesk to retry: ${engine.redactor.text((e as Error).message)}`)
     return json(503, { error: 'temporarily unavailable' })
   }
   return json(200, { received: outcome.events.length, handled })
-}
-
-async function findConversation(client: Client, ticketId: string) {
-  const { conversations } = await client.listConversations({ channel: 'hitl', tags: { id: ticketId } })
-  return conversations[0]
 }
 
 async function seenDeliveries(client: Client, conversationId: string): Promise<Record<string, number>> {
@@ -91,8 +95,8 @@ function botpressMessage(m: NonNullable<WebhookEvent['message']>): { type: strin
 }
 
 /** Returns whether the event did something. Throws on Botpress failures (the caller answers 5xx). */
-async function applyEvent(client: Client, logger: Logger, event: WebhookEvent): Promise<boolean> {
-  const conversation = await findConversation(client, event.ticketId)
+async function applyEvent(client: Client, logger: Logger, event: WebhookEvent, findConversation: (ticketId: string) => Promise<{ id: string } | undefined>): Promise<boolean> {
+  const conversation = await findConversation(event.ticketId)
   if (!conversation) {
     logger.forBot().info(`webhook: ticket ${event.ticketId} is not a hand-off session of this bot; ignored (${event.rule})`)
     return false

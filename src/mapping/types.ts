@@ -63,12 +63,26 @@ export type RequestSpec = {
   okStatus?: number[]
 }
 
-export type Step = {
+/** A step of an `onError` recovery: a step without its own `onError` (a recovery is never itself recovered). */
+export type RecoveryStep = {
   id?: string
   when?: Expression
   forEach?: Expression
   request: RequestSpec
+  paginate?: Paginate
+  retry?: StepRetry
 }
+
+export type Step = RecoveryStep & { onError?: OnError }
+
+/** Follow the response to further pages: `next` gives the next page's URL or query, up to `maxPages`. */
+export type Paginate = { next: Expression; until?: Expression; maxPages: number }
+
+/** Re-send this step (overrides `http.retry` for it) on these statuses or while `until` is false. */
+export type StepRetry = { statusCodes?: number[]; until?: Expression; limit: number; delayMs?: number }
+
+/** When the step fails and `when` holds: run `steps`, then send the step once more. */
+export type OnError = { when?: Expression; steps: RecoveryStep[] }
 
 /** Steps, then `result` expressions: what the operation gives back (ids the hand-off keeps). */
 export type Operation<Result extends Record<string, Expression | undefined> = Record<string, Expression>> = {
@@ -83,7 +97,8 @@ export type MessageType = (typeof MESSAGE_TYPES)[number]
 
 export type Operations = {
   createUser: Required<Operation<{ externalUserId: Expression }>>
-  createTicket: Required<Operation<{ ticketId: Expression }>>
+  /** Result keys besides `ticketId` are per-ticket values, kept with the conversation and read as `$ticket.<key>`. */
+  createTicket: Required<Operation<{ ticketId: Expression; [name: string]: Expression }>>
   sendMessage: Partial<Record<MessageType, MessageOperation>> & { fallback?: MessageOperation }
   closeTicket: Operation
   register?: Operation
@@ -127,7 +142,12 @@ export type EventType = (typeof EVENT_TYPES)[number]
 export type EventRule = {
   name?: string
   when: Expression
-  emit: EventType
+  /** One event type, or several produced in this order from the same fields. */
+  emit: EventType | EventType[]
+  /** After this rule, go on trying the next rules (each matching one adds its events). */
+  continue?: boolean
+  /** Per-ticket values to update (`$ticket.<name>`), evaluated like the other fields. */
+  set?: Record<string, Expression>
   forEach?: Expression
   steps?: Step[]
   ticketId: Expression
@@ -161,6 +181,8 @@ export type WebhookFixture = {
   sign?: boolean
   expect: { events?: ExpectedEvent[]; status?: number; handshake?: { status?: number; body?: unknown } }
   stepResponses?: Record<string, FixtureResponse[]>
+  /** What `$ticket` holds for the ticket of this delivery (the per-ticket values stored so far). */
+  ticket?: Record<string, unknown>
 }
 
 /** The fields given are compared with the event produced (others, e.g. `dedupeKey`, too when given). */

@@ -6,8 +6,9 @@ import type { TokenStore } from '../auth/tokenStore'
 import { Redactor } from '../http/redact'
 import { sendRequest, type HttpRequest, type HttpResponse } from '../http/sendRequest'
 import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
+import { runControlledStep, type PageOverride, type StepResult } from './stepControl'
 
-export type StepResult = { status: number; headers: Record<string, string>; body: unknown }
+export type { StepResult }
 
 /** Everything a run needs besides the operation: the mapping, settings and where requests go. */
 export type RunContext = {
@@ -46,11 +47,12 @@ function checkHost(url: string, base: string, allowed: string[], ctx: RunContext
 }
 
 /** Renders a compiled request template into a concrete HTTP request. */
-export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope): Promise<HttpRequest> {
+export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, page?: PageOverride): Promise<HttpRequest> {
   const http = ctx.mapping.http
   const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
-  if (req.url) url = await req.url.render(context, scope, { encode: false })
+  if (page?.url) url = /^https?:\/\//i.test(page.url) ? page.url : base + (page.url.startsWith('/') ? '' : '/') + page.url
+  else if (req.url) url = await req.url.render(context, scope, { encode: false })
   else {
     const path = req.path ? await req.path.render(context, scope, { encode: true }) : ''
     url = base + (path && !path.startsWith('/') ? `/${path}` : path)
@@ -61,9 +63,13 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   for (const [k, t] of req.headers) headers[k.toLowerCase()] = await t.render(context, scope)
   const auth = await applyAuth(req.auth ?? http.auth, ctx, context, scope)
   Object.assign(headers, auth.headers)
-  const query: [string, string][] = []
-  for (const [k, t] of http.query) query.push([k, await t.render(context, scope)])
-  for (const [k, t] of req.query) query.push([k, await t.render(context, scope)])
+  let query: [string, string][] = []
+  // A next-page URL taken from the response carries its own query: only auth's parameters are added to it.
+  if (!page?.url) {
+    for (const [k, t] of http.query) query.push([k, await t.render(context, scope)])
+    for (const [k, t] of req.query) query.push([k, await t.render(context, scope)])
+  }
+  if (page?.query) query = [...query.filter(([k]) => !(k in page.query!)), ...Object.entries(page.query)]
   query.push(...auth.query)
 
   let body: HttpRequest['body']
@@ -102,8 +108,24 @@ async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>)
   }
 }
 
-async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
-  const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope))
+/** One step's request with its controls (paging, retry, recovery: ./stepControl.ts). */
+function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope, results: Record<string, unknown>): Promise<StepResult> {
+  return located(step.label, ctx, () =>
+    runControlledStep(
+      step,
+      scope,
+      (page) => sendStep(step, ctx, context, scope, page),
+      async (recovery, recoveryScope) => {
+        await runSteps(recovery, ctx, context, recoveryScope, results)
+      },
+    ),
+  )
+}
+
+async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope, page?: PageOverride): Promise<StepResult> {
+  const built = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, page))
+  // A step's own retry replaces http.retry for it (./stepControl.ts re-sends; got must not retry as well).
+  const request = step.retry ? { ...built, retry: { ...built.retry, limit: 0 } } : built
   const errorMessage = ctx.mapping.http.errorMessage
   let response: HttpResponse | undefined
   try {
@@ -129,9 +151,11 @@ async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, sc
   }
 }
 
-/** Runs steps in order; each sees earlier responses as `$steps.<id>`. Returns the `$steps` object. */
-export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: unknown, baseScope: Scope): Promise<Record<string, unknown>> {
-  const results: Record<string, unknown> = {}
+/**
+ * Runs steps in order; each sees earlier responses as `$steps.<id>`. Returns the `$steps` object (`results`,
+ * given when recovery steps add to an operation's own).
+ */
+export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: unknown, baseScope: Scope, results: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   for (const step of steps) {
     const scope: Scope = { ...baseScope, steps: results }
     if (step.when && !(await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope)))) continue
@@ -142,11 +166,11 @@ export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: 
       const out: StepResult[] = []
       let index = 0
       for (const item of items as unknown[]) {
-        out.push(await runStep(step, ctx, context, { ...scope, item, index: index++ }))
+        out.push(await runStep(step, ctx, context, { ...scope, item, index: index++ }, results))
       }
       if (step.id) results[step.id] = out
     } else {
-      const r = await runStep(step, ctx, context, scope)
+      const r = await runStep(step, ctx, context, scope, results)
       if (step.id) results[step.id] = r
     }
   }

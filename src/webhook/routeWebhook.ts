@@ -19,11 +19,21 @@ export type WebhookEvent = {
   messageId?: string
   agent?: { id?: string; name?: string; avatarUrl?: string; email?: string }
   message?: { type: string; text?: string; url?: string; title?: string }
+  /**
+   * The ticket's per-ticket values after this event's rule (`set:`), when the rule changed them: the glue
+   * stores them with the conversation. Absent when nothing changed.
+   */
+  ticket?: Record<string, unknown>
   /** Delivery key for deduplication (unique per event within a delivery). */
   dedupeKey?: string
   /** The rule that produced it, for logs. */
   rule: string
 }
+
+/** Where the router reads `$ticket` from: the values stored with the ticket's conversation (undefined = none). */
+export type TicketValuesLoader = (ticketId: string) => Promise<Record<string, unknown> | undefined>
+
+export type RouteOptions = { skipVerify?: boolean; now?: number; ticketValues?: TicketValuesLoader }
 
 export type WebhookOutcome =
   | { kind: 'handshake'; status: number; headers: Record<string, string>; body?: string }
@@ -44,30 +54,66 @@ async function fields(pairs: [string, { evaluate(c: unknown, s: Scope): Promise<
   return Object.keys(out).length ? out : undefined
 }
 
-async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknown, scope: Scope): Promise<Omit<WebhookEvent, 'dedupeKey'> | undefined> {
-  const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, scope) : {}
-  const s = { ...scope, steps }
-  const ticketId = idString(await rule.ticketId.evaluate(context, s))
+/** `$ticket` for this delivery: each ticket's values loaded at most once, with the delivery's `set:`s applied. */
+class DeliveryTickets {
+  private readonly values = new Map<string, Record<string, unknown>>()
+  constructor(private readonly load?: TicketValuesLoader) {}
+
+  async get(ticketId: string | undefined): Promise<Record<string, unknown>> {
+    if (!ticketId) return {}
+    let v = this.values.get(ticketId)
+    if (!v) {
+      v = { ...((await this.load?.(ticketId)) ?? {}) }
+      this.values.set(ticketId, v)
+    }
+    return v
+  }
+}
+
+/** The events one rule produces from one element: one per `emit` type, in order, sharing the fields. */
+async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknown, scope: Scope, tickets: DeliveryTickets): Promise<Omit<WebhookEvent, 'dedupeKey'>[]> {
+  // `$ticket` is keyed by the ticket id, so with a rule that reads it the id is read first (it cannot use $steps).
+  const early = rule.readsTicket ? idString(await rule.ticketId.evaluate(context, scope)) : undefined
+  const withTicket = rule.readsTicket ? { ...scope, ticket: await tickets.get(early) } : scope
+  const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, withTicket) : {}
+  const s = { ...withTicket, steps }
+  const ticketId = early ?? idString(await rule.ticketId.evaluate(context, s))
   if (!ticketId) throw new WebhookBodyError(`${rule.label}: ticketId evaluated to nothing`)
-  const event: Omit<WebhookEvent, 'dedupeKey'> = { type: rule.emit, ticketId, rule: rule.label }
+  const base: Omit<WebhookEvent, 'dedupeKey' | 'type'> = { ticketId, rule: rule.label }
   if (rule.messageId) {
     const id = idString(await rule.messageId.evaluate(context, s))
-    if (id) event.messageId = id
+    if (id) base.messageId = id
   }
   const agent = await fields(rule.agent, context, s, ['id'])
-  if (agent) event.agent = agent
-  if (rule.emit === 'newMessage') {
-    const message = (await fields(rule.message, context, s)) ?? {}
-    event.message = { ...message, type: message.type ?? 'text' }
+  if (agent) base.agent = agent
+  if (rule.set.length) {
+    const current = await tickets.get(ticketId)
+    let changed = false
+    for (const [k, e] of rule.set) {
+      const v = await e.evaluate(context, s)
+      if (JSON.stringify(v) !== JSON.stringify(current[k])) changed = true
+      if (v === undefined) delete current[k]
+      else current[k] = v
+    }
+    if (changed) base.ticket = { ...current }
   }
-  return event
+  const events: Omit<WebhookEvent, 'dedupeKey'>[] = []
+  for (const type of rule.emit) {
+    const event: Omit<WebhookEvent, 'dedupeKey'> = { type, ...base }
+    if (type === 'newMessage') {
+      const message = (await fields(rule.message, context, s)) ?? {}
+      event.message = { ...message, type: message.type ?? 'text' }
+    }
+    events.push(event)
+  }
+  return events
 }
 
 /**
  * A vendor's delivery → handshake reply, rejection, or events. Pure engine: no Botpress here.
  * `ctx.scope` carries `$settings` and `$registration`; lookup steps use `ctx` for HTTP.
  */
-export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, options?: { skipVerify?: boolean; now?: number }): Promise<WebhookOutcome> {
+export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, options?: RouteOptions): Promise<WebhookOutcome> {
   const w = ctx.mapping.webhook
   const raw = req.body ?? ''
   if (Buffer.byteLength(raw) > w.maxBodyBytes) return { kind: 'invalid', status: 413, reason: `body larger than ${w.maxBodyBytes} bytes` }
@@ -108,57 +154,78 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
 
   const events: WebhookEvent[] = []
   const usedKeys = new Set<string>()
+  const tickets = new DeliveryTickets(options?.ticketValues)
   let unmatched = 0
   const skipped: string[] = []
   for (const object of objects) {
-    let rule: CompiledEventRule | undefined
+    let rules: CompiledEventRule[]
     let key: string | undefined
-    let elements: unknown
     try {
-      rule = await firstMatch(w.events, object, scope)
-      if (!rule) {
+      rules = await matchingRules(w.events, object, scope, tickets)
+      if (rules.length === 0) {
         unmatched++
         continue
       }
       // The key is read per event object (a batched body carries one id per element).
       key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
-      elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
     } catch (e) {
       if (!(e instanceof ExpressionEvaluationError)) throw e
-      skipped.push(`${rule?.label ?? 'webhook rules'}: ${e.message}`)
+      skipped.push(`webhook rules: ${e.message}`)
       continue
     }
-    const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
-    for (const [i, element] of list.entries()) {
-      let event: WebhookEvent | undefined
+    // Each matching rule in order (several with `continue: true`), each element, each emitted type: the order
+    // the helpdesk's update happened in (assigned before the reply).
+    const fromObject: WebhookEvent[] = []
+    for (const rule of rules) {
+      let list: unknown[]
       try {
-        event = await produce(rule, ctx, element, scope)
+        const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
+        list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
       } catch (e) {
-        // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
-        // than answer 5xx and have the helpdesk retry it forever.
-        // Expression errors are the mapping's and will not heal on a retry either; vendor errors of lookup
-        // steps may, so those still fail the delivery (5xx: retried).
-        if (e instanceof ExpressionEvaluationError) skipped.push(`${rule.label}: ${e.message}`)
-        else if (e instanceof WebhookBodyError) skipped.push(e.message)
-        else throw e
+        if (!(e instanceof ExpressionEvaluationError)) throw e
+        skipped.push(`${rule.label}: ${e.message}`)
         continue
       }
-      if (!event) continue
-      if (key) {
-        // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
-        // e.g. when the key is the delivery's id header and the body holds several events.
-        let unique = list.length > 1 ? `${key}#${i}` : key
-        while (usedKeys.has(unique)) unique = `${unique}#${events.length}`
-        usedKeys.add(unique)
-        event.dedupeKey = unique
+      for (const [i, element] of list.entries()) {
+        let produced: Omit<WebhookEvent, 'dedupeKey'>[]
+        try {
+          produced = await produce(rule, ctx, element, scope, tickets)
+        } catch (e) {
+          // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
+          // than answer 5xx and have the helpdesk retry it forever.
+          // Expression errors are the mapping's and will not heal on a retry either; vendor errors of lookup
+          // steps may, so those still fail the delivery (5xx: retried).
+          if (e instanceof ExpressionEvaluationError) skipped.push(`${rule.label}: ${e.message}`)
+          else if (e instanceof WebhookBodyError) skipped.push(e.message)
+          else throw e
+          continue
+        }
+        for (const event of produced) {
+          if (key) {
+            // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
+            // e.g. when the key is the delivery's id header and the body holds several events.
+            let unique = list.length > 1 ? `${key}#${i}` : key
+            while (usedKeys.has(unique)) unique = `${unique}#${events.length + fromObject.length}`
+            usedKeys.add(unique)
+            ;(event as WebhookEvent).dedupeKey = unique
+          }
+          fromObject.push(event as WebhookEvent)
+        }
       }
-      events.push(event)
     }
+    events.push(...fromObject)
   }
   return { kind: 'events', events, unmatched, skipped }
 }
 
-async function firstMatch(rules: CompiledEventRule[], object: unknown, scope: Scope): Promise<CompiledEventRule | undefined> {
-  for (const rule of rules) if (await rule.when.evaluate(object, scope)) return rule
-  return undefined
+/** The first rule whose `when` holds, and after it the next ones as long as the matched rule says `continue`. */
+async function matchingRules(rules: CompiledEventRule[], object: unknown, scope: Scope, tickets: DeliveryTickets): Promise<CompiledEventRule[]> {
+  const matched: CompiledEventRule[] = []
+  for (const rule of rules) {
+    const s = rule.readsTicket ? { ...scope, ticket: await tickets.get(idString(await rule.ticketId.evaluate(object, scope))) } : scope
+    if (!(await rule.when.evaluate(object, s))) continue
+    matched.push(rule)
+    if (!rule.continue) break
+  }
+  return matched
 }

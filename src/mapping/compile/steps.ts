@@ -4,6 +4,7 @@ import type { PathSegment } from '../problems'
 import type * as M from '../types'
 import { compileAuth, type CompiledAuth } from './auth'
 import { allFieldsRead, type CompileContext, type StepIds } from './context'
+import { compilePaginate, compileStepRetry, type CompiledPaginate, type CompiledStepRetry } from './stepControl'
 
 export type CompiledRequest = {
   method: M.RequestSpec['method']
@@ -25,6 +26,10 @@ export type CompiledStep = {
   when?: CompiledExpression
   forEach?: CompiledExpression
   request: CompiledRequest
+  paginate?: CompiledPaginate
+  retry?: CompiledStepRetry
+  /** Recovery: when the step fails and `when` holds, run `steps`, then send the step once more. */
+  onError?: { when?: CompiledExpression; steps: CompiledStep[] }
 }
 
 /** Methods that may be retried unless the mapping says otherwise (repeating them changes nothing). */
@@ -51,19 +56,30 @@ function compileRequest(request: M.RequestSpec, cx: CompileContext, path: PathSe
  * Steps of an operation or a webhook rule. `owner` names them in messages (`createTicket`, `webhook rule 2`);
  * the returned ids are what the owner's later expressions may read as `$steps.<id>`.
  */
-export function compileSteps(list: M.Step[] | undefined, cx: CompileContext, path: PathSegment[], owner: string): { steps: CompiledStep[]; ids: StepIds } {
-  const ids = new Set<string>()
+export function compileSteps(list: M.Step[] | undefined, cx: CompileContext, path: PathSegment[], owner: string, earlier: StepIds = new Set()): { steps: CompiledStep[]; ids: StepIds } {
+  const ids = new Set<string>(earlier)
   const steps = (list ?? []).map((step, i): CompiledStep => {
     const p = [...path, i]
-    const { id, when, forEach, request, ...rest } = step
+    const { id, when, forEach, request, paginate, retry, onError, ...rest } = step
     allFieldsRead(rest)
     if (id && ids.has(id)) cx.problem([...p, 'id'], `step id "${id}" is used twice in ${owner}`)
+    const label = `${owner} step ${id ? `"${id}"` : i + 1}`
     const compiled: CompiledStep = {
-      label: `${owner} step ${id ? `"${id}"` : i + 1}`,
+      label,
       id,
       when: cx.optionalExpr(when, [...p, 'when'], ids),
       forEach: cx.optionalExpr(forEach, [...p, 'forEach'], ids),
       request: compileRequest(request, cx, [...p, 'request'], ids),
+      paginate: compilePaginate(paginate, cx, [...p, 'paginate'], ids),
+      retry: compileStepRetry(retry, cx, [...p, 'retry'], ids),
+    }
+    if (onError) {
+      const { when: onWhen, steps: recovery, ...others } = onError
+      allFieldsRead(others)
+      // Recovery steps see the earlier steps; their ids are readable by the retried request and later steps.
+      const r = compileSteps(recovery, cx, [...p, 'onError', 'steps'], `${label} onError`, ids)
+      compiled.onError = { when: cx.optionalExpr(onWhen, [...p, 'onError', 'when'], ids), steps: r.steps }
+      for (const rid of r.ids) ids.add(rid)
     }
     if (id) ids.add(id)
     return compiled
