@@ -94,6 +94,15 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
   }
 
+  async function openTicket(req: TicketRequest): Promise<OpenedTicket> {
+    const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
+    const input = { ...req, messageHistory: items, transcript }
+    const { ticketId, ...values } = await runOperation(ops.createTicket, ctx, input)
+    // Result keys besides ticketId are the ticket's own values; undefined ones are not kept.
+    const ticket = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+    return { ticketId: requireId(ticketId, 'ticketId', 'createTicket'), ticket }
+  }
+
   return {
     mapping: loaded.mapping,
     redactor,
@@ -125,13 +134,11 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       return requireId(result.externalUserId, 'externalUserId', 'createUser')
     },
 
-    async createTicket(req: TicketRequest): Promise<OpenedTicket> {
-      const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
-      const input = { ...req, messageHistory: items, transcript }
-      const { ticketId, ...values } = await runOperation(ops.createTicket, ctx, input)
-      // Result keys besides ticketId are the ticket's own values; undefined ones are not kept.
-      const ticket = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
-      return { ticketId: requireId(ticketId, 'ticketId', 'createTicket'), ticket }
+    /** createTicket with the per-ticket values the mapping keeps (what the integration stores). */
+    openTicket,
+
+    async createTicket(req: TicketRequest): Promise<string> {
+      return (await openTicket(req)).ticketId
     },
 
     /** Sends one Botpress message (any type); returns the vendor message ids it created. */
@@ -177,7 +184,7 @@ export async function runOperationByName(engine: Engine, operation: OperationNam
     case 'createUser':
       return { externalUserId: await engine.createUser(input as never) }
     case 'createTicket': {
-      const opened = await engine.createTicket({ messageHistory: [], user: {}, ...input } as never)
+      const opened = await engine.openTicket({ messageHistory: [], user: {}, ...input } as never)
       return { ...opened.ticket, ticketId: opened.ticketId }
     }
     case 'sendMessage': {

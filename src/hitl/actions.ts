@@ -31,7 +31,7 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
       externalUserId = await engine.createUser({ userId: user.id, name: user.name ?? 'User', email: user.tags.email, pictureUrl: user.pictureUrl })
       await client.updateUser({ id: user.id, tags: { id: externalUserId } })
     }
-    const { ticketId, ticket } = await engine.createTicket({
+    const { ticketId, ticket } = await engine.openTicket({
       userId: user.id,
       externalUserId,
       user: { name: user.name, email: user.tags.email, pictureUrl: user.pictureUrl },

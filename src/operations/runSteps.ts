@@ -110,15 +110,14 @@ async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>)
 
 /** One step's request with its controls (paging, retry, recovery: ./stepControl.ts). */
 function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope, results: Record<string, unknown>): Promise<StepResult> {
-  return located(step.label, ctx, () =>
-    runControlledStep(
-      step,
-      scope,
-      (page) => sendStep(step, ctx, context, scope, page),
-      async (recovery, recoveryScope) => {
-        await runSteps(recovery, ctx, context, recoveryScope, results)
-      },
-    ),
+  return runControlledStep(
+    step,
+    scope,
+    (page) => sendStep(step, ctx, context, scope, page),
+    async (recovery, recoveryScope) => {
+      await runSteps(recovery, ctx, context, recoveryScope, results)
+    },
+    (where, run) => located(where, ctx, run),
   )
 }
 

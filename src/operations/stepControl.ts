@@ -16,6 +16,9 @@ export type PageOverride = { url?: string; query?: Record<string, string> }
 
 export class StepControlError extends Error {}
 
+/** Names the place of an expression error (`register step "hooks" paginate.next: …`); from runSteps.ts. */
+export type Locate = <T>(where: string, run: () => Promise<T>) => Promise<T>
+
 /**
  * Runs one step's request with its controls: `onError` around `paginate` around `retry`. `send` builds and
  * sends the request (with a page override); `recover` runs the recovery steps (their results join `$steps`).
@@ -25,22 +28,24 @@ export async function runControlledStep(
   scope: Scope,
   send: (page?: PageOverride) => Promise<StepResult>,
   recover: (steps: CompiledStep[], scope: Scope) => Promise<void>,
+  locate: Locate,
 ): Promise<StepResult | PagedResult> {
-  const paged = () => paginate(step, scope, (page) => withRetry(step, scope, () => send(page)))
+  const paged = () => paginate(step, scope, locate, (page) => withRetry(step, scope, locate, () => send(page)))
   try {
     return await paged()
   } catch (e) {
     if (!step.onError || !(e instanceof VendorRequestError)) throw e
     const error = { status: e.status, body: e.responseBody, message: e.message }
     const errorScope = { ...scope, error }
-    if (step.onError.when && !(await step.onError.when.evaluate(error, errorScope))) throw e
+    const when = step.onError.when
+    if (when && !(await locate(`${step.label} onError.when`, () => when.evaluate(error, errorScope)))) throw e
     await recover(step.onError.steps, errorScope)
     // Once: a second failure is the step's error (a recovery that does not help must not loop).
     return paged()
   }
 }
 
-async function withRetry(step: CompiledStep, scope: Scope, send: () => Promise<StepResult>): Promise<StepResult> {
+async function withRetry(step: CompiledStep, scope: Scope, locate: Locate, send: () => Promise<StepResult>): Promise<StepResult> {
   const retry = step.retry
   if (!retry) return send()
   for (let attempt = 0; ; attempt++) {
@@ -59,21 +64,23 @@ async function withRetry(step: CompiledStep, scope: Scope, send: () => Promise<S
       await sleep(retry.delayMs)
       continue
     }
-    if (!retry.until || (await retry.until.evaluate(response, { ...scope, response }))) return response
-    if (last) throw new StepControlError(`${step.label}: retry.until (${retry.until.source}) still false after ${retry.limit + 1} tries`)
+    const until = retry.until
+    if (!until || (await locate(`${step.label} retry.until`, () => until.evaluate(response, { ...scope, response })))) return response
+    if (last) throw new StepControlError(`${step.label}: retry.until (${until.source}) still false after ${retry.limit + 1} tries`)
     await sleep(retry.delayMs)
   }
 }
 
-async function paginate(step: CompiledStep, scope: Scope, send: (page?: PageOverride) => Promise<StepResult>): Promise<StepResult | PagedResult> {
+async function paginate(step: CompiledStep, scope: Scope, locate: Locate, send: (page?: PageOverride) => Promise<StepResult>): Promise<StepResult | PagedResult> {
   const p = step.paginate
   if (!p) return send()
   const pages: StepResult[] = [await send()]
   while (pages.length < p.maxPages) {
     const current = pages[pages.length - 1]!
     const pageScope = { ...scope, pages, page: pages.length - 1 }
-    if (p.until && (await p.until.evaluate(current, pageScope))) break
-    const next = await p.next.evaluate(current, pageScope)
+    const until = p.until
+    if (until && (await locate(`${step.label} paginate.until`, () => until.evaluate(current, pageScope)))) break
+    const next = await locate(`${step.label} paginate.next`, () => p.next.evaluate(current, pageScope))
     if (next === undefined || next === null || next === '' || next === false) break
     pages.push(await send(pageOverride(next, step.label)))
   }
