@@ -36,9 +36,9 @@ const SHIPPED_SPECS: Record<string, SpecEntry> = {
 }
 
 const specPath = (entry: SpecEntry) => join(SPECS_DIR, entry.spec)
-const specsPresent = existsSync(SPECS_DIR)
 
-describe.skipIf(!specsPresent)('vendor API specs (../shared/fixtures/vendor-specs)', () => {
+// Not skipped when the folder is missing: CI has it beside the clone, and a missing spec must fail, not pass.
+describe('vendor API specs (../shared/fixtures/vendor-specs)', () => {
   it.each(Object.keys(SHIPPED_SPECS))('%s: the mapping and its spec are both there', (name) => {
     expect(existsSync(join(MAPPINGS_DIR, `${name}.yaml`))).toBe(true)
     expect(existsSync(specPath(SHIPPED_SPECS[name]!))).toBe(true)
