@@ -1,7 +1,8 @@
+import { FileNotAttached } from '../attachments/downloadFile'
 import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
 import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
-import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
+import { mediaUrl, messageFiles, renderHistory, renderMessageText } from '../operations/renderMessage'
 import { requireId, runOperation, type RunContext } from '../operations/runSteps'
 import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
 import type { CompiledOperation } from '../mapping/compileMapping'
@@ -16,6 +17,8 @@ export type EngineOptions = {
   rewriteUrl?: RunContext['rewriteUrl']
   /** Where tokens the auth module obtains are kept; by default in this engine's memory. */
   tokens?: TokenStore
+  /** Hosts `files` steps download from instead of Botpress's file hosts (local tests: the emulator). */
+  fileHosts?: readonly string[]
 }
 
 export type OutgoingMessage = {
@@ -56,6 +59,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     tokens: options.tokens ?? new MemoryTokenStore(),
     onRequest: options.onRequest,
     rewriteUrl: options.rewriteUrl,
+    fileHosts: options.fileHosts,
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
   }
   const ops = loaded.mapping.operations
@@ -89,8 +93,24 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       userId: message.userId,
       externalUserId: message.externalUserId,
       userName: message.userName,
+      files: messageFiles(type, payload),
     }
-    const result = await runOperation(op, withTicket(message.ticket), input)
+    let result
+    try {
+      result = await runOperation(op, withTicket(message.ticket), input)
+    } catch (e) {
+      if (!(e instanceof FileNotAttached)) throw e
+      return sendAsLink(message, input, e)
+    }
+    return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
+  }
+
+  /** A file the helpdesk cannot take (too large, wrong type, download failed): its link as text, with why. */
+  async function sendAsLink(message: OutgoingMessage, input: Record<string, unknown>, why: FileNotAttached): Promise<string[]> {
+    const op = ops.sendMessage.text ?? ops.sendMessage.fallback
+    if (!op) throw new UnsupportedMessageTypeError(`${why.file.name} could not be attached (${why.note}) and the mapping has no sendMessage.text or fallback to send its link`)
+    const text = `${input.text as string} (not attached: ${why.note})`
+    const result = await runOperation(op, withTicket(message.ticket), { ...input, type: 'text', text, files: [] })
     return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
   }
 

@@ -1,4 +1,6 @@
 import * as sdk from '@botpress/sdk'
+import { FileHostNotAllowedError } from '../attachments/downloadFile'
+import { StepControlError } from '../operations/stepControl'
 import { createEngine, type Engine, UnsupportedMessageTypeError } from '../engine/createEngine'
 import { VendorRequestError } from '../http/sendRequest'
 import { loadMapping } from '../mapping/loadMapping'
@@ -15,7 +17,7 @@ export async function engineFor(ctx: Ctx, client: Client, options?: { webhookUrl
   if (loaded.mapping.usesRegistration && options?.withRegistration !== false) {
     registration = (await getRegistration(client, ctx.integrationId))?.values
   }
-  return createEngine(loaded, { registration, webhookUrl: options?.webhookUrl, rewriteUrl: vendorOriginOverride() })
+  return createEngine(loaded, { registration, webhookUrl: options?.webhookUrl, rewriteUrl: vendorOriginOverride(), fileHosts: fileHostsOverride() })
 }
 
 /**
@@ -32,6 +34,15 @@ function vendorOriginOverride(): ((url: string) => string) | undefined {
   }
 }
 
+/**
+ * Local testing only: UNIVERSAL_HITL_FILE_HOSTS=127.0.0.1 lets `files` steps download from those hosts (the
+ * runtime emulator's files) instead of Botpress's file hosts. Not settable from a bot's configuration.
+ */
+function fileHostsOverride(): string[] | undefined {
+  const hosts = process.env.UNIVERSAL_HITL_FILE_HOSTS
+  return hosts ? hosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : undefined
+}
+
 export async function getRegistration(client: Client, integrationId: string) {
   try {
     const { state } = await client.getState({ type: 'integration', id: integrationId, name: 'registration' })
@@ -42,7 +53,7 @@ export async function getRegistration(client: Client, integrationId: string) {
   }
 }
 
-const ENGINE_ERRORS = [MappingError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
+const ENGINE_ERRORS = [FileHostNotAllowedError, StepControlError, MappingError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {

@@ -61,6 +61,18 @@ export type RequestSpec = {
   idempotent?: boolean
   /** Statuses that do not fail the step (besides 2xx), e.g. 404 on a close that may already be done. */
   okStatus?: number[]
+  /** Send the message's files themselves (downloaded from Botpress): multipart parts or base64 in the JSON body. */
+  files?: FilesSpec
+}
+
+export type FilesSpec = {
+  as: 'multipart' | 'base64'
+  /** multipart: the part name of each file. */
+  field?: string
+  /** The helpdesk's size limit; a larger file is sent as its link, with a note. */
+  maxBytes?: number
+  /** Content types the helpdesk takes here (`image/*`); another type is sent as its link. */
+  contentTypes?: string[]
 }
 
 /** A step of an `onError` recovery: a step without its own `onError` (a recovery is never itself recovered). */

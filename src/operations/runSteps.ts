@@ -6,6 +6,7 @@ import type { TokenStore } from '../auth/tokenStore'
 import { Redactor } from '../http/redact'
 import { sendRequest, type HttpRequest, type HttpResponse } from '../http/sendRequest'
 import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
+import { attachFiles } from './attachFiles'
 import { runControlledStep, type PageOverride, type StepResult } from './stepControl'
 
 export type { StepResult }
@@ -21,6 +22,8 @@ export type RunContext = {
   /** Observes every request sent (the CLI's dry run and the sandbox's --verbose use it); already redacted. */
   /** Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL. */
   rewriteUrl?: (url: string) => string
+  /** Hosts a `files` step downloads from (default: Botpress's file hosts; local tests add the emulator's). */
+  fileHosts?: readonly string[]
   onRequest?: (r: { label: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number }) => void
 }
 
@@ -73,7 +76,8 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   query.push(...auth.query)
 
   let body: HttpRequest['body']
-  if (req.body) {
+  if (req.files) body = await attachFiles(req.files, req.body, ctx, context, scope)
+  else if (req.body) {
     const value = await req.body.evaluate(context, scope)
     if (value !== undefined) body = { text: JSON.stringify(value), contentType: 'application/json' }
   } else if (req.form) {

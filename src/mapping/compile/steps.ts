@@ -17,6 +17,20 @@ export type CompiledRequest = {
   form?: CompiledExpression
   idempotent: boolean
   okStatus: number[]
+  files?: CompiledFiles
+}
+
+export type CompiledFiles = { as: 'multipart' | 'base64'; field: string; maxBytes: number; contentTypes?: string[] }
+
+/** A file larger than this is sent as its link unless the step says otherwise: what the strictest common desks take. */
+const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
+
+function compileFiles(files: M.FilesSpec | undefined, cx: CompileContext, path: PathSegment[], hasForm: boolean): CompiledFiles | undefined {
+  if (!files) return undefined
+  const { as, field, maxBytes, contentTypes, ...rest } = files
+  allFieldsRead(rest)
+  if (hasForm) cx.problem(path, 'a step with files sends multipart or JSON: give the other fields in `body`, not `form`')
+  return { as, field: field ?? 'file', maxBytes: maxBytes ?? DEFAULT_MAX_FILE_BYTES, contentTypes }
 }
 
 export type CompiledStep = {
@@ -36,7 +50,7 @@ export type CompiledStep = {
 const IDEMPOTENT_METHODS: readonly string[] = ['GET', 'PUT', 'DELETE']
 
 function compileRequest(request: M.RequestSpec, cx: CompileContext, path: PathSegment[], stepIds: StepIds): CompiledRequest {
-  const { method, path: urlPath, url, query, headers, auth, body, form, idempotent, okStatus, ...rest } = request
+  const { method, path: urlPath, url, query, headers, auth, body, form, idempotent, okStatus, files, ...rest } = request
   allFieldsRead(rest)
   return {
     method,
@@ -49,6 +63,7 @@ function compileRequest(request: M.RequestSpec, cx: CompileContext, path: PathSe
     form: cx.optionalExpr(form, [...path, 'form'], stepIds),
     idempotent: idempotent ?? IDEMPOTENT_METHODS.includes(method),
     okStatus: okStatus ?? [],
+    files: compileFiles(files, cx, [...path, 'files'], form !== undefined),
   }
 }
 
