@@ -94,6 +94,14 @@ function botpressMessage(m: NonNullable<WebhookEvent['message']>): { type: strin
   return { type: 'text', payload: { text } }
 }
 
+/** An agent's message as Botpress messages: the text (if any), then one media message per attachment. */
+function botpressMessages(event: WebhookEvent): { type: string; payload: Record<string, unknown> }[] {
+  const first = botpressMessage(event.message ?? { type: 'text' })
+  const out = first.type === 'text' && !first.payload.text ? [] : [first]
+  for (const a of event.attachments ?? []) out.push(botpressMessage({ type: a.type, url: a.url, title: a.name }))
+  return out
+}
+
 /** Returns whether the event did something. Throws on Botpress failures (the caller answers 5xx). */
 async function applyEvent(client: Client, logger: Logger, event: WebhookEvent, findConversation: (ticketId: string) => Promise<{ id: string } | undefined>): Promise<boolean> {
   const conversation = await findConversation(event.ticketId)
@@ -115,19 +123,23 @@ async function applyEvent(client: Client, logger: Logger, event: WebhookEvent, f
         logger.forBot().debug(`webhook: message ${event.messageId} is ours or already delivered; ignored`)
         return false
       }
-      const message = botpressMessage(event.message ?? { type: 'text' })
-      if (message.type === 'text' && !message.payload.text) {
+      const messages = botpressMessages(event)
+      if (messages.length === 0) {
         logger.forBot().info(`webhook: empty agent message on ticket ${event.ticketId}; ignored`)
         return false
       }
       const agent = await agentUser(client, event.agent)
-      await client.createMessage({
-        conversationId: conversation.id,
-        userId: agent.id,
-        type: message.type as 'text',
-        payload: message.payload as { text: string },
-        tags: event.messageId ? { id: event.messageId } : {},
-      })
+      for (const [i, message] of messages.entries()) {
+        // The text keeps the vendor id (echo and duplicate checks read it); the files after it are id#1, id#2…
+        const tag = event.messageId ? (i === 0 ? event.messageId : `${event.messageId}#${i}`) : undefined
+        await client.createMessage({
+          conversationId: conversation.id,
+          userId: agent.id,
+          type: message.type as 'text',
+          payload: message.payload as { text: string },
+          tags: tag ? { id: tag } : {},
+        })
+      }
       break
     }
     case 'assigned': {

@@ -166,6 +166,8 @@ export type EventRule = {
   messageId?: Expression
   agent?: { id?: Expression; name?: Expression; avatarUrl?: Expression; email?: Expression }
   message?: { type?: Expression; text?: Expression; url?: Expression; title?: Expression }
+  /** The agent's files: a list of `{type?, url, name?, contentType?}`, each a Botpress media message after the text. */
+  attachments?: Expression
 }
 
 export type WebhookSpec = {

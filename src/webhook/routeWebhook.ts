@@ -19,6 +19,8 @@ export type WebhookEvent = {
   messageId?: string
   agent?: { id?: string; name?: string; avatarUrl?: string; email?: string }
   message?: { type: string; text?: string; url?: string; title?: string }
+  /** The agent's files (newMessage): each becomes a Botpress media message after the text. */
+  attachments?: Attachment[]
   /**
    * The ticket's per-ticket values after this event's rule (`set:`), when the rule changed them: the glue
    * stores them with the conversation. Absent when nothing changed.
@@ -28,6 +30,25 @@ export type WebhookEvent = {
   dedupeKey?: string
   /** The rule that produced it, for logs. */
   rule: string
+}
+
+export type Attachment = { type: 'image' | 'audio' | 'video' | 'file'; url: string; name?: string; contentType?: string }
+const MEDIA_TYPES: readonly string[] = ['image', 'audio', 'video', 'file']
+
+/** A rule's `attachments` result → attachments with a URL; the type from `type`, else from the content type. */
+function attachmentsOf(value: unknown): Attachment[] {
+  const list = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]
+  const out: Attachment[] = []
+  for (const a of list as Record<string, unknown>[]) {
+    const url = textOrUndefined(a?.url)
+    if (!url) continue
+    const contentType = textOrUndefined(a.contentType)
+    const family = contentType?.split('/')[0] ?? ''
+    const type = (MEDIA_TYPES.includes(String(a.type)) ? a.type : ['image', 'audio', 'video'].includes(family) ? family : 'file') as Attachment['type']
+    const name = textOrUndefined(a.name)
+    out.push({ type, url, ...(name ? { name } : {}), ...(contentType ? { contentType } : {}) })
+  }
+  return out
 }
 
 /** Where the router reads `$ticket` from: the values stored with the ticket's conversation (undefined = none). */
@@ -103,6 +124,8 @@ async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknow
     if (type === 'newMessage') {
       const message = (await fields(rule.message, context, s)) ?? {}
       event.message = { ...message, type: message.type ?? 'text' }
+      const attachments = rule.attachments ? attachmentsOf(await rule.attachments.evaluate(context, s)) : []
+      if (attachments.length) event.attachments = attachments
     }
     events.push(event)
   }

@@ -260,3 +260,31 @@ describe('onError', () => {
     expect(stub.requests).toHaveLength(1)
   })
 })
+
+describe('agent attachments', () => {
+  it('a rule returns attachments beside the text; the type comes from type, else the content type, else file', async () => {
+    const engine = webhookEngine([{ when: 'true', emit: 'newMessage', ticketId: 'ticket', message: { text: 'text' }, attachments: 'files.{"url": link, "name": name, "contentType": mime, "type": kind}' }])
+    const body = {
+      ticket: 1,
+      text: 'See attached',
+      files: [
+        { link: 'https://cdn.desk.example/a.png', name: 'a.png', mime: 'image/png' },
+        { link: 'https://cdn.desk.example/b.pdf', name: 'b.pdf', mime: 'application/pdf' },
+        { link: 'https://cdn.desk.example/c', kind: 'video' },
+        { name: 'no url is dropped' },
+      ],
+    }
+    const out = await engine.routeWebhook(post(body))
+    expect(out.kind === 'events' && out.events[0]).toEqual({
+      type: 'newMessage',
+      ticketId: '1',
+      message: { type: 'text', text: 'See attached' },
+      attachments: [
+        { type: 'image', url: 'https://cdn.desk.example/a.png', name: 'a.png', contentType: 'image/png' },
+        { type: 'file', url: 'https://cdn.desk.example/b.pdf', name: 'b.pdf', contentType: 'application/pdf' },
+        { type: 'video', url: 'https://cdn.desk.example/c' },
+      ],
+      rule: 'webhook rule 1',
+    })
+  })
+})

@@ -37,6 +37,7 @@ export type CompiledEventRule = {
   messageId?: CompiledExpression
   agent: [string, CompiledExpression][]
   message: [string, CompiledExpression][]
+  attachments?: CompiledExpression
 }
 
 export type CompiledHandshake = { when: CompiledExpression; status: number; headers: [string, CompiledTemplate][]; body?: CompiledExpression }
@@ -96,7 +97,7 @@ function compileTimestamp(timestamp: NonNullable<M.HmacVerify['timestamp']>, cx:
 
 function compileEventRule(rule: M.EventRule, i: number, cx: CompileContext): CompiledEventRule {
   const p: PathSegment[] = ['webhook', 'events', i]
-  const { name, when, emit, continue: goOn, set, forEach, steps, ticketId, messageId, agent, message, ...rest } = rule
+  const { name, when, emit, continue: goOn, set, forEach, steps, ticketId, messageId, agent, message, attachments, ...rest } = rule
   allFieldsRead(rest)
   const label = `webhook rule ${name ? `"${name}"` : i + 1}`
   const lookups = compileSteps(steps, cx, [...p, 'steps'], label)
@@ -120,6 +121,7 @@ function compileEventRule(rule: M.EventRule, i: number, cx: CompileContext): Com
     messageId: cx.optionalExpr(messageId, [...p, 'messageId'], lookups.ids),
     agent: cx.exprMap(agent, [...p, 'agent'], lookups.ids),
     message: cx.exprMap(message, [...p, 'message'], lookups.ids),
+    attachments: cx.optionalExpr(attachments, [...p, 'attachments'], lookups.ids),
   }
 }
 
