@@ -2,7 +2,7 @@ import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
 import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
 import { requireId, runOperation, type RunContext } from '../operations/runSteps'
-import { routeWebhook, type IncomingWebhook } from '../webhook/routeWebhook'
+import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
 export class UnsupportedMessageTypeError extends Error {}
@@ -12,6 +12,7 @@ export type EngineOptions = {
   registration?: Record<string, unknown>
   webhookUrl?: string
   onRequest?: RunContext['onRequest']
+  onStepSkipped?: RunContext['onStepSkipped']
   rewriteUrl?: RunContext['rewriteUrl']
 }
 
@@ -46,6 +47,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     mapping: loaded.mapping,
     redactor,
     onRequest: options.onRequest,
+    onStepSkipped: options.onStepSkipped,
     rewriteUrl: options.rewriteUrl,
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
   }
@@ -138,14 +140,14 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       await runOperation(ops.unregister, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
     },
 
-    routeWebhook: (req: IncomingWebhook, o?: { skipVerify?: boolean; now?: number }) => routeWebhook(req, ctx, o),
+    routeWebhook: (req: IncomingWebhook, o?: RouteOptions) => routeWebhook(req, ctx, o),
   }
 }
 
 export type Engine = ReturnType<typeof createEngine>
 
 /** String values kept from registration (e.g. a webhook signing secret) are masked like settings secrets. */
-function secretsIn(registration: Record<string, unknown> | undefined): string[] {
+export function secretsIn(registration: Record<string, unknown> | undefined): string[] {
   return Object.entries(registration ?? {})
     .filter(([k, v]) => typeof v === 'string' && /secret|token|key|password/i.test(k))
     .map(([, v]) => v as string)

@@ -3,9 +3,10 @@
 // (or your own helpdesk with --mapping/--settings) and the HITL plugin's side played by the driver.
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parse as parseYamlText } from 'yaml'
+import { packageRoot } from '../cli/packageRoot'
 import { Redactor } from '../http/redact'
 import { loadMapping } from '../mapping/loadMapping'
 import { TimeoutError } from './hitlDriver'
@@ -33,23 +34,6 @@ Options
   --verbose              also print every call to Botpress, to the integration and to the helpdesk (secrets masked)
   --help                 this text
 `
-
-/** The package root: where package.json names this package (dist/sandbox.cjs → ..). */
-function packageRoot(): string {
-  let dir = __dirname
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, 'package.json')
-    if (existsSync(pkg)) {
-      try {
-        if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'universal-hitl') return dir
-      } catch {
-        // keep looking
-      }
-    }
-    dir = dirname(dir)
-  }
-  return resolve(__dirname, '..')
-}
 
 class UsageError extends Error {}
 

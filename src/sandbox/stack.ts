@@ -2,6 +2,7 @@
 // nothing, for an external helpdesk), the built integration behind the real SDK server, the webhook relay, the
 // `register` call, and the HITL driver playing the Botpress side.
 import { randomBytes } from 'node:crypto'
+import { REQUEST_LOG_TAG } from '../http/requestLog'
 import { Client } from '@botpress/client'
 import { startDemoDesk, type DemoDesk } from './demo-desk'
 import { startHitlDriver, IntegrationCallError, type HitlDriver, type HitlDriverOptions } from './hitlDriver'
@@ -113,9 +114,25 @@ export function createSandbox(opts: SandboxOptions) {
         s.settings = `baseUrl: ${desk.url}\napiToken: ${desk.apiToken}\n`
       }
 
+      const logVendorRequests = !s.usesDemoDesk && !!opts.log?.helpdesk
+      const integrationLog =
+        opts.log &&
+        ((line: string) => {
+          const at = line.indexOf(REQUEST_LOG_TAG)
+          if (at >= 0 && opts.log?.helpdesk) opts.log.helpdesk(line.slice(at + REQUEST_LOG_TAG.length).trim())
+          else opts.log?.integration?.(line)
+        })
       const integration = await progress(
         'starting the integration (built bundle behind the Botpress SDK server)',
-        () => startIntegrationServer({ bundle: opts.bundle, apiUrl: emulator.url, token, onOutput: opts.log?.integration }),
+        () =>
+          startIntegrationServer({
+            bundle: opts.bundle,
+            apiUrl: emulator.url,
+            token,
+            // The Demo Desk logs what it receives itself; another helpdesk's requests are logged by the integration.
+            env: logVendorRequests ? { UNIVERSAL_HITL_LOG_REQUESTS: '1' } : undefined,
+            onOutput: integrationLog,
+          }),
         (i) => `${i.url}, pid ${i.pid}`,
       )
       s.integration = integration
