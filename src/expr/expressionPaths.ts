@@ -2,24 +2,7 @@
 // which one is missing; `validate` finds `!=` comparisons of fields that may be missing.
 import jsonata from 'jsonata'
 
-type Node = {
-  type: string
-  value?: unknown
-  position?: number
-  steps?: Node[]
-  lhs?: Node
-  rhs?: Node
-  expressions?: Node[]
-  arguments?: Node[]
-  procedure?: Node
-  condition?: Node
-  then?: Node
-  else?: Node
-  stages?: Node[]
-  predicate?: Node[]
-  group?: { lhs: [Node, Node][] }
-  expr?: Node
-}
+type Node = { type: string; value?: unknown; position?: number; steps?: Node[]; predicate?: Node[]; stages?: Node[]; lhs?: unknown; rhs?: unknown }
 
 /** A field path as written: `ticket.assignee.id`, `$headers.x-sig` (a variable first, then names). */
 export type FieldPath = { segments: { variable: boolean; name: string }[]; text: string }
@@ -48,10 +31,17 @@ function toPath(node: Node): FieldPath | undefined {
   return p
 }
 
-const children = (n: Node): Node[] =>
-  [n.lhs, n.rhs, n.procedure, n.condition, n.then, n.else, n.expr, ...(n.steps ?? []), ...(n.expressions ?? []), ...(n.arguments ?? []), ...(n.stages ?? []), ...(n.predicate ?? []), ...(n.group?.lhs.flat() ?? [])].filter(
-    (c): c is Node => !!c && typeof c === 'object',
-  )
+/** Sub-nodes wherever the tree keeps them (operands, steps, arguments, object constructors' pairs, ...). */
+function children(n: Node): Node[] {
+  const out: Node[] = []
+  const collect = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(collect)
+    else if (v && typeof v === 'object' && typeof (v as Node).type === 'string') out.push(v as Node)
+    else if (v && typeof v === 'object') Object.values(v).forEach(collect)
+  }
+  for (const [k, v] of Object.entries(n)) if (k !== 'value' && k !== 'position') collect(v)
+  return out
+}
 
 function parse(source: string): Node | undefined {
   try {
@@ -85,9 +75,12 @@ export function notEqualComparisons(source: string): { path: string; offset: num
   const out: { path: string; offset: number }[] = []
   walk(parse(source), (n) => {
     if (n.type !== 'binary' || n.value !== '!=') return
-    for (const side of [n.lhs, n.rhs]) {
+    for (const side of [n.lhs, n.rhs] as (Node | undefined)[]) {
       const p = side && toPath(side)
-      if (p && !['settings', 'registration'].includes(p.segments[0]!.name)) out.push({ path: p.text, offset: Math.max(0, (n.position ?? 2) - 2) })
+      if (!p || ['settings', 'registration'].includes(p.segments[0]!.name)) continue
+      // Guarded the way the warning suggests: `$exists(a.b) and a.b != …` says what it means.
+      if (source.replace(/\s+/g, '').includes(`$exists(${p.text})`)) continue
+      out.push({ path: p.text, offset: Math.max(0, (n.position ?? 2) - 2) })
     }
   })
   return out

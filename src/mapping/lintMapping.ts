@@ -34,8 +34,10 @@ function numberWarnings(source: SourceDocument): Problem[] {
   walk(sectionNode(source, 'fixtures'), ['fixtures'], (node, path) => {
     if (node.type !== Scalar.PLAIN || typeof node.value !== 'number' || !node.range) return
     const typed = source.text.slice(node.range[0], node.range[1]).trim()
-    const unsafe = Number.isInteger(node.value) && !Number.isSafeInteger(node.value)
-    if (!SURPRISING_NUMBER.test(typed) && !unsafe) return
+    const surprising = SURPRISING_NUMBER.test(typed)
+    // A long plain integer (an id) loses its last digits as a double.
+    const unsafe = !surprising && Number.isInteger(node.value) && !Number.isSafeInteger(node.value)
+    if (!surprising && !unsafe) return
     out.push(at(source, node, path, `warning: ${typed} is read as the number ${String(node.value)}${unsafe ? ' (digits lost)' : ''}; quote it ("${typed}") if it is an id or text`))
   })
   return out
