@@ -1,3 +1,4 @@
+import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
 import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
 import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
@@ -14,6 +15,8 @@ export type EngineOptions = {
   onRequest?: RunContext['onRequest']
   onStepSkipped?: RunContext['onStepSkipped']
   rewriteUrl?: RunContext['rewriteUrl']
+  /** Where tokens the auth module obtains are kept; by default in this engine's memory. */
+  tokens?: TokenStore
 }
 
 export type OutgoingMessage = {
@@ -46,6 +49,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
   const ctx: RunContext = {
     mapping: loaded.mapping,
     redactor,
+    tokens: options.tokens ?? new MemoryTokenStore(),
     onRequest: options.onRequest,
     onStepSkipped: options.onStepSkipped,
     rewriteUrl: options.rewriteUrl,

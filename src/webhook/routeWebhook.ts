@@ -4,7 +4,7 @@ import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
-import { verifySignature } from './verifySignature'
+import { verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string
