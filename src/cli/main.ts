@@ -1,21 +1,19 @@
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createEngine, runOperationByName, OPERATION_NAMES, type OperationName } from '../engine/createEngine'
-import { ExpressionEvaluationError } from '../expr/compileExpression'
 import { describeConformance } from '../fixtures/conformancePlan'
 import { runFixtures } from '../fixtures/runFixtures'
 import { rewriteToStub, startStubHelpdesk } from '../fixtures/stubHelpdesk'
 import { requestLine } from '../http/requestLog'
-import { VendorRequestError } from '../http/sendRequest'
 import { vendorOriginOverride } from '../http/vendorOrigin'
 import { mappingWarnings, todoProblems } from '../mapping/lintMapping'
 import { compileMappingText } from '../mapping/loadMapping'
 import { parseSettings } from '../mapping/parseSettings'
 import { parseYaml } from '../mapping/parseYaml'
 import { formatProblem, MappingError, type Problem } from '../mapping/problems'
-import { HostNotAllowedError, OperationResultError } from '../operations/runSteps'
 import { formatExplanation } from '../webhook/explainRules'
 import { capture } from './capture'
+import { reportFailure } from './failures'
 import { CliError, loadForCli, readJson, readJsonOrYaml, readStepResponses, readText, settingsFrom } from './inputs'
 import { packageRoot } from './packageRoot'
 import { init } from './scaffold'
@@ -72,9 +70,6 @@ const SAMPLE_INPUTS: Record<OperationName, Record<string, unknown>> = {
   register: {},
   unregister: {},
 }
-
-/** Failures of a run (not of the input): `error: …`, exit 1. Their messages are already redacted. */
-const RUN_ERRORS = [VendorRequestError, ExpressionEvaluationError, HostNotAllowedError, OperationResultError]
 
 const printProblems = (problems: Problem[]) => problems.forEach((p) => console.log(formatProblem(p)))
 
@@ -257,25 +252,6 @@ export async function main(argv: string[]): Promise<number> {
     default:
       throw new CliError(`unknown command "${command}" (universal-hitl --help lists the commands)`)
   }
-}
-
-/** One clean line (or one per mapping problem) and the documented exit code; a stack only with --debug. */
-export function reportFailure(e: unknown, debug: boolean): number {
-  if (e instanceof MappingError) {
-    console.error(e.message)
-    return 1
-  }
-  const message = (e as Error)?.message ?? String(e)
-  if (e instanceof CliError) {
-    console.error(`error: ${message}`)
-    return 2
-  }
-  if (RUN_ERRORS.some((cls) => e instanceof cls)) {
-    console.error(`error: ${message.split('\n')[0]}`)
-    return 1
-  }
-  console.error(debug ? `error: ${(e as Error)?.stack ?? message}` : `error: ${message.split('\n')[0]} (unexpected; --debug shows where)`)
-  return 1
 }
 
 const argv = process.argv.slice(2)

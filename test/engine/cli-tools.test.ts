@@ -10,6 +10,10 @@ import { parse } from 'yaml'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startStubHelpdesk, type StubHelpdesk } from '../../src/fixtures/stubHelpdesk'
 import { runFixtures } from '../../src/fixtures/runFixtures'
+import { reportFailure } from '../../src/cli/failures'
+import { CliError } from '../../src/cli/inputs'
+import { VendorRequestError } from '../../src/http/sendRequest'
+import { MappingError } from '../../src/mapping/problems'
 import { acmeSignedRequest, acmeText, mappingObject, replaceOnce, runCli, runCliWith, STACK_FRAME, yamlOf, type CliRun } from './helpers'
 
 const root = join(__dirname, '..', '..')
@@ -342,5 +346,28 @@ describe('schema', () => {
     expect(path).toBe(join(root, 'schemas', 'mapping.schema.json'))
     expect(existsSync(path)).toBe(true)
     expect(JSON.parse(readFileSync(path, 'utf8')).$id).toBe('https://universal-hitl.dev/schemas/mapping-v1.schema.json')
+  })
+})
+
+describe('reportFailure (how every command ends on an error)', () => {
+  const report = (e: unknown, debug = false) => {
+    const out: string[] = []
+    return { code: reportFailure(e, debug, (l) => out.push(l)), out: out.join('\n') }
+  }
+  it('an unexpected error: one line naming --debug, exit 1; with --debug, the stack', () => {
+    const plain = report(new TypeError('x is not a function'))
+    expect(plain).toEqual({ code: 1, out: 'error: x is not a function (unexpected; --debug shows where)' })
+    const debug = report(new TypeError('x is not a function'), true)
+    expect(debug.code).toBe(1)
+    expect(debug.out).toMatch(STACK_FRAME)
+  })
+  it('usage errors exit 2, run failures 1, mapping problems 1 with every problem', () => {
+    expect(report(new CliError('bad'))).toEqual({ code: 2, out: 'error: bad' })
+    expect(report(new VendorRequestError('step "a": GET /x answered 500\nmore'))).toEqual({ code: 1, out: 'error: step "a": GET /x answered 500' })
+    const problems = [
+      { file: 'm.yaml', line: 1, column: 2, path: 'a', message: 'one' },
+      { file: 'm.yaml', line: 3, column: 4, path: 'b', message: 'two' },
+    ]
+    expect(report(new MappingError(problems))).toEqual({ code: 1, out: 'm.yaml:1:2: a: one\nm.yaml:3:4: b: two' })
   })
 })
