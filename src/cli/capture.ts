@@ -50,7 +50,9 @@ export async function capture(file: string | undefined, opts: { port?: string; r
       console.error(`not recorded: ${(e as Error).message.split('\n')[0]}`)
     }
   })
-  const bound = await listenOnLoopback(server, port)
+  const bound = await listenOnLoopback(server, port).catch((e: NodeJS.ErrnoException) => {
+    throw e.code === 'EADDRINUSE' || e.code === 'EACCES' ? new CliError(`cannot listen on 127.0.0.1:${port}: ${e.code}; pick another --port (0 = a free one)`) : e
+  })
   console.log(`capturing deliveries for ${file} at http://127.0.0.1:${bound}/ into ${opts.record} (Ctrl-C to stop)`)
   await new Promise<void>((resolve) => {
     const stop = () => {

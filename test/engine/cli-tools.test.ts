@@ -14,6 +14,9 @@ import { reportFailure } from '../../src/cli/failures'
 import { CliError } from '../../src/cli/inputs'
 import { VendorRequestError } from '../../src/http/sendRequest'
 import { MappingError } from '../../src/mapping/problems'
+import { createCapture } from '../../src/fixtures/captureDeliveries'
+import { compileMappingText } from '../../src/mapping/loadMapping'
+import { parseSettings } from '../../src/mapping/parseSettings'
 import { acmeSignedRequest, acmeText, mappingObject, replaceOnce, runCli, runCliWith, STACK_FRAME, yamlOf, type CliRun } from './helpers'
 
 const root = join(__dirname, '..', '..')
@@ -305,9 +308,13 @@ describe('capture', () => {
     expect(t.stdout).toContain('3 passed, 0 failed')
   })
 
-  it('without --port or --record: a usage error', async () => {
+  it('without --port or --record, or on a port in use: a usage error', async () => {
     expectExit(await run('capture', 'acme.yaml', '--record', 'x.yaml'), 2)
     expectExit(await run('capture', 'acme.yaml', '--port', '0'), 2)
+    const busy = new URL(stub.url).port
+    const r = await run('capture', 'acme.yaml', '--port', busy, '--record', 'x.yaml', '--settings', 'settings.yaml')
+    expectExit(r, 2)
+    expect(r.stderr).toBe(`error: cannot listen on 127.0.0.1:${busy}: EADDRINUSE; pick another --port (0 = a free one)\n`)
   })
 })
 
@@ -369,5 +376,36 @@ describe('reportFailure (how every command ends on an error)', () => {
       { file: 'm.yaml', line: 3, column: 4, path: 'b', message: 'two' },
     ]
     expect(report(new MappingError(problems))).toEqual({ code: 1, out: 'm.yaml:1:2: a: one\nm.yaml:3:4: b: two' })
+  })
+})
+
+describe('createCapture (shared by capture and npm start --record)', () => {
+  it('a handshake and a shared secret in the query: recorded with the fixture secret, and the entries pass', async () => {
+    const m = mappingObject({
+      webhook: {
+        handshake: [{ when: '$query.challenge', body: '$query.challenge' }],
+        verify: { scheme: 'secret', in: 'query', name: 'key', secret: '{{ $settings.webhookSecret }}' },
+        events: [{ when: 'status = "done"', emit: 'solved', ticketId: 'id' }],
+      },
+    })
+    const real = { baseUrl: 'https://desk.example', apiToken: 'tok-REAL-1', webhookSecret: 'hook-REAL-secret-77' }
+    const text = yamlOf(m)
+    const mapping = compileMappingText(text, 'desk.yaml')
+    const settings = parseSettings(real, mapping.file.settings ?? {}, 'settings')
+    const file = join(dir, 'cap-secret.yaml')
+    const cap = createCapture({ loaded: { mapping, settings, hash: 'x' }, file })
+    const hs = await cap.capture({ method: 'GET', path: '/', query: 'challenge=abc', headers: {}, body: '' })
+    expect(hs.outcome).toMatchObject({ kind: 'handshake', status: 200, body: 'abc' })
+    const ev = await cap.capture({ method: 'POST', path: '/', query: `key=${real.webhookSecret}`, headers: { 'content-type': 'application/json', host: 'x' }, body: '{"status":"done","id":4}' })
+    expect(ev.outcome).toMatchObject({ kind: 'events', events: [{ type: 'solved', ticketId: '4' }] })
+    const written = readFileSync(file, 'utf8')
+    expect(written).not.toContain(real.webhookSecret)
+    const fx = parse(written).fixtures
+    // The secret parameter is left to the runner's signer (sign: true puts the fixture secret there).
+    expect(fx.webhooks[1]).toMatchObject({ sign: true, request: { method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"status":"done","id":4}' } })
+    expect(fx.webhooks[1].request.query).toBeUndefined()
+    expect(fx.webhooks.map((w: any) => w.expect)).toEqual([{ handshake: { status: 200, body: 'abc' } }, { events: [{ type: 'solved', ticketId: '4' }] }])
+    const results = await runFixtures(`${text}\n${written}`, 'desk.yaml')
+    expect(results.map((r) => [r.ok, r.problems])).toEqual([[true, []], [true, []]])
   })
 })
