@@ -6,7 +6,11 @@ import type { SentRequest } from '../operations/runSteps'
 export const REQUEST_LOG_TAG = '[helpdesk request]'
 
 /** `createTicket step "ticket": POST https://… → 201` (or `→ failed: …`). */
-export const requestLine = (r: SentRequest) => `${r.label}: ${r.method} ${r.url} → ${r.status ?? 'failed'}${r.status === undefined && r.error ? ` (${r.error})` : ''}`
+export const requestLine = (r: SentRequest) => {
+  // The error names the step and the request already: keep only what it adds.
+  const why = r.status === undefined && r.error ? r.error.replace(`${r.label}: `, '').replace(/^[A-Z]+ \S+ failed: /, '') : ''
+  return `${r.label}: ${r.method} ${r.url} → ${r.status ?? 'failed'}${why ? ` (${why})` : ''}`
+}
 
 /** With UNIVERSAL_HITL_LOG_REQUESTS=1, every helpdesk request and its status on stdout (masked). */
 export function envRequestLogger(env: NodeJS.ProcessEnv = process.env): ((r: SentRequest) => void) | undefined {
