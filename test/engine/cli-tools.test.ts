@@ -17,7 +17,8 @@ import { MappingError } from '../../src/mapping/problems'
 import { createCapture } from '../../src/fixtures/captureDeliveries'
 import { compileMappingText } from '../../src/mapping/loadMapping'
 import { parseSettings } from '../../src/mapping/parseSettings'
-import { acmeSignedRequest, acmeText, mappingObject, replaceOnce, runCli, runCliWith, STACK_FRAME, yamlOf, type CliRun } from './helpers'
+import { formatExplanation } from '../../src/webhook/explainRules'
+import { acmeSignedRequest, acmeText, engineOf, mappingObject, replaceOnce, runCli, runCliWith, STACK_FRAME, yamlOf, type CliRun } from './helpers'
 
 const root = join(__dirname, '..', '..')
 const SECRET = 'whsec-tools-SECRET-3141'
@@ -407,5 +408,33 @@ describe('createCapture (shared by capture and npm start --record)', () => {
     expect(fx.webhooks.map((w: any) => w.expect)).toEqual([{ handshake: { status: 200, body: 'abc' } }, { events: [{ type: 'solved', ticketId: '4' }] }])
     const results = await runFixtures(`${text}\n${written}`, 'desk.yaml')
     expect(results.map((r) => [r.ok, r.problems])).toEqual([[true, []], [true, []]])
+  })
+})
+
+describe('the router\'s explain result (route --explain, failing fixtures)', () => {
+  it('true, false and undefined verdicts, the missing paths cut at their first missing segment, per event object', async () => {
+    const m = mappingObject({
+      webhook: {
+        verify: 'none',
+        forEach: 'items',
+        events: [
+          { name: 'bare path', when: 'ticket.assignee', emit: 'assigned', ticketId: 'ticket.id' },
+          { name: 'comparison', when: 'kind = "done" and $headers."x-kind" = "a"', emit: 'solved', ticketId: 'ticket.id' },
+          { name: 'always', when: 'true', emit: 'solved', ticketId: 'ticket.id' },
+        ],
+      },
+    })
+    const engine = engineOf(m, { baseUrl: 'https://d.example', apiToken: 't' })
+    const outcome = await engine.routeWebhook({ headers: {}, body: JSON.stringify({ items: [{ ticket: { id: 1 } }, { ticket: { id: 2, assignee: { id: 9 } } }] }) }, { explain: true })
+    expect(outcome.kind).toBe('events')
+    const explain = outcome.kind === 'events' ? outcome.explain! : []
+    expect(explain.map((o) => ({ matched: o.matched, rules: o.rules.map((r) => [r.verdict, r.missing]) }))).toEqual([
+      { matched: 'webhook rule "always"', rules: [['undefined', ['ticket.assignee']], ['false', ['kind', '$headers.`x-kind`']], ['true', []]] },
+      { matched: 'webhook rule "bare path"', rules: [['true', []], ['false', ['kind', '$headers.`x-kind`']], ['true', []]] },
+    ])
+    expect(formatExplanation(explain)[1]).toBe('  webhook rule "bare path": undefined (missing: ticket.assignee)  — when: ticket.assignee')
+    // Without the option the router does not spend time on it.
+    const plain = await engine.routeWebhook({ headers: {}, body: '{"items": []}' })
+    expect(plain).not.toHaveProperty('explain')
   })
 })
