@@ -243,7 +243,8 @@ describe('stepResponses by step id', () => {
       },
     })
     const results = await runFixtures(yamlOf(m), 'batch.yaml')
-    expect(results).toEqual([{ name: 'a batch of two assignments', kind: 'webhook', ok: true, problems: [] }])
+    expect(results).toMatchObject([{ name: 'a batch of two assignments', kind: 'webhook', ok: true, problems: [] }])
+    expect(results[0]!.requests.map((r) => `${r.step} ${r.path}`)).toEqual(['agent /api/agents/7', 'team /api/teams/3', 'agent /api/agents/8', 'team /api/teams/4'])
   })
 })
 
