@@ -14,6 +14,7 @@ export type EngineOptions = {
   registration?: Record<string, unknown>
   webhookUrl?: string
   onRequest?: RunContext['onRequest']
+  onStepSkipped?: RunContext['onStepSkipped']
   rewriteUrl?: RunContext['rewriteUrl']
   /** Where tokens the auth module obtains are kept; by default in this engine's memory. */
   tokens?: TokenStore
@@ -58,6 +59,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     redactor,
     tokens: options.tokens ?? new MemoryTokenStore(),
     onRequest: options.onRequest,
+    onStepSkipped: options.onStepSkipped,
     rewriteUrl: options.rewriteUrl,
     fileHosts: options.fileHosts,
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
@@ -186,7 +188,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
 export type Engine = ReturnType<typeof createEngine>
 
 /** String values kept from registration (e.g. a webhook signing secret) are masked like settings secrets. */
-function secretsIn(registration: Record<string, unknown> | undefined): string[] {
+export function secretsIn(registration: Record<string, unknown> | undefined): string[] {
   return Object.entries(registration ?? {})
     .filter(([k, v]) => typeof v === 'string' && /secret|token|key|password/i.test(k))
     .map(([, v]) => v as string)

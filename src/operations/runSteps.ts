@@ -4,7 +4,7 @@ import { stringify } from '../expr/compileTemplate'
 import { applyAuth } from '../auth/applyAuth'
 import type { TokenStore } from '../auth/tokenStore'
 import { Redactor } from '../http/redact'
-import { sendRequest, type HttpRequest, type HttpResponse } from '../http/sendRequest'
+import { sendRequest, VendorRequestError, type HttpRequest, type HttpResponse } from '../http/sendRequest'
 import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
 import { attachFiles } from './attachFiles'
 import { runControlledStep, type PageOverride, type StepResult } from './stepControl'
@@ -19,13 +19,21 @@ export type RunContext = {
   redactor: Redactor
   /** Where auth keeps the tokens it obtains (integration state in Botpress, memory elsewhere). */
   tokens: TokenStore
+  /**
+   * Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL and the
+   * step sending it (fixtures answer lookups by step id).
+   */
+  rewriteUrl?: (url: string, step?: { id?: string; label: string }) => string
   /** Observes every request sent (the CLI's dry run and the sandbox's --verbose use it); already redacted. */
-  /** Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL. */
-  rewriteUrl?: (url: string) => string
+  onRequest?: (r: SentRequest) => void
+  /** Observes steps left out because their `when` was not true (the dry run lists them). */
+  onStepSkipped?: (s: { label: string; when: string; value: unknown }) => void
   /** Hosts a `files` step downloads from (default: Botpress's file hosts; local tests add the emulator's). */
   fileHosts?: readonly string[]
-  onRequest?: (r: { label: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number }) => void
 }
+
+/** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
+export type SentRequest = { label: string; stepId?: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number; error?: string; response?: StepResult }
 
 export class HostNotAllowedError extends Error {}
 
@@ -50,7 +58,7 @@ function checkHost(url: string, base: string, allowed: string[], ctx: RunContext
 }
 
 /** Renders a compiled request template into a concrete HTTP request. */
-export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, page?: PageOverride): Promise<HttpRequest> {
+export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }, page?: PageOverride): Promise<HttpRequest> {
   const http = ctx.mapping.http
   const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
@@ -90,7 +98,7 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   }
   return {
     method: req.method as Method,
-    url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url,
+    url: ctx.rewriteUrl ? ctx.rewriteUrl(url, step) : url,
     renderedUrl: url,
     headers,
     query,
@@ -126,11 +134,12 @@ function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: S
 }
 
 async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope, page?: PageOverride): Promise<StepResult> {
-  const built = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, page))
+  const built = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, step, page))
   // A step's own retry replaces http.retry for it (./stepControl.ts re-sends; got must not retry as well).
   const request = step.retry ? { ...built, retry: { ...built.retry, limit: 0 } } : built
   const errorMessage = ctx.mapping.http.errorMessage
   let response: HttpResponse | undefined
+  let failed: { status?: number; error: string } | undefined
   try {
     response = await sendRequest(request, {
       label: step.label,
@@ -138,17 +147,23 @@ async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, s
       vendorMessage: errorMessage ? async (body) => stringify(await errorMessage.evaluate(body, scope)) || undefined : undefined,
     })
     return { status: response.status, headers: response.headers, body: response.body }
+  } catch (e) {
+    if (e instanceof VendorRequestError) failed = { status: e.status, error: e.message }
+    throw e
   } finally {
     if (ctx.onRequest) {
       const u = new URL(request.renderedUrl ?? request.url)
       for (const [k, v] of request.query) u.searchParams.append(k, v)
       ctx.onRequest({
         label: step.label,
+        stepId: step.id,
         method: request.method,
         url: ctx.redactor.text(u.toString()),
         headers: ctx.redactor.headers(request.headers),
         body: request.body ? ctx.redactor.body(request.body.text) : undefined,
-        status: response?.status,
+        status: response?.status ?? failed?.status,
+        error: failed?.error,
+        response: response && { status: response.status, headers: response.headers, body: response.body },
       })
     }
   }
@@ -161,7 +176,13 @@ async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, s
 export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: unknown, baseScope: Scope, results: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   for (const step of steps) {
     const scope: Scope = { ...baseScope, steps: results }
-    if (step.when && !(await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope)))) continue
+    if (step.when) {
+      const value = await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope))
+      if (!value) {
+        ctx.onStepSkipped?.({ label: step.label, when: step.when.source, value })
+        continue
+      }
+    }
     if (step.forEach) {
       let items = await located(`${step.label} forEach`, ctx, () => step.forEach!.evaluate(context, scope))
       if (items === undefined || items === null) items = []

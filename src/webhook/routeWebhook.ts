@@ -3,6 +3,7 @@ import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
+import { explainObject, type ObjectExplanation } from './explainRules'
 import { verifySignature } from './signature'
 
 export type IncomingWebhook = {
@@ -54,13 +55,12 @@ function attachmentsOf(value: unknown): Attachment[] {
 /** Where the router reads `$ticket` from: the values stored with the ticket's conversation (undefined = none). */
 export type TicketValuesLoader = (ticketId: string) => Promise<Record<string, unknown> | undefined>
 
-export type RouteOptions = { skipVerify?: boolean; now?: number; ticketValues?: TicketValuesLoader }
 
 export type WebhookOutcome =
   | { kind: 'handshake'; status: number; headers: Record<string, string>; body?: string }
   | { kind: 'rejected'; status: 401; reason: string }
   | { kind: 'invalid'; status: 400 | 413; reason: string }
-  | { kind: 'events'; events: WebhookEvent[]; unmatched: number; skipped: string[] }
+  | { kind: 'events'; events: WebhookEvent[]; unmatched: number; skipped: string[]; explain?: ObjectExplanation[] }
 
 const idString = (v: unknown): string | undefined => (v === undefined || v === null || v === '' || typeof v === 'object' ? undefined : String(v))
 const textOrUndefined = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : stringify(v))
@@ -132,6 +132,15 @@ async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknow
   return events
 }
 
+export type RouteOptions = {
+  skipVerify?: boolean
+  now?: number
+  /** Also say, per event object, what every rule's `when` gave (`route --explain`, failing fixtures). */
+  explain?: boolean
+  /** Where `$ticket` is read from (the glue: the conversation's tag; fixtures: their `ticket`). */
+  ticketValues?: TicketValuesLoader
+}
+
 /**
  * A vendor's delivery → handshake reply, rejection, or events. Pure engine: no Botpress here.
  * `ctx.scope` carries `$settings` and `$registration`; lookup steps use `ctx` for HTTP.
@@ -180,7 +189,9 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const tickets = new DeliveryTickets(options?.ticketValues)
   let unmatched = 0
   const skipped: string[] = []
-  for (const object of objects) {
+  const explain: ObjectExplanation[] | undefined = options?.explain ? [] : undefined
+  for (const [index, object] of objects.entries()) {
+    if (explain) explain.push(await explainObject(w.events, object, scope, index))
     let rules: CompiledEventRule[]
     let key: string | undefined
     try {
@@ -238,7 +249,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
     }
     events.push(...fromObject)
   }
-  return { kind: 'events', events, unmatched, skipped }
+  return { kind: 'events', events, unmatched, skipped, ...(explain ? { explain } : {}) }
 }
 
 /** The first rule whose `when` holds, and after it the next ones as long as the matched rule says `continue`. */
