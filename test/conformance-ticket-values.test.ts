@@ -103,6 +103,19 @@ describe('conformance: per-ticket values ($ticket) through a hand-off', () => {
     expect(s.emulator.callsTo('PUT', `/v1/chat/conversations/${conversationId}`)).toHaveLength(0)
   })
 
+  it('values that no longer fit are not stored, but the delivery is still applied (200, not retried forever)', async () => {
+    s.emulator.clearCalls()
+    // An assignee key of 600 characters (the agent user itself is tagged with a short id): the JSON is over 500.
+    const body = { ...update('a_8', 'r_3', 'Big'), assignee: { id: 'a_8', name: 'Agent a_8', key: 'x'.repeat(600) } }
+    const big = replaceOnce(mapping, 'set: { assignee: assignee.id }', 'set: { assignee: assignee.id, key: assignee.key }')
+    const bigBp = s.withConfiguration({ mapping: big, settings: acmeSettings(s.helpdesk.url) })
+    expect((await bigBp.webhook(signedAcmeDelivery(body, { delivery: 'dlv-c' }))).status).toBe(200)
+    expect(s.emulator.callsTo('POST', '/v1/chat/events').map((c) => (c.body as { type: string }).type)).toEqual(['hitlAssigned'])
+    expect(s.emulator.callsTo('POST', '/v1/chat/messages')).toHaveLength(1)
+    expect(s.emulator.callsTo('PUT', `/v1/chat/conversations/${conversationId}`)).toHaveLength(0)
+    expect(s.emulator.data.conversations.get(conversationId)!.tags.ticket).toBe('{"threadRef":"thr-42","assignee":"a_7"}')
+  })
+
   it('stopHitl reads $ticket from the conversation', async () => {
     expect((await bp.action('stopHitl', { conversationId })).status).toBe(200)
     expect(s.helpdesk.requests.at(-1)).toMatchObject({ method: 'PUT', path: `/api/tickets/${TICKET}`, body: { status: 'closed', thread: 'thr-42' } })

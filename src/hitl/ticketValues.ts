@@ -53,15 +53,29 @@ export function deliveryConversations(client: Client) {
   return {
     find,
     values: async (ticketId: string) => ticketValuesOf(await find(ticketId)),
-    /** Stores the values the delivery's `set:`s left, one call per conversation (only when something changed). */
-    async save(changed: Map<string, Record<string, unknown>>) {
+    /**
+     * Stores the values the delivery's `set:`s left, one call per conversation (only when something changed).
+     * Values that do not fit are not stored and are returned as problems: a mapping's mistake, which a retried
+     * delivery would repeat, so it must not fail the delivery.
+     */
+    async save(changed: Map<string, Record<string, unknown>>): Promise<string[]> {
+      const problems: string[] = []
       for (const [ticketId, values] of changed) {
         const conversation = await find(ticketId)
         if (!conversation) continue
-        const tags = ticketValuesTags(values)
-        await client.updateConversation({ id: conversation.id, tags: { [TICKET_VALUES_TAG]: tags[TICKET_VALUES_TAG] ?? '{}' } })
-        conversation.tags[TICKET_VALUES_TAG] = tags[TICKET_VALUES_TAG] ?? '{}'
+        let tags: Record<string, string>
+        try {
+          tags = ticketValuesTags(values)
+        } catch (e) {
+          if (!(e instanceof TicketValuesTooLargeError)) throw e
+          problems.push(`ticket ${ticketId}: ${e.message}; the previous values are kept`)
+          continue
+        }
+        const json = tags[TICKET_VALUES_TAG] ?? '{}'
+        await client.updateConversation({ id: conversation.id, tags: { [TICKET_VALUES_TAG]: json } })
+        conversation.tags[TICKET_VALUES_TAG] = json
       }
+      return problems
     },
   }
 }

@@ -47,7 +47,7 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
       if (event.ticket) ticketValues.set(event.ticketId, event.ticket)
     }
     // After the events: a failure before this leaves the old values, so the helpdesk's retry sees them again.
-    await conversations.save(ticketValues)
+    for (const problem of await conversations.save(ticketValues)) logger.forBot().error(`webhook: ${problem}`)
   } catch (e) {
     logger.forBot().error(`webhook: Botpress call failed, asking the helpdesk to retry: ${engine.redactor.text((e as Error).message)}`)
     return json(503, { error: 'temporarily unavailable' })
