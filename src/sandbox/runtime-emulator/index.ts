@@ -11,12 +11,14 @@
 // - lists are newest first, `pageSize` items per page behind `meta.nextToken`.
 // Not emulated: `<alias>:` prefixing of tags and event types in bot-side views (tags are stored and answered
 // as written), delivery of scheduled messages/events, `meta.cached` (always false), request size limits.
+// Bodies are checked against the API's field, length and id rules first (requestRules.ts).
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Conversation, Event, Message, User } from '@botpress/client'
 import { ApiFailure, defaultTypeForStatus, errorBody, invalidPayload } from './errors'
 import { isObject, parseQuery } from './input'
 import { createRoutes, matchRoute, type RouteHooks } from './routes'
+import { checkRequestBody } from './requestRules'
 import { Store, stateKey, type EmulatorData, type StoredState } from './store'
 import { readBody } from '../../http/localServer'
 
@@ -168,6 +170,7 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
         integrationAlias: call.headers['x-integration-alias'] || undefined,
       }
       const body = (call.body ?? {}) as Record<string, unknown>
+      checkRequestBody(match.route.op, body)
       return [match.route.status, match.route.run({ ctx, params: match.params, query: call.query, body })]
     } catch (e) {
       if (e instanceof ApiFailure) return [e.status, errorBody(e.status, e.type, e.message)]

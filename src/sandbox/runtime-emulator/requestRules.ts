@@ -1,0 +1,111 @@
+// The runtime API's rules for request bodies, checked before any route reads them: no field the operation does
+// not define (the API's bodies are `additionalProperties: false`), required fields present, string lengths
+// and id formats within the API's limits. A breach is 400 InvalidPayload, as from the real API.
+//
+// Field names come from @botpress/client 1.35's own request types: each table below must list exactly the
+// body fields of its operation (a field added to or removed from the client breaks type-checking here).
+// Limits are those of the runtime API reference (botpress.com/docs/api-reference/runtime-api) and the
+// contract reference (../shared/reference/botpress-contract.md §3.1): ids 28–36 characters, names and channel
+// 200, message/event `type` 200, picture URLs 40 000, tag values 500.
+import type { ClientInputs } from '@botpress/client'
+import { invalidPayload } from './errors'
+import { isObject } from './input'
+
+/** Runtime API: ids of users, conversations, messages and workflows are 28 to 36 characters. */
+export const ID_LENGTH = { min: 28, max: 36 } as const
+/** Runtime API: user `name`, `integrationName`, conversation `channel`, message and event `type`. */
+export const MAX_NAME_LENGTH = 200
+/** Runtime API: user `pictureUrl` (data URIs are allowed, hence the size). */
+export const MAX_PICTURE_URL_LENGTH = 40_000
+/** Runtime API: every tag value (and `additionalData` of the hitl interface, which becomes one). */
+export const MAX_TAG_VALUE_LENGTH = 500
+
+type FieldRule = { required?: boolean; maxLength?: number; id?: boolean; tags?: boolean }
+
+type Op = keyof ClientInputs
+/** Every body field of `K` (path parameters `P` excluded), each with its rule. */
+type BodyRules<K extends Op, P extends keyof ClientInputs[K] = never> = { [F in Exclude<keyof ClientInputs[K], P>]-?: FieldRule }
+/** `rules<'op'>()({...})`: the table must name every body field of the operation and nothing else. */
+const rules =
+  <K extends Op, P extends keyof ClientInputs[K] = never>() =>
+  <R extends BodyRules<K, P>>(table: R & { [X in Exclude<keyof R, keyof BodyRules<K, P>>]: never }): Record<string, FieldRule> =>
+    table
+
+const tags: FieldRule = { tags: true }
+const requiredTags: FieldRule = { required: true, tags: true }
+const name: FieldRule = { maxLength: MAX_NAME_LENGTH }
+const id: FieldRule = { id: true }
+const requiredId: FieldRule = { required: true, id: true }
+const any: FieldRule = {}
+const required: FieldRule = { required: true }
+
+const userBody = { tags: requiredTags, integrationName: name, name, pictureUrl: { maxLength: MAX_PICTURE_URL_LENGTH }, attributes: tags }
+const messageBody = {
+  payload: required,
+  userId: requiredId,
+  conversationId: requiredId,
+  type: { required: true, maxLength: MAX_NAME_LENGTH },
+  tags: requiredTags,
+  schedule: any,
+  origin: any,
+}
+const conversationBody = { channel: { required: true, maxLength: MAX_NAME_LENGTH }, tags: requiredTags, integrationName: name }
+type StateParams = 'type' | 'id' | 'name'
+
+const createUser = rules<'createUser'>()(userBody)
+const getOrCreateUser = rules<'getOrCreateUser'>()({ ...userBody, discriminateByTags: any })
+const updateUser = rules<'updateUser', 'id'>()({ tags, name, pictureUrl: { maxLength: MAX_PICTURE_URL_LENGTH }, attributes: tags })
+const createConversation = rules<'createConversation'>()(conversationBody)
+const getOrCreateConversation = rules<'getOrCreateConversation'>()({ ...conversationBody, discriminateByTags: any })
+const updateConversation = rules<'updateConversation', 'id'>()({ currentTaskId: any, tags })
+const createMessage = rules<'createMessage'>()(messageBody)
+const getOrCreateMessage = rules<'getOrCreateMessage'>()({ ...messageBody, discriminateByTags: any })
+const updateMessage = rules<'updateMessage', 'id'>()({ tags: requiredTags, payload: any })
+const createEvent = rules<'createEvent'>()({
+  type: { required: true, maxLength: MAX_NAME_LENGTH },
+  payload: required,
+  schedule: any,
+  conversationId: id,
+  userId: id,
+  workflowId: id,
+  messageId: id,
+})
+const setState = rules<'setState', StateParams>()({ payload: required, expiry: any })
+const getOrSetState = rules<'getOrSetState', StateParams>()({ payload: required, expiry: any })
+const patchState = rules<'patchState', StateParams>()({ payload: required })
+const setStateExpiry = rules<'setStateExpiry', StateParams>()({ expiry: required })
+const configureIntegration = rules<'configureIntegration'>()({ identifier: any, scheduleRegisterCall: any, sandboxIdentifiers: any })
+
+/** Operations with a JSON body; the others (GET, DELETE) take none. */
+const RULES: Partial<Record<Op, Record<string, FieldRule>>> = {
+  createUser, getOrCreateUser, updateUser,
+  createConversation, getOrCreateConversation, updateConversation,
+  createMessage, getOrCreateMessage, updateMessage,
+  createEvent,
+  setState, getOrSetState, patchState, setStateExpiry,
+  configureIntegration,
+}
+
+const checkLength = (field: string, value: unknown, max: number) => {
+  if (typeof value === 'string' && value.length > max) throw invalidPayload(`"${field}" must be at most ${max} characters (got ${value.length})`)
+}
+
+/** Throws 400 InvalidPayload when the body of `op` breaks one of the API's rules. */
+export function checkRequestBody(op: Op, body: Record<string, unknown>): void {
+  const rules = RULES[op]
+  if (!rules) return
+  for (const field of Object.keys(body)) {
+    if (!(field in rules)) throw invalidPayload(`"${field}" is not a field of ${op}; allowed: ${Object.keys(rules).join(', ')}`)
+  }
+  for (const [field, rule] of Object.entries(rules)) {
+    const value = body[field]
+    if (value === undefined) {
+      if (rule.required) throw invalidPayload(`"${field}" is required`)
+      continue
+    }
+    if (rule.maxLength !== undefined) checkLength(field, value, rule.maxLength)
+    if (rule.id && typeof value === 'string' && (value.length < ID_LENGTH.min || value.length > ID_LENGTH.max))
+      throw invalidPayload(`"${field}" must be an id of ${ID_LENGTH.min} to ${ID_LENGTH.max} characters (got "${value.slice(0, 40)}")`)
+    if (rule.tags && isObject(value)) for (const [k, v] of Object.entries(value)) checkLength(`${field}.${k}`, v, MAX_TAG_VALUE_LENGTH)
+  }
+}
