@@ -16,6 +16,7 @@ export default new sdk.IntegrationDefinition({
       id: { title: 'Helpdesk user id', description: "The helpdesk's id of this end user or agent" },
       email: { title: 'Email', description: 'Email given to createUser' },
       role: { title: 'Role', description: '"agent" for helpdesk agents' },
+      helpdesk: { title: 'Helpdesk account', description: 'Fingerprint of the helpdesk and account the id tag belongs to (vendor and base URL of the configuration)' },
     },
   },
   states: {

@@ -3,7 +3,7 @@ import type { configurationSchema, deliveriesStateSchema, registrationStateSchem
 
 type Infer<S extends sdk.z.ZodTypeAny> = sdk.z.infer<S>
 type Tags<K extends string> = Record<K, { title?: string; description?: string }>
-type WithUserId<P> = P & { userId?: string }
+type WithUserId<P> = P & { userId?: string; additionalData?: string }
 type Media<K extends string> = WithUserId<Record<K, string> & { title?: string }>
 
 export type HistoryItem = { source: { type: 'user'; userId: string } | { type: 'bot' }; type: string; payload: Record<string, unknown> }
@@ -41,7 +41,7 @@ export type TIntegration = sdk.DefaultIntegration<{
     sentMessages: { type: 'conversation'; payload: Infer<typeof sentMessagesStateSchema> }
     deliveries: { type: 'conversation'; payload: Infer<typeof deliveriesStateSchema> }
   }
-  user: { tags: Tags<'id' | 'email' | 'role'> }
+  user: { tags: Tags<'id' | 'email' | 'role' | 'helpdesk'> }
   entities: { ticket: Infer<typeof ticketSchema> }
 }>
 

@@ -76,8 +76,11 @@ export type Operation = {
 export const MESSAGE_TYPES = ['text', 'image', 'audio', 'video', 'file', 'bloc'] as const
 export type MessageType = (typeof MESSAGE_TYPES)[number]
 
+/** The Botpress HITL plugin's made-up address (`<userId>@no-reply.<botId>.botpress.com`): dropped unless `keep`. */
+export type PlaceholderEmail = 'drop' | 'keep'
+
 export type Operations = {
-  createUser: Operation
+  createUser: Operation & { placeholderEmail?: PlaceholderEmail }
   createTicket: Operation
   sendMessage: Partial<Record<MessageType, Operation>> & { fallback?: Operation }
   closeTicket: Operation

@@ -4,21 +4,11 @@
 //
 // Field names come from @botpress/client 1.35's own request types: each table below must list exactly the
 // body fields of its operation (a field added to or removed from the client breaks type-checking here).
-// Limits are those of the runtime API reference (botpress.com/docs/api-reference/runtime-api) and the
-// contract reference (../shared/reference/botpress-contract.md §3.1): ids 28–36 characters, names and channel
-// 200, message/event `type` 200, picture URLs 40 000, tag values 500.
+// Limits: src/definition/runtimeApiLimits.ts (shared with the integration, which keeps within them).
 import type { ClientInputs } from '@botpress/client'
 import { invalidPayload } from './errors'
 import { isObject } from './input'
-
-/** Runtime API: ids of users, conversations, messages and workflows are 28 to 36 characters. */
-export const ID_LENGTH = { min: 28, max: 36 } as const
-/** Runtime API: user `name`, `integrationName`, conversation `channel`, message and event `type`. */
-export const MAX_NAME_LENGTH = 200
-/** Runtime API: user `pictureUrl` (data URIs are allowed, hence the size). */
-export const MAX_PICTURE_URL_LENGTH = 40_000
-/** Runtime API: every tag value (and `additionalData` of the hitl interface, which becomes one). */
-export const MAX_TAG_VALUE_LENGTH = 500
+import { ID_LENGTH, MAX_NAME_LENGTH, MAX_PICTURE_URL_LENGTH, MAX_TAG_VALUE_LENGTH } from '../../definition/runtimeApiLimits'
 
 type FieldRule = { required?: boolean; maxLength?: number; id?: boolean; tags?: boolean }
 
