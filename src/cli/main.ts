@@ -6,6 +6,7 @@ import { startStubHelpdesk } from '../fixtures/stubHelpdesk'
 import { compileMappingText } from '../mapping/loadMapping'
 import { parseSettings } from '../mapping/parseSettings'
 import { MappingError } from '../mapping/problems'
+import { pack, PACK_USAGE } from './pack'
 
 const USAGE = `universal-hitl — check and try vendor mappings
 
@@ -22,6 +23,7 @@ const USAGE = `universal-hitl — check and try vendor mappings
       (answering --responses in order, else 200 {}) and prints every request as rendered, secrets masked;
       settings default to the file's fixtures.settings; input and responses to the file's first fixture of that
       operation (else a sample input and 200 {})
+${PACK_USAGE}
 `
 
 const SAMPLE_INPUTS: Record<string, Record<string, unknown>> = {
@@ -217,6 +219,8 @@ export async function main(argv: string[]): Promise<number> {
       return route(rest[0], rest[1], { settings: values.settings, registration: values.registration, verify: !values['no-verify'] })
     case 'test':
       return test(rest)
+    case 'pack':
+      return pack(rest, readText)
     case 'dry-run':
       return dryRun(rest[0], rest[1], { input: values.input, settings: values.settings, registration: values.registration, responses: values.responses })
     default:

@@ -111,7 +111,7 @@ export class IntegrationCallError extends Error {
     readonly result: CallResult,
   ) {
     const detail = typeof result.json?.message === 'string' ? result.json.message : typeof result.json?.error === 'string' ? result.json.error : result.body.slice(0, 500)
-    super(`${operation} answered ${result.status}: ${detail}`)
+    super(`${operation} answered ${result.status}: ${result.advice ?? detail}`)
   }
 }
 

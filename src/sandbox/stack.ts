@@ -10,6 +10,8 @@ import { startRuntimeEmulator, type RuntimeEmulator } from './runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
 
 const WEBCHAT_ID = 'intg_webchat_sandbox'
+/** The sandbox's header limit: room for a whole pasted mapping file (Node's default is 16 KiB). */
+const LOCAL_HEADER_LIMIT = 1024 * 1024
 
 export type Progress = <T>(label: string, run: () => Promise<T>, detail?: (value: T) => string) => Promise<T>
 const silent: Progress = (_label, run) => run()
@@ -115,7 +117,10 @@ export function createSandbox(opts: SandboxOptions) {
 
       const integration = await progress(
         'starting the integration (built bundle behind the Botpress SDK server)',
-        () => startIntegrationServer({ bundle: opts.bundle, apiUrl: emulator.url, token, onOutput: opts.log?.integration }),
+        // A mapping file is pasted whole (comments, fixtures) so that errors point at its own lines: let it
+        // through a larger header limit than Node's default; register still warns about the size, and the
+        // integration's tests cover the default limit.
+        () => startIntegrationServer({ bundle: opts.bundle, apiUrl: emulator.url, token, onOutput: opts.log?.integration, maxHeaderSize: LOCAL_HEADER_LIMIT }),
         (i) => `${i.url}, pid ${i.pid}`,
       )
       s.integration = integration
