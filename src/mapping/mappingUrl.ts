@@ -62,6 +62,15 @@ export async function fetchPinnedMapping(pin: PinnedMappingUrl, options: { ca?: 
       https: options.ca ? { certificateAuthority: options.ca } : undefined,
       headers: { accept: 'application/yaml, text/yaml, text/plain, */*' },
     })
+    // A redirect is not followed (the pin names this URL's file) and is as much a failure as a 404.
+    const status = await new Promise<number>((resolve, reject) => {
+      stream.once('response', (res: { statusCode: number }) => resolve(res.statusCode))
+      stream.once('error', reject)
+    })
+    if (status < 200 || status >= 300) {
+      stream.destroy()
+      throw new MappingSourceError(`could not fetch the mapping file ${where}: HTTP ${status}`)
+    }
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length
       if (size > MAX_MAPPING_FILE_BYTES) {
