@@ -9,9 +9,12 @@
 //   `x-integration-id`; get-or-create only matches records of the same integration (and channel);
 // - states expire after `expiry` ms without a write (reads do not refresh them); `payload: null` deletes;
 // - lists are newest first, `pageSize` items per page behind `meta.nextToken`.
+// Bodies are checked first against the API's rules: unknown and required fields, lengths, id formats
+// (requestRules.ts, 400 InvalidPayload).
 // Not emulated: `<alias>:` prefixing of tags and event types in bot-side views (tags are stored and answered
-// as written), delivery of scheduled messages/events, `meta.cached` (always false), request size limits.
-// Bodies are checked against the API's field, length and id rules first (requestRules.ts).
+// as written), delivery of scheduled messages/events, `meta.cached` (always false), request and state size
+// limits, tag names the integration did not declare, the format of ids in paths and query strings (a
+// malformed one is a 404 here), payload schemas of message types, quotas and rate limits.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Conversation, Event, Message, User } from '@botpress/client'
