@@ -12,7 +12,7 @@ export const isPlaceholderEmail = (email: string | undefined): boolean => !!emai
 /** The e-mail the helpdesk may see: the plugin's placeholder only when the mapping says `placeholderEmail: keep`. */
 export function helpdeskEmail(engine: Engine, email: string | undefined): string | undefined {
   if (!email) return undefined
-  if (isPlaceholderEmail(email) && engine.mapping.file.operations.createUser.placeholderEmail !== 'keep') return undefined
+  if (isPlaceholderEmail(email) && engine.mapping.operations.createUser.placeholderEmail !== 'keep') return undefined
   return email
 }
 

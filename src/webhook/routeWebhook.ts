@@ -3,7 +3,7 @@ import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
-import { verifySignature } from './verifySignature'
+import { verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string
