@@ -12,7 +12,8 @@ import { fetchPinnedMapping, MAX_MAPPING_FILE_BYTES, parsePinnedMappingUrl } fro
 import { packMapping } from '../src/mapping/packMapping'
 import { startDemoDesk, type DemoDesk } from '../src/sandbox/demo-desk'
 import { botpressCaller, startIntegrationServer, type IntegrationConfiguration, type IntegrationServer } from '../src/sandbox/integrationServer'
-import { startRuntimeEmulator, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
+import definition from '../integration.definition'
+import { declaredTagsOf, startRuntimeEmulator, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { acmeMapping, acmeSettings, bundle, root, who } from './support/harness'
 import { startStubHelpdesk, type StubHelpdesk } from '../src/fixtures/stubHelpdesk'
 
@@ -63,7 +64,7 @@ describe.skipIf(!hasOpenssl)('a configuration that fits in a request header (nee
     })
     await new Promise<void>((resolve) => files.listen(0, '127.0.0.1', resolve))
     filesUrl = `https://127.0.0.1:${(files.address() as AddressInfo).port}`
-    emulator = await startRuntimeEmulator({ token: 'bp-size' })
+    emulator = await startRuntimeEmulator({ token: 'bp-size', integrationTags: { [who.integrationId]: declaredTagsOf(definition) } })
     desk = await startDemoDesk({ retryDelaysMs: [50] })
     stub = await startStubHelpdesk()
     stub.route({ method: 'POST', path: '/api/webhooks', respond: () => ({ status: 201, body: { webhook: { id: 'wh_1' } } }) })

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoDesk, type DemoDesk } from '../src/sandbox/demo-desk'
 import { PLUGIN_MESSAGES, startHitlDriver, type HitlDriver } from '../src/sandbox/hitlDriver'
 import { botpressCaller, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../src/sandbox/integrationServer'
-import { startRuntimeEmulator, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
+import definition from '../integration.definition'
+import { declaredTagsOf, startRuntimeEmulator, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from '../src/sandbox/webhookRelay'
 
 const root = join(__dirname, '..')
@@ -39,7 +40,7 @@ describe('HITL driver: the plugin side of a hand-off', () => {
   const messagesOf = async (conversationId: string) => (await bot.listMessages({ conversationId })).messages.reverse()
 
   beforeAll(async () => {
-    emulator = await startRuntimeEmulator({ token: TOKEN })
+    emulator = await startRuntimeEmulator({ token: TOKEN, integrationTags: { [who.integrationId]: declaredTagsOf(definition) } })
     desk = await startDemoDesk({ retryDelaysMs: [50, 100] })
     integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: TOKEN })
     bot = new Client({ apiUrl: emulator.url, botId: who.botId, token: TOKEN })

@@ -9,7 +9,7 @@ import {
   type Message,
   type Event,
 } from '@botpress/client'
-import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
+import { declaredTagsOf, startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 
 let emu: RuntimeEmulator
 
@@ -239,6 +239,26 @@ describe('request rules (as strict as the runtime API)', () => {
     await refused(client.updateUser({ id: user.id, tags: { id: 'v'.repeat(501) } }), /"tags.id" must be at most 500 characters/)
     await refused(client.createEvent({ type: 't'.repeat(201), payload: {} }), /"type" must be at most 200/)
     expect((await client.updateUser({ id: user.id, tags: { id: 'v'.repeat(500) } })).user.tags.id).toHaveLength(500)
+  })
+})
+
+describe('declared tags', () => {
+  it('an integration may only write the tags it declared; bots and undeclared integrations are not checked', async () => {
+    const strict = await startRuntimeEmulator({ integrationTags: { int_1: declaredTagsOf({ user: { tags: { id: {} } }, channels: { hitl: { conversation: { tags: { id: {} } }, message: { tags: { id: {} } } } } }) } })
+    try {
+      const client = new Client({ apiUrl: strict.url, botId: 'bot_1', integrationId: 'int_1' })
+      const e = await rejection(client.createUser({ tags: { id: '1', nickname: 'x' } }))
+      expect(e).toBeInstanceOf(InvalidPayloadError)
+      expect(e.message).toMatch(/tag "nickname" is not a user tag of this integration; declared: id/)
+      await rejection(client.getOrCreateConversation({ channel: 'hitl', tags: { other: 'x' } }))
+      const { user } = await client.createUser({ tags: { id: '1' } })
+      expect(user.tags).toEqual({ id: '1' })
+      // The bot (the HITL plugin) writes its own tags, and another integration is not described here.
+      expect((await new Client({ apiUrl: strict.url, botId: 'bot_1' }).updateUser({ id: user.id, tags: { downstream: 'x' } })).user.tags.downstream).toBe('x')
+      expect((await new Client({ apiUrl: strict.url, botId: 'bot_1', integrationId: 'int_2' }).createUser({ tags: { any: 'y' } })).user.tags).toEqual({ any: 'y' })
+    } finally {
+      await strict.close()
+    }
   })
 })
 

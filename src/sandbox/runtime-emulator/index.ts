@@ -21,7 +21,8 @@ import type { Conversation, Event, Message, User } from '@botpress/client'
 import { ApiFailure, defaultTypeForStatus, errorBody, invalidPayload } from './errors'
 import { isObject, parseQuery } from './input'
 import { createRoutes, matchRoute, type RouteHooks } from './routes'
-import { checkRequestBody } from './requestRules'
+import { checkRequestBody, type DeclaredTags } from './requestRules'
+export { declaredTagsOf, type DeclaredTags } from './requestRules'
 import { Store, stateKey, type EmulatorData, type StoredState } from './store'
 import { readBody } from '../../http/localServer'
 
@@ -85,6 +86,11 @@ export type RuntimeEmulatorOptions = {
   log?: (line: string) => void
   /** Items per page of the list endpoints (default 100). */
   pageSize?: number
+  /**
+   * Tags each integration (by id) declared, e.g. `{ [integrationId]: declaredTagsOf(definition) }`: its
+   * requests with other tag names are refused, as by the API. Integrations not listed are not checked.
+   */
+  integrationTags?: Record<string, DeclaredTags>
 }
 
 export type { User, Conversation, Message, Event }
@@ -173,7 +179,7 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
         integrationAlias: call.headers['x-integration-alias'] || undefined,
       }
       const body = (call.body ?? {}) as Record<string, unknown>
-      checkRequestBody(match.route.op, body)
+      checkRequestBody(match.route.op, body, ctx.integrationId ? opts.integrationTags?.[ctx.integrationId] : undefined)
       return [match.route.status, match.route.run({ ctx, params: match.params, query: call.query, body })]
     } catch (e) {
       if (e instanceof ApiFailure) return [e.status, errorBody(e.status, e.type, e.message)]
