@@ -10,6 +10,9 @@ export const MAX_MAPPING_FILE_BYTES = 512 * 1024
 /** A config save should not hang on a slow host. */
 export const MAPPING_FETCH_TIMEOUT_MS = 10_000
 
+/** Longer than this, a configuration's `mapping` is a pasted file, not a URL (checked on every request: cheap). */
+const MAX_MAPPING_URL_LENGTH = 2048
+
 export type PinnedMappingUrl = { url: string; sha256: string }
 
 export class MappingSourceError extends Error {}
@@ -18,6 +21,7 @@ const PIN = /#sha256=([0-9a-f]{64})$/i
 
 /** `undefined` when `mapping` is not a URL (a shipped name or a pasted file); throws for a URL it refuses. */
 export function parsePinnedMappingUrl(mapping: string): PinnedMappingUrl | undefined {
+  if (mapping.length > MAX_MAPPING_URL_LENGTH) return undefined
   const value = mapping.trim()
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /\s/.test(value)) return undefined
   let url: URL
