@@ -157,7 +157,7 @@ export function createSandbox(opts: SandboxOptions) {
       s.bp = bp
 
       await progress(
-        `register (mapping ${/^[a-z0-9-]+$/i.test(s.mapping.trim()) ? s.mapping.trim() : 'from file'})`,
+        `register (mapping ${/^[a-z0-9-]+$/i.test(s.mapping.trim()) ? s.mapping.trim() : /^https:\/\//i.test(s.mapping.trim()) ? 'by URL' : 'from file'})`,
         async () => {
           const r = await bp.register()
           if (r.status !== 200) throw new IntegrationCallError('register', r)
