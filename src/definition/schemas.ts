@@ -8,7 +8,7 @@ export const configurationSchema = z.object({
     .min(1)
     .title('Vendor mapping')
     .describe(
-      'The name of a shipped mapping (chatwoot, zendesk, demo-desk, request-tracker), the https URL of a mapping file pinned by its hash (https://…/desk.yaml#sha256=<hex>), or a whole YAML vendor mapping (`npx universal-hitl pack` makes it compact).',
+      'The name of a shipped mapping (e.g. chatwoot, zendesk, request-tracker), the https URL of a mapping file pinned by its hash (https://…/desk.yaml#sha256=<hex>), or a whole YAML vendor mapping (`npx universal-hitl pack` makes it compact).',
     )
     .placeholder('chatwoot')
     .displayAs<any>({ id: 'text', params: { multiLine: true, growVertically: true } }),
