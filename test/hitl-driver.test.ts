@@ -193,8 +193,8 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     beforeAll(async () => {
       second = await startHitlDriver({
         emulator, token: TOKEN, botId: who.botId, botUserId,
-        caller: { action: (type, input) => (order.push(`action ${type}`), raw.action(type, input)), messageCreated: (body) => raw.messageCreated(body) },
-        endUser: { name: 'Tim Out', email: 'tim@example.com' },
+        caller: { action: (type, input) => (actions.push({ type, input: structuredClone(input) }), order.push(`action ${type}`), raw.action(type, input)), messageCreated: (body) => raw.messageCreated(body) },
+        endUser: { name: 'Tim Out' }, // no e-mail: the plugin makes one up
         agentAssignedTimeoutSeconds: 0.5,
         messages: { agentAssignedTimeout: timeoutText },
       })
@@ -207,6 +207,13 @@ describe('HITL driver: the plugin side of a hand-off', () => {
       await second.userSays('Anyone?')
       const r = await second.escalate({ title: 'Nobody comes' })
       order.length = 0
+      // createUser got the plugin's placeholder; the helpdesk contact got no e-mail.
+      const placeholder = [...actions].reverse().find((a) => a.type === 'createUser')!.input.email
+      expect(placeholder).toMatch(/^user_\w+@no-reply\.bot-driver-test\.botpress\.com$/)
+      const { contacts } = await deskApi('GET', '/contacts')
+      const contact = contacts.find((c: any) => c.name === 'Tim Out')
+      expect(contact).toBeDefined()
+      expect(contact.email ?? null).toBeNull()
       const ended = await second.next('ended', 10_000)
       expect(ended).toMatchObject({ conversationId: r.conversationId, reason: 'agent-assignment-timeout' })
       expect(second.active).toBe(false)

@@ -222,7 +222,8 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
         // the linked user is gone: create it again
       }
     }
-    const email = user.tags.email || opts.endUser?.email || `${user.id}@no-reply.${opts.botId}.botpress.com`
+    // The plugin's placeholder when the bot has no e-mail (underscores of the bot id become dashes).
+    const email = user.tags.email || opts.endUser?.email || `${user.id}@no-reply.${opts.botId.replace(/_/g, '-')}.botpress.com`
     const input: Record<string, unknown> = { name: user.tags.name || user.name || 'Unknown User', email }
     if (user.pictureUrl) input.pictureUrl = user.pictureUrl
     const r = ok('createUser', await opts.caller.action('createUser', input))
