@@ -107,8 +107,11 @@ export type MessageOperation = Operation<{ messageId?: Expression }>
 export const MESSAGE_TYPES = ['text', 'image', 'audio', 'video', 'file', 'bloc'] as const
 export type MessageType = (typeof MESSAGE_TYPES)[number]
 
+/** The Botpress HITL plugin's made-up address (`<userId>@no-reply.<botId>.botpress.com`): dropped unless `keep`. */
+export type PlaceholderEmail = 'drop' | 'keep'
+
 export type Operations = {
-  createUser: Required<Operation<{ externalUserId: Expression }>>
+  createUser: Required<Operation<{ externalUserId: Expression }>> & { placeholderEmail?: PlaceholderEmail }
   /** Result keys besides `ticketId` are per-ticket values, kept with the conversation and read as `$ticket.<key>`. */
   createTicket: Required<Operation<{ ticketId: Expression; [name: string]: Expression }>>
   sendMessage: Partial<Record<MessageType, MessageOperation>> & { fallback?: MessageOperation }
