@@ -1,5 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { engineFor, withRuntimeErrors } from './engineFor'
+import { endUserOf, knownTicketOf, rememberSession, rememberUser } from './sessions'
 import type { Props } from './types'
 
 type Actions = Props['actions']
@@ -15,6 +16,7 @@ export const createUser: Actions['createUser'] = async ({ ctx, client, input, lo
       : await client.createUser({ tags: {}, name: input.name, pictureUrl: input.pictureUrl })
     const externalUserId = await engine.createUser({ userId: user.id, name: input.name, email: input.email, pictureUrl: input.pictureUrl })
     if (user.tags.id !== externalUserId) await client.updateUser({ id: user.id, tags: { id: externalUserId } })
+    rememberUser({ ...user, tags: { ...user.tags, id: externalUserId } })
     logger.forBot().info(`createUser: Botpress user ${user.id} is helpdesk user ${externalUserId}`)
     return { userId: user.id }
   })
@@ -23,12 +25,13 @@ export const createUser: Actions['createUser'] = async ({ ctx, client, input, lo
 export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client)
-    const { user } = await client.getUser({ id: input.userId })
+    const user = await endUserOf(client, input.userId)
     let externalUserId = user.tags.id
     if (!externalUserId) {
       // A user created outside createUser (or before a mapping change): link it now rather than fail.
       externalUserId = await engine.createUser({ userId: user.id, name: user.name ?? 'User', email: user.tags.email, pictureUrl: user.pictureUrl })
       await client.updateUser({ id: user.id, tags: { id: externalUserId } })
+      rememberUser({ ...user, tags: { ...user.tags, id: externalUserId } })
     }
     const ticketId = await engine.createTicket({
       userId: user.id,
@@ -41,6 +44,7 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
     })
     try {
       const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags: { id: ticketId }, discriminateByTags: ['id'] })
+      rememberSession(ticketId, conversation.id)
       logger.forBot().info(`startHitl: ticket ${ticketId} is conversation ${conversation.id}`)
       return { conversationId: conversation.id }
     } catch (e) {
@@ -54,10 +58,10 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
 export const stopHitl: Actions['stopHitl'] = async ({ ctx, client, input, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client)
-    const { conversation } = await client.getConversation({ id: input.conversationId })
-    const ticketId = conversation.tags.id
+    // The ticket of a conversation never changes: known to this worker when it started or served the session.
+    const ticketId = knownTicketOf(input.conversationId) ?? (await client.getConversation({ id: input.conversationId })).conversation.tags.id
     if (!ticketId) throw new sdk.RuntimeError(`conversation ${input.conversationId} has no ticket id tag; it is not a hand-off session`)
-    await engine.closeTicket({ ticketId, conversationId: conversation.id })
+    await engine.closeTicket({ ticketId, conversationId: input.conversationId })
     logger.forBot().info(`stopHitl: ticket ${ticketId} closed`)
     return {}
   })
