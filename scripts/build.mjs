@@ -2,7 +2,7 @@
 // .botpress/dist/index.cjs (default export = the integration, named export `handler`),
 // plus the command-line tool, the sandbox and the benchmark as CommonJS bundles under dist/.
 import { build } from 'esbuild'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateSources } from './generate-sources.mjs'
@@ -13,7 +13,11 @@ const outputs = {
   cli: join(root, 'dist/cli.cjs'),
   sandbox: join(root, 'dist/sandbox.cjs'),
   bench: join(root, 'dist/bench.cjs'),
+  // The benchmark's hand-written baseline, bundled exactly like the integration (src/bench/baseline).
+  baseline: join(root, 'dist/bench-baseline/index.cjs'),
 }
+/** What each input adds to the integration bundle, for the benchmark's dependency table. */
+export const integrationMetafile = join(root, 'dist/integration.meta.json')
 
 function newest(dir) {
   let t = 0
@@ -42,20 +46,27 @@ const common = {
   write: true,
 }
 
+/** An integration bundle as `bp build` makes it: default export = the integration, named export `handler`. */
+const integrationBuild = (entry, outfile, extra = {}) =>
+  build({
+    ...common,
+    stdin: {
+      contents: `import integration from '${entry}'\nexport default integration\nexport const handler = integration.handler\n`,
+      loader: 'ts',
+      resolveDir: root,
+    },
+    outfile,
+    // `bp build` minifies by default; `--no-minify` keeps it readable for debugging.
+    minify: !process.argv.includes('--no-minify'),
+    ...extra,
+  })
+
 export async function buildAll() {
   generateSources()
+  mkdirSync(dirname(integrationMetafile), { recursive: true })
   await Promise.all([
-    build({
-      ...common,
-      stdin: {
-        contents: "import integration from './src/index'\nexport default integration\nexport const handler = integration.handler\n",
-        loader: 'ts',
-        resolveDir: root,
-      },
-      outfile: outputs.integration,
-      // `bp build` minifies by default; `--no-minify` keeps it readable for debugging.
-      minify: !process.argv.includes('--no-minify'),
-    }),
+    integrationBuild('./src/index', outputs.integration, { metafile: true }).then((r) => writeFileSync(integrationMetafile, JSON.stringify(r.metafile))),
+    integrationBuild('./src/bench/baseline/index', outputs.baseline),
     build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: outputs.cli }),
     build({ ...common, entryPoints: [join(root, 'src/sandbox/main.ts')], outfile: outputs.sandbox }),
     build({ ...common, entryPoints: [join(root, 'src/bench/main.ts')], outfile: outputs.bench }),

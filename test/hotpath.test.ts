@@ -91,7 +91,7 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
         let delivered = false
         for (let attempt = 0; attempt < MAX_ATTEMPTS && !delivered; attempt++) {
           attempts++
-          if (random() < 0.1) s.emulator.injectFault(faults[Math.floor(random() * faults.length)]!)
+          if (random() < 0.05) s.emulator.injectFault(faults[Math.floor(random() * faults.length)]!)
           delivered = (await s.bp.webhook(delivery)).status === 200
         }
         if (!delivered) lost++
