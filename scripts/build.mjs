@@ -5,6 +5,8 @@ import { build } from 'esbuild'
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
 import { generateSources } from './generate-sources.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -46,6 +48,43 @@ const common = {
   write: true,
 }
 
+/**
+ * The shipped mappings as the integration bundle carries them: each checked by the real loader here (the build
+ * fails with its `line:column` problems), then kept as a plain value without comments or fixtures, so a worker
+ * neither parses their YAML nor runs the schema check (src/mapping/loadMapping.ts, compileResolved).
+ */
+async function leanShippedMappings() {
+  const { outputFiles } = await build({ ...common, entryPoints: [join(root, 'src/mapping/loadMapping.ts')], write: false, format: 'cjs', outfile: 'loader.cjs', logLevel: 'silent' })
+  const loaderFile = join(tmpdir(), `universal-hitl-loader-${process.pid}.cjs`)
+  writeFileSync(loaderFile, outputFiles[0].text)
+  const require = createRequire(import.meta.url)
+  const loader = require(loaderFile)
+  const { parse } = require('yaml')
+  const texts = {}
+  const values = {}
+  for (const name of loader.shippedMappingNames()) {
+    const { text, file } = loader.resolveMappingText(name)
+    try {
+      loader.compileMappingText(text, file)
+    } catch (e) {
+      throw new Error(`${file} is not a valid mapping:\n${e.message}`)
+    }
+    const { fixtures: _fixtures, ...value } = parse(text)
+    values[file] = value
+    texts[name] = JSON.stringify(value) // what identifies the mapping (its compile cache key)
+  }
+  return `export const shippedMappings = ${JSON.stringify(texts)}\nexport const prevalidatedMappings = ${JSON.stringify(values)}\n`
+}
+
+/** esbuild plugin: the integration imports the lean shipped mappings instead of the generated YAML texts. */
+const leanMappingsPlugin = (contents) => ({
+  name: 'lean-shipped-mappings',
+  setup(b) {
+    b.onResolve({ filter: /shippedMappings\.generated$/ }, () => ({ path: 'shipped-mappings', namespace: 'lean' }))
+    b.onLoad({ filter: /.*/, namespace: 'lean' }, () => ({ contents, loader: 'js' }))
+  },
+})
+
 /** An integration bundle as `bp build` makes it: default export = the integration, named export `handler`. */
 const integrationBuild = (entry, outfile, extra = {}) =>
   build({
@@ -65,7 +104,7 @@ export async function buildAll() {
   generateSources()
   mkdirSync(dirname(integrationMetafile), { recursive: true })
   await Promise.all([
-    integrationBuild('./src/index', outputs.integration, { metafile: true }).then((r) => writeFileSync(integrationMetafile, JSON.stringify(r.metafile))),
+    integrationBuild('./src/index', outputs.integration, { metafile: true, plugins: [leanMappingsPlugin(await leanShippedMappings())] }).then((r) => writeFileSync(integrationMetafile, JSON.stringify(r.metafile))),
     integrationBuild('./src/bench/baseline/index', outputs.baseline),
     build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: outputs.cli }),
     build({ ...common, entryPoints: [join(root, 'src/sandbox/main.ts')], outfile: outputs.sandbox }),
