@@ -15,6 +15,7 @@ import { compileMappingText } from '../mapping/loadMapping'
 import { shippedMappings } from '../mapping/shippedMappings.generated'
 import { botpressCaller, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../sandbox/integrationServer'
 import { startRuntimeEmulator, type RuntimeEmulator } from '../sandbox/runtime-emulator'
+import { duplicateRatesOnTwoWorkers } from './twoWorkers'
 
 const root = join(__dirname, '..')
 const BUNDLES = { baseline: join(root, 'dist', 'bench-baseline', 'index.cjs'), ours: join(root, '.botpress', 'dist', 'index.cjs') }
@@ -340,7 +341,7 @@ async function main() {
     }
     const growth = GROWTH.find(([, large]) => large === name)
     if (growth && mo !== undefined) {
-      const small = median(runs.ours.map((f) => f[growth[0]]!))
+      const small = median(runs.ours.map((f) => f[growth[0]]).filter((x): x is number => x !== undefined))
       const met = mo <= small * 1.1
       target = `ours ≤ 1.1× its small case (${(mo / small).toFixed(2)}×): ${met ? 'met' : 'NOT met'}`
       if (!met) misses.push(name)
@@ -355,7 +356,43 @@ async function main() {
   }
   console.log(`\nwhat each dependency adds to our bundle (${(statSync(BUNDLES.ours).size / 1000).toFixed(0)} KB minified):`)
   console.log(dependencyTable().join('\n'))
+  const two = await twoWorkers()
+  console.log(`\nthe same delivery reaching two workers at the same moment (ours, ${two.trials} trials each): duplicated ` +
+    `agent messages ${pct(two.agentMessage)}, hitlAssigned ${pct(two.assigned)}, hitlStopped ${pct(two.solved)}`)
   console.log(`\ntargets not met: ${misses.length ? misses.join('; ') : 'none'}`)
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`
+const TWO_WORKER_TRIALS = 40
+
+/** Two integration processes of ours on one emulator (see twoWorkers.ts). */
+async function twoWorkers() {
+  const emulator = await startRuntimeEmulator({ token: TOKEN })
+  const desk = await startStubHelpdesk()
+  deskRoutes(desk)
+  const servers: IntegrationServer[] = []
+  try {
+    for (let i = 0; i < 2; i++) servers.push(await startIntegrationServer({ bundle: BUNDLES.ours, apiUrl: emulator.url, token: TOKEN }))
+    const configuration = { mapping: 'demo-desk', settings: settingsFor(desk) }
+    const workers = servers.map((server) => botpressCaller(server.url, who, configuration)) as [BotpressCaller, BotpressCaller]
+    must(await workers[0].register(), 'register')
+    let n = 0
+    return await duplicateRatesOnTwoWorkers({
+      emulator,
+      workers,
+      worker: new Client({ apiUrl: emulator.url, botId: who.botId, token: TOKEN, integrationId: who.integrationId }),
+      trials: TWO_WORKER_TRIALS,
+      deliveries: {
+        message: (ticketId, id) => agentReply(ticketId, id),
+        assigned: (ticketId) => ticketEvent('ticket.assigned', ticketId, ++n),
+        solved: (ticketId) => ticketEvent('ticket.solved', ticketId, ++n),
+      },
+    })
+  } finally {
+    for (const server of servers) await server.stop()
+    await desk.close()
+    await emulator.close()
+  }
 }
 
 main().then(
