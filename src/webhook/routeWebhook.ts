@@ -4,7 +4,7 @@ import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { mayMatch } from './ruleGuards'
-import { verifySignature } from './verifySignature'
+import { verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string
