@@ -1,6 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { hitlPackage } from './src/definition/hitlInterface'
-import { configurationSchema, deliveriesStateSchema, registrationStateSchema, sentMessagesStateSchema, ticketSchema } from './src/definition/schemas'
+import { configurationSchema, deliveriesStateSchema, registrationStateSchema, ticketSchema } from './src/definition/schemas'
 
 export default new sdk.IntegrationDefinition({
   name: 'universal-hitl',
@@ -20,7 +20,6 @@ export default new sdk.IntegrationDefinition({
   },
   states: {
     registration: { type: 'integration', schema: registrationStateSchema },
-    sentMessages: { type: 'conversation', schema: sentMessagesStateSchema },
     deliveries: { type: 'conversation', schema: deliveriesStateSchema },
   },
 }).extend(hitlPackage, (self) => ({

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto'
 import { Client } from '@botpress/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Fault } from '../src/sandbox/runtime-emulator'
@@ -139,5 +140,35 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
     expect(eventsIn(conversationId, 'hitlAssigned')).toHaveLength(1)
     expect((await s.bp.webhook(assign('a_3'))).status).toBe(200)
     expect(eventsIn(conversationId, 'hitlAssigned')).toHaveLength(2)
+  })
+
+  it('registration values are read once, and again once when a signature fails with them (re-registered elsewhere)', async () => {
+    // demo-desk verifies with the secret its register step returned ($registration.webhookSecret).
+    s.helpdesk.route({ method: 'POST', path: '/api/webhooks', respond: () => ({ status: 201, body: { webhook: { id: 'whk_1', secret: 'secret-A' } } }) })
+    const desk = s.withConfiguration({ mapping: 'demo-desk', settings: `baseUrl: ${s.helpdesk.url}\napiToken: desk-token` })
+    expect((await desk.register()).status).toBe(200)
+    const { ticketId, conversationId } = await openSession()
+    const deskReply = (id: string, secret: string) => {
+      const raw = JSON.stringify({ id: `dlv_${id}`, event: 'message.created', ticket: { id: ticketId }, message: { id, authorType: 'agent', text: `text of ${id}` }, agent: { id: 'agt_1', name: 'Alice' } })
+      const ts = String(Math.floor(Date.now() / 1000))
+      const signature = `sha256=${createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')}`
+      return { method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'x-desk-timestamp': ts, 'x-desk-signature': signature }, body: raw }
+    }
+    const registrationReads = () => s.emulator.callsTo('GET', '/v1/chat/states/integration/:id/registration').length
+    expect((await desk.webhook(deskReply('d1', 'secret-A'))).status).toBe(200)
+    s.emulator.clearCalls()
+    expect((await desk.webhook(deskReply('d2', 'secret-A'))).status).toBe(200)
+    expect(registrationReads()).toBe(0) // kept by the worker
+    // Another worker registers again: the desk now signs with a new secret.
+    const { state } = await otherWorker.getState({ type: 'integration', id: s.identity.integrationId, name: 'registration' })
+    await otherWorker.setState({ type: 'integration', id: s.identity.integrationId, name: 'registration', payload: { ...state.payload, values: { webhookId: 'whk_2', webhookSecret: 'secret-B' } } })
+    s.emulator.clearCalls()
+    expect((await desk.webhook(deskReply('d3', 'secret-B'))).status).toBe(200)
+    expect(registrationReads()).toBe(1)
+    // A forged delivery costs at most that one re-read, and is refused.
+    s.emulator.clearCalls()
+    expect((await desk.webhook(deskReply('d4', 'secret-A'))).status).toBe(401)
+    expect(registrationReads()).toBe(1)
+    expect(messagesIn(conversationId).map((m) => m.tags.id).sort()).toEqual(['d1', 'd2', 'd3'])
   })
 })

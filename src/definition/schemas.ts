@@ -36,5 +36,4 @@ export const registrationStateSchema = z.object({
   webhookUrl: z.string(),
 })
 
-export const sentMessagesStateSchema = z.object({ ids: z.array(z.string()) })
 export const deliveriesStateSchema = z.object({ seen: z.record(z.number()) })
