@@ -277,7 +277,7 @@ function dependencyTable(): string[] {
   const byPackage: Record<string, number> = {}
   for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
-    const name = m ? m[1]! : path.includes('generated') ? '(generated: shipped mappings, validator)' : '(universal-hitl code)'
+    const name = m ? m[1]! : path.startsWith('lean:') ? '(shipped mappings, as built)' : path.includes('generated') ? '(schema validator, for pasted mappings)' : '(universal-hitl code)'
     byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput
   }
   return Object.entries(byPackage)

@@ -19,7 +19,7 @@ export type EngineOptions = {
   webhookUrl?: string
   /** false: build without reading the registration (register, before it exists). */
   withRegistration?: boolean
-  /** true: read the registration again instead of the worker's copy (see `engineForDelivery`). */
+  /** true: read the registration again instead of the worker's copy (the webhook, after a signature check failed). */
   fresh?: boolean
 }
 

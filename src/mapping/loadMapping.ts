@@ -44,12 +44,12 @@ export function compileMappingText(text: string, file: string): CompiledMapping 
 
 /**
  * A shipped mapping as the integration bundle carries it: validated by the build (scripts/build.mjs), without
- * comments or fixtures, as a plain value. Compiled without parsing YAML or running the schema check; problems
+ * comments or fixtures, as JSON. Compiled without parsing YAML or running the schema check; problems
  * (there are none: the build refused them) would have no position.
  */
 function compileResolved(text: string, file: string): CompiledMapping {
-  const value = prevalidatedMappings[file]
-  if (value === undefined) return compileMappingText(text, file)
+  if (!prevalidatedMappings.includes(file)) return compileMappingText(text, file)
+  const value: unknown = JSON.parse(text)
   const unplaced = { problem: (path, message) => ({ file, line: 1, column: 1, path: formatPath(path), message }) } as Pick<SourceDocument, 'problem'>
   const { mapping, problems } = compileMapping(value as MappingFile, unplaced as SourceDocument)
   if (!mapping) throw new MappingError(problems)
