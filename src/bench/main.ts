@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { readFileSync, statSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { gzipSync } from 'node:zlib'
@@ -288,19 +288,31 @@ function dependencyTable(): string[] {
 
 // --- the table ---------------------------------------------------------------------------------------------
 
-type Target = { text: string; met: (baseline: number, ours: number) => boolean }
+/** `why`: what limits the figure when the target is not met, printed in the closing note. */
+type Target = { text: string; met: (baseline: number, ours: number) => boolean; why?: string }
 const ratioAtMost = (max: number): Target => ({ text: `ours ≤ ${max}× baseline`, met: (b, o) => o <= b * max })
 const ratioAtLeast = (min: number): Target => ({ text: `ours ≥ ${min}× baseline`, met: (b, o) => o >= b * min })
 const absoluteAtMost = (max: number): Target => ({ text: `ours ≤ ${max}`, met: (_b, o) => o <= max })
 
+const SHARED_LIMIT =
+  'both integrations wait on what they share: the emulator, the stub desk and the calling client all run in this one ' +
+  'Node process, and the machine is shared (load average printed above); the integration CPU per delivery and the calls ' +
+  'per delivery are the figures this machine measures reliably'
+const COLD_LIMIT =
+  'most of a cold start is V8 compiling the bundle (node --cpu-prof: `wrapSafe`), which grows with its size; what ours ' +
+  'has more is what a pasted YAML mapping needs (yaml, the schema validator, jsonata, got: see the table below). The ' +
+  'shipped mapping itself is no longer parsed or schema-checked at start'
+const GROWTH_NOISE =
+  'growth cases are measured in one round only, as integration CPU over 150 deliveries read from /proc in 10 ms clock ' +
+  'ticks, on a shared machine: a difference of a few ticks is within noise; compare with the first case of the table row'
 const TARGETS: Record<string, Target> = {
   'bundle, minified (KB)': ratioAtMost(1.8),
-  'cold start: ping (ms)': ratioAtMost(1.3),
-  'cold start: first agent message (ms)': ratioAtMost(1.3),
+  'cold start: ping (ms)': { ...ratioAtMost(1.3), why: COLD_LIMIT },
+  'cold start: first agent message (ms)': { ...ratioAtMost(1.3), why: COLD_LIMIT },
   'calls: agent message': absoluteAtMost(1.1),
   'calls: user message': absoluteAtMost(1.1),
-  'deliveries/s through the SDK server, c=16': ratioAtLeast(1.5),
-  'p99 latency per delivery, c=16 (ms)': ratioAtMost(0.8),
+  'deliveries/s through the SDK server, c=16': { ...ratioAtLeast(1.5), why: SHARED_LIMIT },
+  'p99 latency per delivery, c=16 (ms)': { ...ratioAtMost(0.8), why: SHARED_LIMIT },
   'integration CPU per delivery (ms)': ratioAtMost(1.0),
 }
 const GROWTH: [small: string, large: string][] = [
@@ -315,7 +327,8 @@ const show = (x: number | undefined) => (x === undefined ? '—' : x >= 100 ? x.
 
 async function main() {
   console.log(`universal-hitl vs a hand-written baseline — node ${process.version}, ${new Date().toISOString()}`)
-  console.log(`${ROUNDS} rounds, interleaved baseline / ours; spread = (max − min) / median across rounds\n`)
+  console.log(`${ROUNDS} rounds, interleaved baseline / ours; spread = (max − min) / median across rounds`)
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`)
   const runs: Record<Subject, Figures[]> = { baseline: [], ours: [] }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const subject of ['baseline', 'ours'] as const) {
@@ -345,6 +358,7 @@ async function main() {
       const met = mo <= small * 1.1
       target = `ours ≤ 1.1× its small case (${(mo / small).toFixed(2)}×): ${met ? 'met' : 'NOT met'}`
       if (!met) misses.push(name)
+      TARGETS[name] ??= { text: '', met: () => met, why: GROWTH_NOISE }
     }
     const ratio = mb !== undefined && mo !== undefined && mb !== 0 ? `${(mo / mb).toFixed(2)}×` : '—'
     rows.push([name, show(mb), show(mo), ratio, `${spread(b).toFixed(0)}% / ${spread(o).toFixed(0)}%`, target])
@@ -359,7 +373,9 @@ async function main() {
   const two = await twoWorkers()
   console.log(`\nthe same delivery reaching two workers at the same moment (ours, ${two.trials} trials each): duplicated ` +
     `agent messages ${pct(two.agentMessage)}, hitlAssigned ${pct(two.assigned)}, hitlStopped ${pct(two.solved)}`)
-  console.log(`\ntargets not met: ${misses.length ? misses.join('; ') : 'none'}`)
+  console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log(`targets not met: ${misses.length ? '' : 'none'}`)
+  for (const name of misses) console.log(`- ${name}: ${TARGETS[name]?.why ?? 'see the figures above'}`)
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(0)}%`
