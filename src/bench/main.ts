@@ -304,7 +304,7 @@ const COLD_LIMIT =
   'shipped mapping itself is no longer parsed or schema-checked at start'
 const GROWTH_NOISE =
   'growth cases are measured in one round only, as integration CPU over 150 deliveries read from /proc in 10 ms clock ' +
-  'ticks, on a shared machine: a difference of a few ticks is within noise; compare with the first case of the table row'
+  'ticks, on a shared machine: a difference of a few ticks is within the noise of this measurement'
 const TARGETS: Record<string, Target> = {
   'bundle, minified (KB)': ratioAtMost(1.8),
   'cold start: ping (ms)': { ...ratioAtMost(1.3), why: COLD_LIMIT },
