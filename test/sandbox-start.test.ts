@@ -132,7 +132,7 @@ describe('npm start (node dist/sandbox.cjs)', () => {
   it('bad arguments: usage, exit 2', async () => {
     const r = await runSandbox(['--nope'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain('--mapping <file|name>')
+    expect(r.stderr).toContain('--mapping <file|name|url>')
   }, 60_000)
 
   describe('--mapping/--settings: another helpdesk, where a human plays the agent', () => {

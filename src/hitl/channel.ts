@@ -1,4 +1,5 @@
 import * as sdk from '@botpress/sdk'
+import { tagKey } from './botpressLimits'
 import { engineFor, withRuntimeErrors } from './engineFor'
 import type { Client, Props } from './types'
 
@@ -24,9 +25,21 @@ export const sendToHelpdesk: MessageHandler = async (props) =>
       externalUserId = user.tags.id
       userName = user.name
     }
-    const { userId: _drop, type: _type, ...content } = payload
-    const ids = await engine.sendMessage({ ticketId, conversationId: conversation.id, botpressMessageId: message.id, type: message.type, payload: content, userId, externalUserId, userName })
-    if (ids.length > 0) await ack({ tags: { id: ids[ids.length - 1]! } })
+    // hitl 2.1.0: `additionalData` is the bot's note on the message, not content: it reaches the mapping on its own.
+    const { userId: _drop, type: _type, additionalData, ...content } = payload
+    const ids = await engine.sendMessage({
+      ticketId,
+      conversationId: conversation.id,
+      botpressMessageId: message.id,
+      type: message.type,
+      payload: content,
+      userId,
+      externalUserId,
+      userName,
+      additionalData: typeof additionalData === 'string' ? additionalData : undefined,
+    })
+    // Every message is acked, also when the helpdesk gave no id for it (then with no tag).
+    await ack({ tags: ids.length > 0 ? { id: tagKey(ids[ids.length - 1]!) } : {} })
     if (ids.length > 1) await rememberSent(client, conversation.id, ids)
     logger.forBot().debug(`hitl message ${message.id} (${message.type}) sent to ticket ${ticketId} as ${ids.join(', ') || '(no id)'}`)
   })

@@ -4,14 +4,18 @@ import { VendorRequestError } from '../http/sendRequest'
 import { envRequestLogger } from '../http/requestLog'
 import { vendorOriginOverride } from '../http/vendorOrigin'
 import { loadMapping } from '../mapping/loadMapping'
+import { MappingSourceError } from '../mapping/mappingUrl'
 import { MappingError } from '../mapping/problems'
 import { HostNotAllowedError, OperationResultError } from '../operations/runSteps'
 import { ExpressionEvaluationError } from '../expr/compileExpression'
+import { configuredMapping } from './configuredMapping'
 import type { Client, Ctx } from './types'
 
 /** The configuration → compiled mapping (cached) → an engine with the stored registration values. */
-export async function engineFor(ctx: Ctx, client: Client, options?: { webhookUrl?: string; withRegistration?: boolean }): Promise<Engine> {
-  const loaded = asRuntimeError(() => loadMapping({ mapping: ctx.configuration.mapping, settings: ctx.configuration.settings }))
+export async function engineFor(ctx: Ctx, client: Client, options?: { webhookUrl?: string; withRegistration?: boolean; fetchMapping?: boolean }): Promise<Engine> {
+  const configured = await withRuntimeErrors(() => configuredMapping(ctx, client, { fetch: options?.fetchMapping }))
+  const loaded = asRuntimeError(() => loadMapping({ mapping: configured.mapping, settings: ctx.configuration.settings }))
+  await configured.keep?.()
   let registration: Record<string, unknown> | undefined
   // Only mappings that read `$registration` pay for the state lookup.
   if (loaded.mapping.usesRegistration && options?.withRegistration !== false) {
@@ -30,7 +34,7 @@ export async function getRegistration(client: Client, integrationId: string) {
   }
 }
 
-const ENGINE_ERRORS = [MappingError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
+const ENGINE_ERRORS = [MappingError, MappingSourceError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {

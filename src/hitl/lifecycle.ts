@@ -1,4 +1,5 @@
 import * as sdk from '@botpress/sdk'
+import { adviceForConfiguration } from '../definition/configurationSize'
 import { engineFor, getRegistration, withRuntimeErrors } from './engineFor'
 import type { Props } from './types'
 
@@ -9,7 +10,10 @@ import type { Props } from './types'
  */
 export const register: Props['register'] = async ({ ctx, client, webhookUrl, logger }) =>
   withRuntimeErrors(async () => {
-    const engine = await engineFor(ctx, client, { withRegistration: false, webhookUrl })
+    // A mapping URL is fetched (and its pin checked) here, on save; later requests read what was kept.
+    const engine = await engineFor(ctx, client, { withRegistration: false, webhookUrl, fetchMapping: true })
+    const sizeAdvice = adviceForConfiguration(ctx.configuration)
+    if (sizeAdvice) logger.forBot().warn(`register: ${sizeAdvice}`)
     // A secret that must come from the settings is checked before anything is created at the helpdesk.
     const verify = engine.mapping.webhook.verify
     if (verify.scheme !== 'none' && !verify.secret.source.includes('$registration')) {

@@ -1,5 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import type { WebhookEvent } from '../webhook/routeWebhook'
+import { fitName, fitPictureUrl, tagKey } from './botpressLimits'
 import { engineFor } from './engineFor'
 import type { Client, Logger, Props } from './types'
 
@@ -61,7 +62,7 @@ async function seenDeliveries(client: Client, conversationId: string): Promise<R
 }
 
 async function isOwnOrKnownMessage(client: Client, conversationId: string, messageId: string): Promise<boolean> {
-  const { messages } = await client.listMessages({ conversationId, tags: { id: messageId } })
+  const { messages } = await client.listMessages({ conversationId, tags: { id: tagKey(messageId) } })
   if (messages.length > 0) return true
   try {
     const { state } = await client.getState({ type: 'conversation', id: conversationId, name: 'sentMessages' })
@@ -73,12 +74,13 @@ async function isOwnOrKnownMessage(client: Client, conversationId: string, messa
 }
 
 async function agentUser(client: Client, agent: WebhookEvent['agent']) {
-  const id = agent?.id ?? 'unknown-agent'
-  const name = agent?.name ?? 'Agent'
-  const { user } = await client.getOrCreateUser({ tags: { id, role: 'agent' }, discriminateByTags: ['id', 'role'], name, pictureUrl: agent?.avatarUrl })
+  const id = tagKey(agent?.id ?? 'unknown-agent')
+  const name = fitName(agent?.name ?? 'Agent')
+  const pictureUrl = fitPictureUrl(agent?.avatarUrl)
+  const { user } = await client.getOrCreateUser({ tags: { id, role: 'agent' }, discriminateByTags: ['id', 'role'], name, pictureUrl })
   // Agents rename themselves and change photos: keep the Botpress user current (the plugin shows its name).
-  if ((agent?.name && user.name !== agent.name) || (agent?.avatarUrl && user.pictureUrl !== agent.avatarUrl)) {
-    await client.updateUser({ id: user.id, name: agent?.name ?? user.name, pictureUrl: agent?.avatarUrl ?? user.pictureUrl })
+  if ((agent?.name && user.name !== name) || (pictureUrl && user.pictureUrl !== pictureUrl)) {
+    await client.updateUser({ id: user.id, name: name ?? user.name, pictureUrl: pictureUrl ?? user.pictureUrl })
   }
   return user
 }
@@ -122,7 +124,7 @@ async function applyEvent(client: Client, logger: Logger, event: WebhookEvent): 
         userId: agent.id,
         type: message.type as 'text',
         payload: message.payload as { text: string },
-        tags: event.messageId ? { id: event.messageId } : {},
+        tags: event.messageId ? { id: tagKey(event.messageId) } : {},
       })
       break
     }

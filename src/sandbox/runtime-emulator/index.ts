@@ -9,14 +9,20 @@
 //   `x-integration-id`; get-or-create only matches records of the same integration (and channel);
 // - states expire after `expiry` ms without a write (reads do not refresh them); `payload: null` deletes;
 // - lists are newest first, `pageSize` items per page behind `meta.nextToken`.
+// Bodies are checked first against the API's rules: unknown and required fields, lengths, id formats
+// (requestRules.ts, 400 InvalidPayload).
 // Not emulated: `<alias>:` prefixing of tags and event types in bot-side views (tags are stored and answered
-// as written), delivery of scheduled messages/events, `meta.cached` (always false), request size limits.
+// as written), delivery of scheduled messages/events, `meta.cached` (always false), request and state size
+// limits, tag names the integration did not declare, the format of ids in paths and query strings (a
+// malformed one is a 404 here), payload schemas of message types, quotas and rate limits.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Conversation, Event, Message, User } from '@botpress/client'
 import { ApiFailure, defaultTypeForStatus, errorBody, invalidPayload } from './errors'
 import { isObject, parseQuery } from './input'
 import { createRoutes, matchRoute, type RouteHooks } from './routes'
+import { checkRequestBody, type DeclaredTags } from './requestRules'
+export { declaredTagsOf, type DeclaredTags } from './requestRules'
 import { Store, stateKey, type EmulatorData, type StoredState } from './store'
 import { readBody } from '../../http/localServer'
 
@@ -80,6 +86,11 @@ export type RuntimeEmulatorOptions = {
   log?: (line: string) => void
   /** Items per page of the list endpoints (default 100). */
   pageSize?: number
+  /**
+   * Tags each integration (by id) declared, e.g. `{ [integrationId]: declaredTagsOf(definition) }`: its
+   * requests with other tag names are refused, as by the API. Integrations not listed are not checked.
+   */
+  integrationTags?: Record<string, DeclaredTags>
 }
 
 export type { User, Conversation, Message, Event }
@@ -168,6 +179,7 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
         integrationAlias: call.headers['x-integration-alias'] || undefined,
       }
       const body = (call.body ?? {}) as Record<string, unknown>
+      checkRequestBody(match.route.op, body, ctx.integrationId ? opts.integrationTags?.[ctx.integrationId] : undefined)
       return [match.route.status, match.route.run({ ctx, params: match.params, query: call.query, body })]
     } catch (e) {
       if (e instanceof ApiFailure) return [e.status, errorBody(e.status, e.type, e.message)]
