@@ -1,6 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { hitlPackage } from './src/definition/hitlInterface'
-import { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, sentMessagesStateSchema, ticketSchema } from './src/definition/schemas'
+import { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema } from './src/definition/schemas'
 
 export default new sdk.IntegrationDefinition({
   name: 'universal-hitl',
@@ -22,7 +22,6 @@ export default new sdk.IntegrationDefinition({
   states: {
     registration: { type: 'integration', schema: registrationStateSchema },
     mappingFile: { type: 'integration', schema: mappingFileStateSchema },
-    sentMessages: { type: 'conversation', schema: sentMessagesStateSchema },
     deliveries: { type: 'conversation', schema: deliveriesStateSchema },
   },
 }).extend(hitlPackage, (self) => ({

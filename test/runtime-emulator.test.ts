@@ -442,3 +442,56 @@ describe('pagination and options', () => {
     }
   })
 })
+
+describe('getOrCreateMessage, lost answers and call counts (the hot path relies on them)', () => {
+  const setUp = async () => {
+    const client = integration()
+    const { conversation } = await client.createConversation({ channel: 'hitl', tags: { id: uniq('GM') } })
+    const { user } = await client.createUser({ tags: { id: uniq('agent') } })
+    const message = (tags: Record<string, string>, discriminateByTags?: string[]) =>
+      client.getOrCreateMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'hi' }, tags, discriminateByTags })
+    return { client, conversation, message }
+  }
+
+  it('discriminateByTags: only the listed tags are compared, each must match exactly', async () => {
+    const { message } = await setUp()
+    const first = (await message({ id: 'v1', extra: 'a' }, ['id'])).message
+    expect((await message({ id: 'v1', extra: 'b' }, ['id'])).message.id).toBe(first.id)
+    expect((await message({ id: 'V1' }, ['id'])).message.id).not.toBe(first.id)
+    // Without it, every given tag must match.
+    expect((await message({ id: 'v1', extra: 'b' })).message.id).not.toBe(first.id)
+    expect((await message({ id: 'v1', extra: 'a' })).message.id).toBe(first.id)
+  })
+
+  it('matches within the conversation only, and is atomic under concurrent calls', async () => {
+    const { client, conversation, message } = await setUp()
+    const results = await Promise.all(Array.from({ length: 10 }, () => message({ id: 'same' }, ['id'])))
+    expect(new Set(results.map((r) => r.message.id)).size).toBe(1)
+    const other = (await client.createConversation({ channel: 'hitl', tags: { id: uniq('GM') } })).conversation
+    const { user } = await client.createUser({ tags: { id: uniq('agent') } })
+    const elsewhere = await client.getOrCreateMessage({ conversationId: other.id, userId: user.id, type: 'text', payload: { text: 'hi' }, tags: { id: 'same' }, discriminateByTags: ['id'] })
+    expect(elsewhere.message.id).not.toBe(results[0]!.message.id)
+    expect([...emu.data.messages.values()].filter((m) => m.conversationId === conversation.id)).toHaveLength(1)
+  })
+
+  it('loseAnswer: the write happens, the caller gets an error', async () => {
+    const { message } = await setUp()
+    emu.injectFault({ path: '/v1/chat/messages/get-or-create', loseAnswer: true })
+    expect((await rejection(message({ id: 'lost' }, ['id']))).type).toBe('Unknown')
+    const written = [...emu.data.messages.values()].filter((m) => m.tags.id === 'lost')
+    expect(written).toHaveLength(1)
+    expect((await message({ id: 'lost' }, ['id'])).message.id).toBe(written[0]!.id)
+  })
+
+  it('counts calls per operation, faulted ones included, per caller', async () => {
+    const { message } = await setUp()
+    emu.clearCalls()
+    emu.injectFault({ path: '/v1/chat/messages/get-or-create', status: 503 })
+    await rejection(message({ id: 'c1' }, ['id']))
+    await message({ id: 'c1' }, ['id'])
+    await bot().listUsers({})
+    expect(emu.callCounts()).toEqual({ getOrCreateMessage: 2, listUsers: 1 })
+    expect(emu.callCounts('integration')).toEqual({ getOrCreateMessage: 2 })
+    expect(emu.callCounts('bot')).toEqual({ listUsers: 1 })
+  })
+})

@@ -109,7 +109,7 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     const r = await runSandbox(['--verbose'])
     expect(r.code, r.stdout + r.stderr).toBe(0)
     const out = r.stdout + r.stderr
-    expect(out).toMatch(/\[botpress api\] +integration POST \/v1\/chat\/messages → 201/)
+    expect(out).toMatch(/\[botpress api\] +integration POST \/v1\/chat\/messages\/get-or-create → 200/)
     expect(out).toMatch(/\[helpdesk\] +POST \/api\/tickets 201/)
     expect(out).toMatch(/\[→ integration\] action_triggered startHitl → 200/)
     expect(out).toMatch(/\[webhook relay\] POST \/wh_\w+ → 200/)

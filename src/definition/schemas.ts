@@ -43,6 +43,4 @@ export const mappingFileStateSchema = z.object({
   sha256: z.string().describe('The pin: SHA-256 of the text, hex'),
   text: z.string().describe('The mapping file fetched by register'),
 })
-
-export const sentMessagesStateSchema = z.object({ ids: z.array(z.string()) })
 export const deliveriesStateSchema = z.object({ seen: z.record(z.number()) })

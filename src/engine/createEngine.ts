@@ -192,6 +192,9 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       await runOperation(ops.unregister, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
     },
 
+    /** The same configuration with other registration values (register: the previous ones, then the new). */
+    withRegistration: (registration: Record<string, unknown> | undefined) => createEngine(loaded, { ...options, registration }),
+
     routeWebhook: (req: IncomingWebhook, o?: RouteOptions) => routeWebhook(req, ctx, o),
   }
 }

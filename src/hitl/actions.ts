@@ -4,7 +4,8 @@ import { MAX_TAG_VALUE_LENGTH } from '../definition/runtimeApiLimits'
 import { fitName, fitPictureUrl, tagValue } from './botpressLimits'
 import { engineFor, withRuntimeErrors } from './engineFor'
 import { helpdeskEmail, helpdeskFingerprint } from './identity'
-import { ticketValuesOf, ticketValuesTags } from './ticketValues'
+import { endUserOf, knownTicketOf, rememberSession, rememberUser, type EndUser } from './sessions'
+import { readsTicketValues, ticketValuesOf, ticketValuesTags } from './ticketValues'
 import type { Client, Props } from './types'
 
 type Actions = Props['actions']
@@ -31,11 +32,12 @@ export const createUser: Actions['createUser'] = async ({ ctx, client, input, lo
  * The mapping's createUser, then the Botpress user's `id` tag (the helpdesk's id) and `helpdesk` tag (which
  * configuration that id belongs to). The plugin's placeholder e-mail is not passed on unless the mapping keeps it.
  */
-async function linkHelpdeskUser(engine: Engine, client: Client, user: User, who: { name: string; email?: string; pictureUrl?: string }): Promise<string> {
+async function linkHelpdeskUser(engine: Engine, client: Client, user: User | EndUser, who: { name: string; email?: string; pictureUrl?: string }): Promise<string> {
   const id = await engine.createUser({ userId: user.id, name: who.name, email: helpdeskEmail(engine, who.email), pictureUrl: who.pictureUrl })
   const externalUserId = tagValue('The helpdesk user id', id)
   const helpdesk = await helpdeskFingerprint(engine)
   if (user.tags.id !== externalUserId || user.tags.helpdesk !== helpdesk) await client.updateUser({ id: user.id, tags: { id: externalUserId, helpdesk } })
+  rememberUser({ ...user, tags: { ...user.tags, id: externalUserId, helpdesk } })
   return externalUserId
 }
 
@@ -43,7 +45,7 @@ async function linkHelpdeskUser(engine: Engine, client: Client, user: User, who:
 export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client)
-    const { user } = await client.getUser({ id: input.userId })
+    const user = await endUserOf(client, input.userId)
     let externalUserId = user.tags.id
     // A user created outside createUser, or linked under another helpdesk or account (the plugin never calls
     // createUser again once a user is linked): link it to this configuration's helpdesk now.
@@ -65,6 +67,7 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
       // The ticket's own values ($ticket) ride along in a tag: no extra call now, none to read them later.
       const tags = { id: ticketId, ...ticketValuesTags(ticket) }
       const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags, discriminateByTags: ['id'] })
+      rememberSession(ticketId, conversation.id)
       logger.forBot().info(`startHitl: ticket ${ticketId} is conversation ${conversation.id}`)
       return { conversationId: conversation.id }
     } catch (e) {
@@ -78,14 +81,16 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
 export const stopHitl: Actions['stopHitl'] = async ({ ctx, client, input, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client)
-    const { conversation } = await client.getConversation({ id: input.conversationId })
-    const ticketId = conversation.tags.id
+    // The ticket of a conversation never changes: known to this worker when it started or served the session.
+    const ticketId = knownTicketOf(input.conversationId) ?? (await client.getConversation({ id: input.conversationId })).conversation.tags.id
     if (!ticketId) {
       // The plugin has already ended its session; like the official HITL integrations, answer {} (no ticket to close).
       logger.forBot().warn(`stopHitl: conversation ${input.conversationId} has no ticket id tag; nothing to close`)
       return {}
     }
-    await engine.closeTicket({ ticketId, conversationId: conversation.id, ticket: ticketValuesOf(conversation) })
+    // $ticket lives in the conversation's tags: read them only when closeTicket uses it.
+    const ticket = readsTicketValues(engine.mapping.file.operations.closeTicket) ? ticketValuesOf((await client.getConversation({ id: input.conversationId })).conversation) : undefined
+    await engine.closeTicket({ ticketId, conversationId: input.conversationId, ticket })
     logger.forBot().info(`stopHitl: ticket ${ticketId} closed`)
     return {}
   })

@@ -1,5 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { fetchPinnedMapping, matchesPin, parsePinnedMappingUrl, type PinnedMappingUrl } from '../mapping/mappingUrl'
+import { readState } from './states'
 import type { Client, Ctx } from './types'
 
 /** Mapping texts fetched by URL, per worker, keyed by URL and pin (a new pin is a new entry). */
@@ -49,11 +50,4 @@ function remember(key: string, text: string): string {
   return text
 }
 
-async function storedMappingFile(client: Client, integrationId: string) {
-  try {
-    return (await client.getState({ type: 'integration', id: integrationId, name: 'mappingFile' })).state.payload ?? undefined
-  } catch (e) {
-    if (sdk.isApiError(e) && e.type === 'ResourceNotFound') return undefined
-    throw e
-  }
-}
+const storedMappingFile = (client: Client, integrationId: string) => readState(client, 'integration', integrationId, 'mappingFile')

@@ -1,6 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { adviceForConfiguration } from '../definition/configurationSize'
-import { engineFor, getRegistration, withRuntimeErrors } from './engineFor'
+import { engineFor, forgetRegistration, getRegistration, withRuntimeErrors } from './engineFor'
 import type { Props } from './types'
 
 /**
@@ -27,13 +27,12 @@ export const register: Props['register'] = async ({ ctx, client, webhookUrl, log
       return
     }
     if (previous && engine.mapping.operations.unregister) {
-      const old = await engineFor(ctx, client, { webhookUrl })
-      await old.unregister(webhookUrl).catch((e) => logger.forBot().warn(`register: could not remove the previous webhook: ${(e as Error).message}`))
+      await engine.withRegistration(previous.values).unregister(webhookUrl).catch((e) => logger.forBot().warn(`register: could not remove the previous webhook: ${(e as Error).message}`))
     }
     const values = await engine.register(webhookUrl)
     await client.setState({ type: 'integration', id: ctx.integrationId, name: 'registration', payload: { values, configHash: hash, webhookUrl } })
-    const registered = await engineFor(ctx, client, { webhookUrl })
-    const missing = await registered.missingWebhookSecret()
+    forgetRegistration(ctx)
+    const missing = await engine.withRegistration(values).missingWebhookSecret()
     if (missing) throw new sdk.RuntimeError(missing)
     if (engine.mapping.webhook.verify.scheme === 'none') {
       logger.forBot().warn('register: this mapping accepts unsigned webhooks (verify: none); anyone who knows the URL can post events')
@@ -46,5 +45,6 @@ export const unregister: Props['unregister'] = async ({ ctx, client, webhookUrl,
     const engine = await engineFor(ctx, client, { webhookUrl })
     await engine.unregister(webhookUrl)
     await client.setState({ type: 'integration', id: ctx.integrationId, name: 'registration', payload: null as never })
+    forgetRegistration(ctx)
     logger.forBot().info('unregister: done')
   })

@@ -1,9 +1,11 @@
 import * as sdk from '@botpress/sdk'
+import { findSession } from './sessions'
 import type { Client } from './types'
 
-// Per-ticket values (`$ticket`) live in one tag of the hitl conversation, as JSON. The conversation is read
-// anyway (a webhook finds it by ticket id, a channel message and stopHitl are handed it), so reading `$ticket`
-// costs no Botpress call; a delivery whose rules `set:` new values costs one updateConversation per ticket.
+// Per-ticket values (`$ticket`) live in one tag of the hitl conversation, as JSON: kept by the call that creates
+// the conversation, free to read where the conversation is handed over (channel messages), one getConversation
+// where it is not (a delivery whose rules read `$ticket`, stopHitl of a mapping whose closeTicket reads it), and
+// one updateConversation for a delivery whose `set:` changed them. A mapping without `$ticket` pays nothing.
 
 /** The conversation tag holding the values (declared in integration.definition.ts). */
 export const TICKET_VALUES_TAG = 'ticket'
@@ -38,31 +40,36 @@ export function ticketValuesOf(conversation: Conversation | undefined): Record<s
   }
 }
 
-/** One delivery's view of hand-off conversations by ticket id: each looked up once, shared by routing and applying. */
-export function deliveryConversations(client: Client) {
-  const found = new Map<string, Promise<Conversation | undefined>>()
-  const find = (ticketId: string): Promise<Conversation | undefined> => {
-    let c = found.get(ticketId)
-    if (!c) {
-      c = client.listConversations({ channel: 'hitl', tags: { id: ticketId } }).then((r) => r.conversations[0] as Conversation | undefined)
-      found.set(ticketId, c)
-      c.catch(() => found.delete(ticketId)) // a failed lookup is retried by the next caller
+/**
+ * One delivery's `$ticket`: loaded when a rule reads it (one getConversation per ticket; the session lookup is
+ * the one applying the events needs anyway, cached per worker), and the values the rules' `set:` left stored
+ * after the events (one updateConversation per ticket whose values changed).
+ */
+export function deliveryTicketValues(client: Client) {
+  const read = new Map<string, Promise<Record<string, unknown> | undefined>>()
+  const load = (ticketId: string): Promise<Record<string, unknown> | undefined> => {
+    let v = read.get(ticketId)
+    if (!v) {
+      v = findSession(client, ticketId).then(async (conversationId) => (conversationId ? ticketValuesOf((await client.getConversation({ id: conversationId })).conversation) : undefined))
+      read.set(ticketId, v)
+      v.catch(() => read.delete(ticketId)) // a failed read is retried by the next rule (the delivery then fails)
     }
-    return c
+    return v
   }
   return {
-    find,
-    values: async (ticketId: string) => ticketValuesOf(await find(ticketId)),
+    load,
     /**
-     * Stores the values the delivery's `set:`s left, one call per conversation (only when something changed).
-     * Values that do not fit are not stored and are returned as problems: a mapping's mistake, which a retried
-     * delivery would repeat, so it must not fail the delivery.
+     * Stores what the events' `set:`s left, per ticket the last values. Values that do not fit are not stored
+     * and are returned as problems: a mapping's mistake, which a retried delivery would repeat, so it must not
+     * fail the delivery.
      */
-    async save(changed: Map<string, Record<string, unknown>>): Promise<string[]> {
+    async save(events: { ticketId: string; ticket?: Record<string, unknown> }[]): Promise<string[]> {
+      const changed = new Map<string, Record<string, unknown>>()
+      for (const e of events) if (e.ticket) changed.set(e.ticketId, e.ticket)
       const problems: string[] = []
       for (const [ticketId, values] of changed) {
-        const conversation = await find(ticketId)
-        if (!conversation) continue
+        const conversationId = await findSession(client, ticketId)
+        if (!conversationId) continue
         let tags: Record<string, string>
         try {
           tags = ticketValuesTags(values)
@@ -71,11 +78,14 @@ export function deliveryConversations(client: Client) {
           problems.push(`ticket ${ticketId}: ${e.message}; the previous values are kept`)
           continue
         }
-        const json = tags[TICKET_VALUES_TAG] ?? '{}'
-        await client.updateConversation({ id: conversation.id, tags: { [TICKET_VALUES_TAG]: json } })
-        conversation.tags[TICKET_VALUES_TAG] = json
+        await client.updateConversation({ id: conversationId, tags: { [TICKET_VALUES_TAG]: tags[TICKET_VALUES_TAG] ?? '{}' } })
       }
       return problems
     },
   }
 }
+
+export type DeliveryTicketValues = ReturnType<typeof deliveryTicketValues>
+
+/** Whether an operation on an existing ticket reads `$ticket` (then its conversation's tags are needed). */
+export const readsTicketValues = (operation: unknown) => JSON.stringify(operation ?? null).includes('$ticket')

@@ -1,5 +1,5 @@
 import type * as sdk from '@botpress/sdk'
-import type { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, sentMessagesStateSchema, ticketSchema } from '../definition/schemas'
+import type { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema } from '../definition/schemas'
 
 type Infer<S extends sdk.z.ZodTypeAny> = sdk.z.infer<S>
 type Tags<K extends string> = Record<K, { title?: string; description?: string }>
@@ -39,7 +39,6 @@ export type TIntegration = sdk.DefaultIntegration<{
   states: {
     registration: { type: 'integration'; payload: Infer<typeof registrationStateSchema> }
     mappingFile: { type: 'integration'; payload: Infer<typeof mappingFileStateSchema> }
-    sentMessages: { type: 'conversation'; payload: Infer<typeof sentMessagesStateSchema> }
     deliveries: { type: 'conversation'; payload: Infer<typeof deliveriesStateSchema> }
   }
   user: { tags: Tags<'id' | 'email' | 'role' | 'helpdesk'> }

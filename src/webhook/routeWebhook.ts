@@ -4,6 +4,7 @@ import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
+import { mayMatch } from './ruleGuards'
 import { verifySignature } from './signature'
 
 export type IncomingWebhook = {
@@ -257,7 +258,7 @@ async function matchingRules(rules: CompiledEventRule[], object: unknown, scope:
   const matched: CompiledEventRule[] = []
   for (const rule of rules) {
     const s = rule.readsTicket ? { ...scope, ticket: await tickets.get(idString(await rule.ticketId.evaluate(object, scope))) } : scope
-    if (!(await rule.when.evaluate(object, s))) continue
+    if (!mayMatch(rule.when.source, object) || !(await rule.when.evaluate(object, s))) continue
     matched.push(rule)
     if (!rule.continue) break
   }
