@@ -30,14 +30,14 @@ describe('conformance: agent attachments become Botpress media messages', () => 
 
   const reply = (id: string, text: string, files: unknown[]) => ({ event: 'message.created', ticket: { id: TICKET }, message: { id, text, files, author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } } })
 
-  it('text first, then each file as its own message type, tagged id, id#1, id#2', async () => {
+  it('text first, then each file as its own message type, keyed id, id#1, id#2 (a redelivery finds them)', async () => {
     s.emulator.clearCalls()
     const files = [
       { url: 'https://cdn.acme.example/f/label.png', name: 'label.png', type: 'image/png' },
       { url: 'https://cdn.acme.example/f/terms.pdf', name: 'terms.pdf', type: 'application/pdf' },
     ]
     expect((await bp.webhook(signedAcmeDelivery(reply('m_a1', 'Here you go', files)))).status).toBe(200)
-    const created = s.emulator.callsTo('POST', '/v1/chat/messages').map((c) => c.body as { type: string; payload: unknown; tags: unknown; userId: string })
+    const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => c.body as { type: string; payload: unknown; tags: unknown; userId: string })
     expect(created.map(({ type, payload, tags }) => ({ type, payload, tags }))).toEqual([
       { type: 'text', payload: { text: 'Here you go' }, tags: { id: 'm_a1' } },
       { type: 'image', payload: { imageUrl: files[0]!.url, title: 'label.png' }, tags: { id: 'm_a1#1' } },
@@ -47,11 +47,16 @@ describe('conformance: agent attachments become Botpress media messages', () => 
     const author = s.emulator.data.users.get(created[0]!.userId)!
     expect(author.tags).toMatchObject({ id: 'a_7', role: 'agent' })
     expect(created.every((c) => (c as unknown as { conversationId: string }).conversationId === conversationId)).toBe(true)
+    // The helpdesk delivers it again: every message is found, none is created twice.
+    const count = () => [...s.emulator.data.messages.values()].filter((m) => m.conversationId === conversationId).length
+    const before = count()
+    expect((await bp.webhook(signedAcmeDelivery(reply('m_a1', 'Here you go', files)))).status).toBe(200)
+    expect(count()).toBe(before)
   })
 
   it('a reply with only a file gives only the file message', async () => {
     s.emulator.clearCalls()
     expect((await bp.webhook(signedAcmeDelivery(reply('m_a2', '', [{ url: 'https://cdn.acme.example/f/x.mp3', name: 'x.mp3', type: 'audio/mpeg' }])))).status).toBe(200)
-    expect(s.emulator.callsTo('POST', '/v1/chat/messages').map((c) => (c.body as { type: string }).type)).toEqual(['audio'])
+    expect(s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => (c.body as { type: string }).type)).toEqual(['audio'])
   })
 })
