@@ -1,6 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { hitlPackage } from './src/definition/hitlInterface'
-import { configurationSchema, deliveriesStateSchema, registrationStateSchema, sentMessagesStateSchema, ticketSchema } from './src/definition/schemas'
+import { configurationSchema, deliveriesStateSchema, registrationStateSchema, sentMessagesStateSchema, ticketSchema, tokensStateSchema } from './src/definition/schemas'
 
 export default new sdk.IntegrationDefinition({
   name: 'universal-hitl',
@@ -20,6 +20,7 @@ export default new sdk.IntegrationDefinition({
   },
   states: {
     registration: { type: 'integration', schema: registrationStateSchema },
+    tokens: { type: 'integration', schema: tokensStateSchema },
     sentMessages: { type: 'conversation', schema: sentMessagesStateSchema },
     deliveries: { type: 'conversation', schema: deliveriesStateSchema },
   },

@@ -33,7 +33,7 @@ function plan(text: string, file: string): Plan | string {
     if (f.operation === 'sendMessage') {
       const input = f.input ?? {}
       if (!ops.sendMessage && input.type === 'text' && input.userId) ops.sendMessage = f
-    } else if (f.operation !== 'unregister' && !ops[f.operation]) ops[f.operation] = f
+    } else if (f.operation !== 'unregister' && f.operation !== 'checkCredentials' && !ops[f.operation]) ops[f.operation] = f
   }
   for (const needed of ['createUser', 'createTicket', 'sendMessage', 'closeTicket'] as const) {
     if (!ops[needed]) return `no ${needed} fixture${needed === 'sendMessage' ? ' with a text message from the user' : ''}`

@@ -36,5 +36,11 @@ export const registrationStateSchema = z.object({
   webhookUrl: z.string(),
 })
 
+export const tokensStateSchema = z.object({
+  tokens: z
+    .record(z.object({ value: z.string(), expiresAt: z.number().optional() }))
+    .describe('Access tokens (and rotated refresh tokens) the mapping\'s token auth obtained, shared by every worker'),
+})
+
 export const sentMessagesStateSchema = z.object({ ids: z.array(z.string()) })
 export const deliveriesStateSchema = z.object({ seen: z.record(z.number()) })

@@ -5,17 +5,30 @@ import { loadMapping } from '../mapping/loadMapping'
 import { MappingError } from '../mapping/problems'
 import { HostNotAllowedError, OperationResultError } from '../operations/runSteps'
 import { ExpressionEvaluationError } from '../expr/compileExpression'
+import { IntegrationStateTokenStore } from './tokenState'
 import type { Client, Ctx } from './types'
 
-/** The configuration → compiled mapping (cached) → an engine with the stored registration values. */
+/** Where Botpress Cloud receives an integration's webhooks: `<base>/<webhookId>`. */
+const BOTPRESS_WEBHOOK_BASE = 'https://webhook.botpress.cloud'
+
+/**
+ * The configuration → compiled mapping (cached) → an engine with the stored registration values and tokens kept
+ * in integration state. `withRegistration`: true always loads the registration, false never, absent when the
+ * hand-off reads `$registration`.
+ */
 export async function engineFor(ctx: Ctx, client: Client, options?: { webhookUrl?: string; withRegistration?: boolean }): Promise<Engine> {
   const loaded = asRuntimeError(() => loadMapping({ mapping: ctx.configuration.mapping, settings: ctx.configuration.settings }))
   let registration: Record<string, unknown> | undefined
-  // Only mappings that read `$registration` pay for the state lookup.
-  if (loaded.mapping.usesRegistration && options?.withRegistration !== false) {
-    registration = (await getRegistration(client, ctx.integrationId))?.values
+  let registeredUrl: string | undefined
+  // Only mappings that read `$registration` pay for the state lookup, unless the caller needs it (unregister).
+  if (options?.withRegistration === true || (loaded.mapping.usesRegistration && options?.withRegistration !== false)) {
+    const stored = await getRegistration(client, ctx.integrationId)
+    registration = stored?.values
+    registeredUrl = stored?.webhookUrl
   }
-  return createEngine(loaded, { registration, webhookUrl: options?.webhookUrl, rewriteUrl: vendorOriginOverride() })
+  // `$webhookUrl` in webhook expressions (HubSpot signs the URL): the one registered, else Botpress's own.
+  const webhookUrl = options?.webhookUrl ?? registeredUrl ?? `${BOTPRESS_WEBHOOK_BASE}/${ctx.webhookId}`
+  return createEngine(loaded, { registration, webhookUrl, rewriteUrl: vendorOriginOverride(), tokens: new IntegrationStateTokenStore(client, ctx.integrationId) })
 }
 
 /**

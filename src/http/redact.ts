@@ -1,8 +1,12 @@
 /** Masks secret values (and their URL/base64 encodings) in any text that leaves the engine. */
 export class Redactor {
-  private readonly needles: string[]
+  private needles: string[]
 
   constructor(secrets: readonly string[]) {
+    this.needles = Redactor.needlesOf(secrets)
+  }
+
+  private static needlesOf(secrets: readonly string[]): string[] {
     const set = new Set<string>()
     for (const s of secrets) {
       // Very short values would mask ordinary words; settings that short are not real secrets anyway.
@@ -11,7 +15,13 @@ export class Redactor {
       set.add(encodeURIComponent(s))
       set.add(Buffer.from(s).toString('base64'))
     }
-    this.needles = [...set].sort((a, b) => b.length - a.length)
+    return [...set].sort((a, b) => b.length - a.length)
+  }
+
+  /** Masks a secret learned at run time (a token the auth module obtained) from now on. */
+  remember(secret: string): void {
+    if (this.needles.includes(secret)) return
+    this.needles = Redactor.needlesOf([...this.needles, secret])
   }
 
   with(more: readonly string[]): Redactor {
