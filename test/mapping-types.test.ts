@@ -84,7 +84,7 @@ export function differences(root: SchemaNode, type: ts.Type): string[] {
     if (n.items) {
       const arrays = types.filter((t) => checker.isArrayType(t))
       if (arrays.length !== 1) out.push(`${at}: a list in the schema, not in types.ts`)
-      else compare(n.items, members(checker.getTypeArguments(arrays[0] as ts.TypeReference)[0]!), `${at}[]`)
+      else compare(n.items, members(checker.getTypeArguments(arrays[0] as ts.TypeReference)[0]!), `${at}[]`) // a union of items: its members
       return
     }
     if (!n.properties && typeof n.additionalProperties !== 'object') return // a leaf, or a free-form object

@@ -246,6 +246,8 @@ export type WebhookFixture = {
   request: RequestFixture
   /** Sign the request with this algorithm's verify block at run time (timestamp = now). */
   sign?: boolean
+  /** What kind of delivery the case is, where `expect` alone cannot say it (echo, private note). */
+  covers?: ('customerMessage' | 'privateNote')[]
   expect: { events?: ExpectedEvent[]; status?: number; handshake?: { status?: number; body?: unknown } }
   stepResponses?: Record<string, FixtureResponse[]>
 }
