@@ -69,7 +69,7 @@ async function mint(auth: CompiledTokenAuth, tx: TokenContext, key: string, cont
   try {
     steps = await tx.runTokenSteps(auth.steps, stepScope)
   } catch (e) {
-    if (e instanceof VendorRequestError) throw tokenFailure(auth, e.message, e.status, e.responseBody)
+    if (e instanceof VendorRequestError) throw tokenFailure(auth, tx, e.message, e.status, e.responseBody)
     throw e
   }
   const resultScope = { ...stepScope, steps }
@@ -77,7 +77,7 @@ async function mint(auth: CompiledTokenAuth, tx: TokenContext, key: string, cont
   const lastBody = (Object.values(steps).at(-1) as { body?: unknown } | undefined)?.body
   if (typeof token !== 'string' && typeof token !== 'number') {
     // Some token endpoints (Zoho) answer 200 with an error object instead of a token.
-    throw tokenFailure(auth, `${auth.label}: the token request gave no token (${auth.token.source} is ${token === undefined ? 'undefined' : 'not a string'})`, undefined, lastBody)
+    throw tokenFailure(auth, tx, `${auth.label}: the token request gave no token (${auth.token.source} is ${token === undefined ? 'undefined' : 'not a string'})`, undefined, lastBody)
   }
   const value = String(token)
   tx.redactor.remember(value)
@@ -101,10 +101,10 @@ function oauthError(body: unknown): { code?: string; description?: string } {
   return { code: typeof b.error === 'string' ? b.error : undefined, description: typeof b.error_description === 'string' ? b.error_description : undefined }
 }
 
-function tokenFailure(auth: CompiledTokenAuth, message: string, status: number | undefined, body: unknown): VendorRequestError {
+function tokenFailure(auth: CompiledTokenAuth, tx: TokenContext, message: string, status: number | undefined, body: unknown): VendorRequestError {
   const { code, description } = oauthError(body)
   const vendor = [code, description].filter((v) => v && !message.includes(v)).join(': ')
-  const detail = `could not obtain a token: ${message}${vendor ? ` (${vendor})` : ''}`
+  const detail = tx.redactor.text(`could not obtain a token: ${message}${vendor ? ` (${vendor})` : ''}`)
   if (auth.refresh && code && REVOKED_REFRESH_ERRORS.includes(code)) {
     return new VendorRequestError(`${detail}; the refresh token was revoked or has expired: paste a new refresh token in ${auth.refresh.settingHint}`, status, body)
   }
