@@ -90,7 +90,8 @@ async function mint(auth: CompiledTokenAuth, tx: TokenContext, key: string, cont
       await tx.tokens.set(refresh.key, { value: rotated })
     }
   }
-  await tx.tokens.set(key, { value, expiresAt })
+  // A lifetime of 0 (or less) means the vendor wants the token used once: it is not kept.
+  if (!(Number.isFinite(lifetime) && lifetime <= 0)) await tx.tokens.set(key, { value, expiresAt })
   return value
 }
 
