@@ -73,7 +73,7 @@ describe('conformance: token auth through the SDK server', () => {
   it('the token is kept in integration state (shared by every worker)', () => {
     const state = [...s.emulator.data.states.entries()].find(([key]) => key.includes(who.integrationId) && key.includes('tokens'))
     expect(state, [...s.emulator.data.states.keys()].join(', ')).toBeDefined()
-    const tokens = (state![1] as { state: { payload: { tokens: Record<string, { value: string; expiresAt?: number }> } } }).state.payload.tokens
+    const tokens = state![1].state.payload.tokens as Record<string, { value: string; expiresAt?: number }>
     expect(Object.values(tokens)).toEqual([{ value: ACCESS, expiresAt: expect.any(Number) }])
   })
 

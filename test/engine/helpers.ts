@@ -85,3 +85,13 @@ export function replaceOnce(text: string, from: string, to: string): string {
   if (first < 0 || text.indexOf(from, first + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(from)}`)
   return text.slice(0, first) + to + text.slice(first + from.length)
 }
+
+/** The error a promise rejects with. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p
+  } catch (e) {
+    return e as Error
+  }
+  throw new Error('expected a rejection')
+}

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MemoryTokenStore } from '../../src/auth/tokenStore'
 import { startStubHelpdesk, type StubHelpdesk } from '../../src/fixtures/stubHelpdesk'
 import { VendorRequestError } from '../../src/http/sendRequest'
-import { engineOf, mappingObject } from './helpers'
+import { engineOf, mappingObject, rejection } from './helpers'
 
 let stub: StubHelpdesk
 beforeAll(async () => {
@@ -35,15 +35,6 @@ const refreshFlow = {
 }
 const mapping = (auth: object) => mappingObject({ settings: settingsDecl, http: { baseUrl: '{{ $settings.baseUrl }}/api', auth, timeoutMs: 5000 } })
 const paths = () => stub.requests.map((r) => `${r.method} ${r.path}`)
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (e) {
-    return e as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('oauth2ClientCredentials', () => {
   it('obtains one token for several operations and sends it as a bearer token', async () => {
