@@ -18,7 +18,7 @@ const USAGE = `universal-hitl — check and try vendor mappings
       runs the files' fixtures against a local stub helpdesk; ends with "N passed, N failed"
   universal-hitl dry-run <mapping.yaml> <operation> [--input <file.json>] [--settings <file>]
                  [--registration <file>] [--responses <file.json>]
-      runs createUser | createTicket | sendMessage | closeTicket | register | unregister against a local stub
+      runs createUser | createTicket | sendMessage | closeTicket | register | unregister | checkCredentials against a local stub
       (answering --responses in order, else 200 {}) and prints every request as rendered, secrets masked;
       settings default to the file's fixtures.settings; input and responses to the file's first fixture of that
       operation (else a sample input and 200 {})
@@ -41,6 +41,7 @@ const SAMPLE_INPUTS: Record<string, Record<string, unknown>> = {
   closeTicket: { ticketId: '123' },
   register: {},
   unregister: {},
+  checkCredentials: {},
 }
 
 const readText = (path: string) => {

@@ -172,7 +172,8 @@ describe('tokenRequest', () => {
   }
 
   it('keeps one token per end user; the token request carries its own auth, not the token', async () => {
-    const engine = engineOf(mapping(perUser), settings())
+    const logged: { headers: Record<string, string> }[] = []
+    const engine = engineOf(mapping(perUser), settings(), { onRequest: (r) => logged.push(r) })
     stub.route({ method: 'POST', path: '/api/customer/token', respond: (r) => ({ body: { token: `tok-for-${(r.body as { customer: string }).customer}`, ttl: 3600 } }) })
     const send = (externalUserId: string) => engine.sendMessage({ ticketId: 'T1', type: 'text', payload: { text: 'hi' }, userId: 'u', externalUserId })
     await send('alice')
@@ -181,6 +182,8 @@ describe('tokenRequest', () => {
     expect(paths()).toEqual(['POST /api/customer/token', 'POST /api/tickets/T1/messages', 'POST /api/customer/token', 'POST /api/tickets/T1/messages', 'POST /api/tickets/T1/messages'])
     expect(stub.requests[0]!.headers.authorization).toMatch(/^Basic /)
     expect(stub.requests.filter((r) => r.path.endsWith('/messages')).map((r) => r.headers['x-customer-token'])).toEqual(['tok-for-alice', 'tok-for-bob', 'tok-for-alice'])
+    // a header not named like a credential is still masked: the redactor learnt the tokens
+    expect(logged.filter((r) => r.headers['x-customer-token']).map((r) => r.headers['x-customer-token'])).toEqual(['***', '***', '***'])
   })
 
   it('a token request without auth of its own sends none (not the token it is obtaining)', async () => {
