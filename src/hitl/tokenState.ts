@@ -16,13 +16,24 @@ type Tokens = Record<string, StoredToken>
  * Two workers missing the token at the same moment may both mint one; the last write wins (both tokens work).
  */
 export class IntegrationStateTokenStore implements TokenStore {
+  /** The state as last read or written by this store: one engine serves one handler call, one read suffices. */
+  private known?: Promise<Tokens>
+
   constructor(
     private readonly client: Client,
     private readonly integrationId: string,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private async read(): Promise<Tokens> {
+  private read(): Promise<Tokens> {
+    this.known ??= this.fetch().catch((e) => {
+      this.known = undefined // a failed read is not remembered
+      throw e
+    })
+    return this.known.then((t) => ({ ...t }))
+  }
+
+  private async fetch(): Promise<Tokens> {
     try {
       const { state } = await this.client.getState({ type: 'integration', id: this.integrationId, name: 'tokens' })
       return state.payload?.tokens ?? {}
@@ -36,7 +47,9 @@ export class IntegrationStateTokenStore implements TokenStore {
     const now = this.now()
     const live = Object.entries(tokens).filter(([, t]) => t.expiresAt === undefined || t.expiresAt > now)
     live.sort(([, a], [, b]) => (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity))
-    await this.client.setState({ type: 'integration', id: this.integrationId, name: 'tokens', payload: { tokens: Object.fromEntries(live.slice(0, STATE_TOKEN_LIMIT)) } })
+    const kept = Object.fromEntries(live.slice(0, STATE_TOKEN_LIMIT))
+    this.known = Promise.resolve(kept)
+    await this.client.setState({ type: 'integration', id: this.integrationId, name: 'tokens', payload: { tokens: kept } })
   }
 
   async get(key: string): Promise<StoredToken | undefined> {
