@@ -1,6 +1,8 @@
 import * as sdk from '@botpress/sdk'
 import { createEngine, type Engine, UnsupportedMessageTypeError } from '../engine/createEngine'
 import { VendorRequestError } from '../http/sendRequest'
+import { envRequestLogger } from '../http/requestLog'
+import { vendorOriginOverride } from '../http/vendorOrigin'
 import { loadMapping } from '../mapping/loadMapping'
 import { MappingError } from '../mapping/problems'
 import { HostNotAllowedError, OperationResultError } from '../operations/runSteps'
@@ -28,21 +30,13 @@ export async function engineFor(ctx: Ctx, client: Client, options?: { webhookUrl
   }
   // `$webhookUrl` in webhook expressions (HubSpot signs the URL): the one registered, else Botpress's own.
   const webhookUrl = options?.webhookUrl ?? registeredUrl ?? `${BOTPRESS_WEBHOOK_BASE}/${ctx.webhookId}`
-  return createEngine(loaded, { registration, webhookUrl, rewriteUrl: vendorOriginOverride(), tokens: new IntegrationStateTokenStore(client, ctx.integrationId) })
-}
-
-/**
- * Local testing only: UNIVERSAL_HITL_VENDOR_ORIGIN=http://127.0.0.1:PORT sends every helpdesk request to that
- * origin (path and query kept), so a mapping whose base URL is fixed (https://{sub}.zendesk.com) can be run
- * against a stub. Integration processes in Botpress Cloud have no way to set it from a bot's configuration.
- */
-function vendorOriginOverride(): ((url: string) => string) | undefined {
-  const origin = process.env.UNIVERSAL_HITL_VENDOR_ORIGIN
-  if (!origin) return undefined
-  return (url) => {
-    const u = new URL(url)
-    return `${origin.replace(/\/+$/, '')}${u.pathname}${u.search}`
-  }
+  return createEngine(loaded, {
+    registration,
+    webhookUrl,
+    rewriteUrl: vendorOriginOverride(),
+    onRequest: envRequestLogger(),
+    tokens: new IntegrationStateTokenStore(client, ctx.integrationId),
+  })
 }
 
 export async function getRegistration(client: Client, integrationId: string) {

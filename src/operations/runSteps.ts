@@ -23,11 +23,19 @@ export type RunContext = {
   now?: () => number
   /** Serves `jwt` key sets instead of fetching them (fixtures serve their own test key); see routeWebhook. */
   keySet?: (url: string, refetch: boolean, now: number) => Promise<{ kid?: string; [field: string]: unknown }[]>
+  /**
+   * Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL and the
+   * step sending it (fixtures answer lookups by step id).
+   */
+  rewriteUrl?: (url: string, step?: { id?: string; label: string }) => string
   /** Observes every request sent (the CLI's dry run and the sandbox's --verbose use it); already redacted. */
-  /** Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL. */
-  rewriteUrl?: (url: string) => string
-  onRequest?: (r: { label: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number }) => void
+  onRequest?: (r: SentRequest) => void
+  /** Observes steps left out because their `when` was not true (the dry run lists them). */
+  onStepSkipped?: (s: { label: string; when: string; value: unknown }) => void
 }
+
+/** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
+export type SentRequest = { label: string; stepId?: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number; error?: string; response?: StepResult }
 
 export class HostNotAllowedError extends Error {}
 
@@ -65,7 +73,7 @@ function authContext(ctx: RunContext, context: unknown): AuthContext {
 export type BuiltRequest = HttpRequest & { tokenKey?: string }
 
 /** Renders a compiled request template into a concrete HTTP request. */
-export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope): Promise<BuiltRequest> {
+export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }): Promise<BuiltRequest> {
   const http = ctx.mapping.http
   const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
@@ -99,7 +107,7 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   }
   return {
     method: req.method as Method,
-    url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url,
+    url: ctx.rewriteUrl ? ctx.rewriteUrl(url, step) : url,
     renderedUrl: url,
     headers,
     query,
@@ -162,9 +170,10 @@ async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, sc
 }
 
 async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
-  const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope))
+  const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, step))
   const errorMessage = ctx.mapping.http.errorMessage
   let response: HttpResponse | undefined
+  let failed: { status?: number; error: string } | undefined
   try {
     response = await sendRequest(request, {
       label: step.label,
@@ -173,6 +182,7 @@ async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, s
     })
     return { status: response.status, headers: response.headers, body: response.body }
   } catch (e) {
+    if (e instanceof VendorRequestError) failed = { status: e.status, error: e.message }
     if (e instanceof VendorRequestError && e.status === 401 && request.tokenKey) throw new StaleTokenError(request.tokenKey, e)
     throw e
   } finally {
@@ -181,11 +191,14 @@ async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, s
       for (const [k, v] of request.query) u.searchParams.append(k, v)
       ctx.onRequest({
         label: step.label,
+        stepId: step.id,
         method: request.method,
         url: ctx.redactor.text(u.toString()),
         headers: ctx.redactor.headers(request.headers),
         body: request.body ? ctx.redactor.body(request.body.text) : undefined,
-        status: response?.status,
+        status: response?.status ?? failed?.status,
+        error: failed?.error,
+        response: response && { status: response.status, headers: response.headers, body: response.body },
       })
     }
   }
@@ -196,7 +209,13 @@ export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: 
   const results: Record<string, unknown> = {}
   for (const step of steps) {
     const scope: Scope = { ...baseScope, steps: results }
-    if (step.when && !(await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope)))) continue
+    if (step.when) {
+      const value = await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope))
+      if (!value) {
+        ctx.onStepSkipped?.({ label: step.label, when: step.when.source, value })
+        continue
+      }
+    }
     if (step.forEach) {
       let items = await located(`${step.label} forEach`, ctx, () => step.forEach!.evaluate(context, scope))
       if (items === undefined || items === null) items = []
