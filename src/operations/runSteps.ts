@@ -198,7 +198,8 @@ async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, s
         body: request.body ? ctx.redactor.body(request.body.text) : undefined,
         status: response?.status ?? failed?.status,
         error: failed?.error,
-        response: response && { status: response.status, headers: response.headers, body: response.body },
+        // A token request's answer is the token itself: observers (dry run, capture) see only that it came.
+        response: response && { status: response.status, headers: response.headers, body: step.secretResponse ? '***' : response.body },
       })
     }
   }

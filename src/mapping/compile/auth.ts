@@ -96,6 +96,7 @@ function compileOAuth2(auth: OAuth2Common, refreshSource: string | undefined, cx
   const step: CompiledStep = {
     label: `${labelOf(path)} token request`,
     id: OAUTH_STEP,
+    secretResponse: true,
     request: { method: 'POST', url: cx.tmpl(tokenUrl, [...path, 'tokenUrl']), query: [], headers: [], auth: { type: 'none' }, form, idempotent: false, okStatus: [] },
   }
   const field = (name: string) => fixed(`$steps.token.body.${name}`, async (_c, s) => ((s.steps as Record<string, { body?: Record<string, unknown> }>)?.token?.body ?? {})[name])
@@ -124,6 +125,7 @@ function compileTokenRequest(auth: M.TokenRequestAuth, cx: CompileContext, path:
   const label = labelOf(path)
   const compiled = compileSteps(steps, cx, [...path, 'steps'], label)
   compiled.steps.forEach((s, i) => {
+    s.secretResponse = true
     // The token's own requests must not need the token: without an auth of their own they carry none.
     if (!s.request.auth) s.request.auth = { type: 'none' }
     else if (s.request.auth.type === 'token') cx.problem([...path, 'steps', i, 'request', 'auth'], 'a token request cannot itself use token auth; give it basic, apiKey, bearer or none')
