@@ -39,7 +39,13 @@ const paths = () => stub.requests.map((r) => `${r.method} ${r.path}`)
 describe('oauth2ClientCredentials', () => {
   it('obtains one token for several operations and sends it as a bearer token', async () => {
     const logged: string[] = []
-    const engine = engineOf(mapping(clientCredentials), settings(), { onRequest: (r) => logged.push(JSON.stringify(r)) })
+    const responses: unknown[] = []
+    const engine = engineOf(mapping(clientCredentials), settings(), {
+      onRequest: (r) => {
+        logged.push(JSON.stringify(r))
+        responses.push(r.response?.body)
+      },
+    })
     stub.enqueue({ body: { access_token: ACCESS, token_type: 'bearer', expires_in: 3600 } }, { body: { id: 'T1' } })
     await engine.closeTicket({ ticketId: 'T1' })
     await engine.closeTicket({ ticketId: 'T2' })
@@ -51,6 +57,8 @@ describe('oauth2ClientCredentials', () => {
     expect(logged).toHaveLength(3)
     expect(logged.join('\n')).not.toContain(ACCESS)
     expect(logged.join('\n')).not.toContain(CLIENT_SECRET)
+    // observers (the CLI's capture records responses into fixtures) never get the token response
+    expect(responses).toEqual(['***', { id: 'T1' }, {}])
   })
 
   it('concurrent requests needing the token wait for one token request', async () => {
