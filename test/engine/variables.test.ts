@@ -12,6 +12,7 @@ describe('unknownVariables', () => {
     expect(unknownVariables('($a := 1; $a + $b)', 'expression').map((v) => v.name)).toEqual(['b'])
     expect(unknownVariables('$map(x, function($v) { $v & $w })', 'expression').map((v) => v.name)).toEqual(['w'])
     expect(unknownVariables('$$.a & $.b & $webhookUrl', 'expression')).toEqual([])
+    expect(unknownVariables('$map(items, $string) & $reduce(xs, $append)', 'expression')).toEqual([])
   })
 
   it('reads only the {{ }} parts of a template', () => {

@@ -26,6 +26,17 @@ export const MAPPING_VARIABLES: ReadonlySet<string> = new Set([
   'signature',
 ])
 
+/** JSONata's built-in functions and ours: a name passed without a call (`$map(xs, $string)`) is one of them. */
+const FUNCTIONS: ReadonlySet<string> = new Set(
+  (
+    'string length substring substringBefore substringAfter uppercase lowercase trim pad contains split join match replace ' +
+    'eval base64encode base64decode encodeUrlComponent encodeUrl decodeUrlComponent decodeUrl formatNumber formatBase ' +
+    'formatInteger parseInteger number abs floor ceil round power sqrt random sum max min average boolean not exists ' +
+    'count append sort reverse shuffle distinct zip keys lookup spread merge sift each error assert type map filter ' +
+    'single reduce now millis fromMillis toMillis hmac base64'
+  ).split(' '),
+)
+
 /** Blanks string literals and back-quoted names (same length, so offsets stay true). */
 function blankLiterals(text: string): string {
   return text.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, (m) => ' '.repeat(m.length))
@@ -47,7 +58,7 @@ export function unknownVariables(text: string, kind: 'expression' | 'template'):
     const name = m[1]!
     // a name continued into `(` after backtracking (`$spli` of `$split(`) is a call, not a variable
     if (/^[A-Za-z0-9_]/.test(code.slice(m.index! + m[0].length))) continue
-    if (MAPPING_VARIABLES.has(name) || bound.has(name)) continue
+    if (MAPPING_VARIABLES.has(name) || bound.has(name) || FUNCTIONS.has(name)) continue
     out.push({ name, offset: m.index! })
   }
   return out
