@@ -1,5 +1,5 @@
-import * as sdk from '@botpress/sdk'
 import type { StoredToken, TokenStore } from '../auth/tokenStore'
+import { readState } from './states'
 import type { Client } from './types'
 
 /**
@@ -13,48 +13,43 @@ type Tokens = Record<string, StoredToken>
 /**
  * The token store of the Botpress glue: one integration state shared by every worker, so a vendor that limits
  * how many tokens may be minted (Zoho: 10 per 10 minutes) sees one token per lifetime, not one per worker.
- * Two workers missing the token at the same moment may both mint one; the last write wins (both tokens work).
+ * A worker keeps what it last read: a token still valid there is used without a Botpress call; a miss reads the
+ * state again (another worker may have minted it) before a token is minted. Two workers missing at the same
+ * moment may both mint one; the last write wins (both tokens work).
  */
 export class IntegrationStateTokenStore implements TokenStore {
-  /** The state as last read or written by this store: one engine serves one handler call, one read suffices. */
-  private known?: Promise<Tokens>
+  private known: Tokens = {}
 
   constructor(
-    private readonly client: Client,
+    private client: Client,
     private readonly integrationId: string,
     private readonly now: () => number = Date.now,
   ) {}
 
-  private read(): Promise<Tokens> {
-    this.known ??= this.fetch().catch((e) => {
-      this.known = undefined // a failed read is not remembered
-      throw e
-    })
-    return this.known.then((t) => ({ ...t }))
+  /** The client of the handler call now running (engines outlive one call). */
+  bind(client: Client): void {
+    this.client = client
   }
 
-  private async fetch(): Promise<Tokens> {
-    try {
-      const { state } = await this.client.getState({ type: 'integration', id: this.integrationId, name: 'tokens' })
-      return state.payload?.tokens ?? {}
-    } catch (e) {
-      if (sdk.isApiError(e) && e.type === 'ResourceNotFound') return {}
-      throw e
-    }
+  private valid(token: StoredToken | undefined): StoredToken | undefined {
+    return token && (token.expiresAt === undefined || token.expiresAt > this.now()) ? token : undefined
+  }
+
+  private async read(): Promise<Tokens> {
+    this.known = (await readState(this.client, 'integration', this.integrationId, 'tokens'))?.tokens ?? {}
+    return { ...this.known }
   }
 
   private async write(tokens: Tokens): Promise<void> {
-    const now = this.now()
-    const live = Object.entries(tokens).filter(([, t]) => t.expiresAt === undefined || t.expiresAt > now)
+    const live = Object.entries(tokens).filter(([, t]) => this.valid(t))
     live.sort(([, a], [, b]) => (b.expiresAt ?? Infinity) - (a.expiresAt ?? Infinity))
     const kept = Object.fromEntries(live.slice(0, STATE_TOKEN_LIMIT))
-    this.known = Promise.resolve(kept)
     await this.client.setState({ type: 'integration', id: this.integrationId, name: 'tokens', payload: { tokens: kept } })
+    this.known = kept
   }
 
   async get(key: string): Promise<StoredToken | undefined> {
-    const token = (await this.read())[key]
-    return token && (token.expiresAt === undefined || token.expiresAt > this.now()) ? token : undefined
+    return this.valid(this.known[key]) ?? this.valid((await this.read())[key])
   }
 
   async set(key: string, token: StoredToken): Promise<void> {

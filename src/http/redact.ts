@@ -1,9 +1,16 @@
+/** Run-time secrets (tokens) masked at most: far more than the tokens alive at once in one configuration. */
+export const REMEMBERED_SECRETS_LIMIT = 100
+
 /** Masks secret values (and their URL/base64 encodings) in any text that leaves the engine. */
 export class Redactor {
   private needles: string[]
+  private readonly base: string[]
+  /** Secrets learnt at run time, oldest first (a long-lived engine sees a new token every hour or so). */
+  private readonly learnt: string[] = []
 
   constructor(secrets: readonly string[]) {
-    this.needles = Redactor.needlesOf(secrets)
+    this.base = Redactor.needlesOf(secrets)
+    this.needles = this.base
   }
 
   private static needlesOf(secrets: readonly string[]): string[] {
@@ -20,8 +27,11 @@ export class Redactor {
 
   /** Masks a secret learned at run time (a token the auth module obtained) from now on. */
   remember(secret: string): void {
-    if (this.needles.includes(secret)) return
-    this.needles = Redactor.needlesOf([...this.needles, secret])
+    if (!secret || this.learnt.includes(secret) || this.base.includes(secret)) return
+    this.learnt.push(secret)
+    // Old tokens expired long ago; masking a bounded number of recent ones keeps every call's cost flat.
+    if (this.learnt.length > REMEMBERED_SECRETS_LIMIT) this.learnt.shift()
+    this.needles = Redactor.needlesOf([...this.base, ...this.learnt])
   }
 
   with(more: readonly string[]): Redactor {

@@ -4,6 +4,7 @@ import type { CompiledEventRule } from '../mapping/compileMapping'
 import { fetchVendorJson, runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
+import { mayMatch } from './ruleGuards'
 import { cachedKeySet, verifySignature } from './signature'
 
 export type IncomingWebhook = {
@@ -170,6 +171,6 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
 }
 
 async function firstMatch(rules: CompiledEventRule[], object: unknown, scope: Scope): Promise<CompiledEventRule | undefined> {
-  for (const rule of rules) if (await rule.when.evaluate(object, scope)) return rule
+  for (const rule of rules) if (mayMatch(rule.when.source, object) && (await rule.when.evaluate(object, scope))) return rule
   return undefined
 }
