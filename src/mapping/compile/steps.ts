@@ -44,6 +44,8 @@ export type CompiledStep = {
   retry?: CompiledStepRetry
   /** Recovery: when the step fails and `when` holds, run `steps`, then send the step once more. */
   onError?: { when?: CompiledExpression; steps: CompiledStep[] }
+  /** A token request's step (src/mapping/compile/auth.ts): its response holds credentials, never shown to observers. */
+  secretResponse?: boolean
 }
 
 /** Methods that may be retried unless the mapping says otherwise (repeating them changes nothing). */
