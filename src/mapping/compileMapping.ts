@@ -1,5 +1,6 @@
 import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from '../expr/compileExpression'
 import { compileTemplate, type CompiledTemplate } from '../expr/compileTemplate'
+import { DEFAULT_MAX_BODY_BYTES } from '../webhook/limits'
 import type { PathSegment, Problem, SourceDocument } from './problems'
 import type * as M from './types'
 
@@ -300,7 +301,7 @@ export function compileMapping(file: M.MappingFile, source: SourceDocument): { m
       body: w.body ?? 'auto',
       forEach: w.forEach !== undefined ? expr(String(w.forEach), ['webhook', 'forEach']) : undefined,
       dedupeKey: w.dedupeKey !== undefined ? expr(String(w.dedupeKey), ['webhook', 'dedupeKey']) : undefined,
-      maxBodyBytes: w.maxBodyBytes ?? 1024 * 1024,
+      maxBodyBytes: w.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
       events,
     },
   }

@@ -39,7 +39,8 @@ export type VerifyInput = {
 export async function verifySignature(verify: CompiledVerify, input: VerifyInput): Promise<VerifyOutcome> {
   if (verify.scheme === 'none') return { ok: true }
   const secret = await verify.secret.render(undefined, input.scope)
-  if (!secret) return { ok: false, reason: 'no webhook secret is configured' }
+  // White space only is no secret either: an HMAC key anyone can guess.
+  if (!secret.trim()) return { ok: false, reason: 'no webhook secret is configured' }
 
   if (verify.scheme === 'secret') {
     let given: string | undefined
@@ -76,6 +77,19 @@ export async function verifySignature(verify: CompiledVerify, input: VerifyInput
   const match = candidates.some((c) => safeEqual(verify.encoding === 'hex' ? c.toLowerCase() : c, expected))
   return match ? { ok: true } : { ok: false, reason: 'signature does not match' }
 }
+
+/**
+ * Whether checking the signature needs the parsed body (`$body` read by the signed text, the secret or the
+ * timestamp, or a shared secret carried in the body). When it does not, the router verifies before parsing:
+ * an unsigned request costs no parse.
+ */
+export function verifyReadsBody(verify: CompiledVerify): boolean {
+  if (verify.scheme === 'none') return false
+  if (verify.scheme === 'secret') return verify.in === 'body' || readsBody(verify.secret.source)
+  return [verify.signed.source, verify.secret.source, verify.timestamp?.value.source ?? ''].some(readsBody)
+}
+
+const readsBody = (source: string) => /\$body\b/.test(source)
 
 /** Produces the signature header value a vendor would send (fixtures and the demo desk use it). */
 export function sign(algorithm: 'sha1' | 'sha256' | 'sha512', encoding: 'hex' | 'base64', secret: string, content: string): string {
