@@ -12,7 +12,7 @@ export type HttpRequest = {
   body?: { text: string; contentType: string }
   timeoutMs: number
   retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number }
-  /** Only idempotent requests are retried (network errors and retryable statuses). */
+  /** Network errors and retryable statuses are retried for idempotent requests; 429 and 503 + Retry-After for all. */
   idempotent: boolean
   okStatus: number[]
 }
@@ -51,6 +51,14 @@ const toResponse = (r: { statusCode: number; headers: Record<string, string | st
 
 export type SendOptions = { label: string; redactor: Redactor; vendorMessage?: (body: unknown) => Promise<string | undefined> }
 
+/**
+ * A 429, or a 503 with Retry-After, says the vendor did not act on the request: it is safe to send again
+ * whatever the method. Any other failure (5xx, dropped connection) may come after the vendor acted, so only
+ * idempotent requests are retried then.
+ */
+export const vendorDidNotAct = (status: number | undefined, retryAfter: string | string[] | undefined) =>
+  status === 429 || (status === 503 && retryAfter !== undefined)
+
 /** Sends one vendor request with got: timeout, bounded retries honouring Retry-After, 2xx/okStatus or a clear error. */
 export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<HttpResponse> {
   const searchParams = new URLSearchParams(req.query)
@@ -69,12 +77,13 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       throwHttpErrors: true,
       responseType: 'text',
       retry: {
-        limit: req.idempotent ? req.retry.limit : 0,
+        limit: req.retry.limit,
         methods: [req.method],
         statusCodes: req.retry.statusCodes,
         maxRetryAfter: req.retry.maxRetryAfterSeconds * 1000,
         calculateDelay: ({ attemptCount, retryOptions, error, computedValue }) => {
           if (computedValue === 0 || attemptCount > retryOptions.limit) return 0
+          if (!req.idempotent && !vendorDidNotAct(error.response?.statusCode, error.response?.headers['retry-after'])) return 0
           // got already turned Retry-After into computedValue (0 when it exceeds the cap).
           if (error.response?.headers['retry-after'] !== undefined) return computedValue
           return 200 * 2 ** (attemptCount - 1) + Math.floor(Math.random() * 100)

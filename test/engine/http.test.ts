@@ -48,6 +48,33 @@ describe('retries', () => {
     expect(stub.requests).toHaveLength(1)
   })
 
+  it('a POST is retried on 429 (the vendor did not act) and succeeds once', async () => {
+    const engine = engineOf(mappingObject({ http: http({ retry: { limit: 2, maxRetryAfterSeconds: 5 } }) }), settings())
+    stub.enqueue({ status: 429, headers: { 'retry-after': '0' }, body: { message: 'slow down' } }, { status: 201, body: { id: 'T9' } })
+    expect(await engine.createTicket(ticketRequest())).toBe('T9')
+    expect(stub.requests.map((r) => r.method)).toEqual(['POST', 'POST'])
+  })
+
+  it('a POST is retried on 503 with Retry-After (the vendor did not act)', async () => {
+    const engine = engineOf(mappingObject({ http: http({ retry: { limit: 2, maxRetryAfterSeconds: 5 } }) }), settings())
+    stub.enqueue({ status: 503, headers: { 'retry-after': '1' }, body: { message: 'maintenance' } }, { status: 201, body: { id: 'T9' } })
+    expect(await engine.createTicket(ticketRequest())).toBe('T9')
+    expect(stub.requests).toHaveLength(2)
+  })
+
+  it('a POST is not retried on a dropped connection (the vendor may have acted)', async () => {
+    const server = createServer((req) => req.socket.destroy())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    let hits = 0
+    server.on('request', () => hits++)
+    const port = (server.address() as AddressInfo).port
+    const e = await rejection(engineOf(mappingObject({ http: http({ retry: { limit: 2 } }) }), { baseUrl: `http://127.0.0.1:${port}`, apiToken: TOKEN }).createTicket(ticketRequest()))
+    server.close()
+    expect(e).toBeInstanceOf(VendorRequestError)
+    expect(e.message).toMatch(/^createTicket step "t": POST \/api\/tickets failed/)
+    expect(hits).toBe(1)
+  })
+
   it('a POST marked idempotent: true is retried on 503 and succeeds', async () => {
     const mapping = mappingObject({
       http: http({ retry: { limit: 2 } }),
