@@ -101,11 +101,11 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       return [host, ...loaded.mapping.http.allowedHosts]
     },
 
-    /** A verify block whose secret renders empty can never accept a delivery: say so at save time. */
+    /** A verify block whose secret renders empty (or white space) can never accept a delivery: say so at save time. */
     async missingWebhookSecret(): Promise<string | undefined> {
       const verify = loaded.mapping.webhook.verify
       if (verify.scheme === 'none') return undefined
-      if (await verify.secret.render(undefined, ctx.scope)) return undefined
+      if ((await verify.secret.render(undefined, ctx.scope)).trim()) return undefined
       return `webhook.verify needs a secret, but "${verify.secret.source}" is empty: set it in the settings (or make the register steps return it)`
     },
 

@@ -46,6 +46,12 @@ export function parseSettings(input: string | Record<string, unknown> | undefine
       refused.add(key)
       continue
     }
+    if (declared[key]!.secret && typeof value === 'string' && value.trim() === '') {
+      // A secret of spaces is no secret (an HMAC key or token anyone can guess): refuse it rather than use it.
+      problems.push(place(key, `secret setting "${key}" is only white space; give the real value or leave it out`))
+      refused.add(key)
+      continue
+    }
     values[key] = value as SettingValue
   }
   const secrets: string[] = []
