@@ -5,7 +5,7 @@ import { runFixtures } from '../fixtures/runFixtures'
 import { startStubHelpdesk } from '../fixtures/stubHelpdesk'
 import { compileMappingText } from '../mapping/loadMapping'
 import { parseSettings } from '../mapping/parseSettings'
-import { MappingError } from '../mapping/problems'
+import { formatProblem, MappingError } from '../mapping/problems'
 
 const USAGE = `universal-hitl — check and try vendor mappings
 
@@ -91,6 +91,7 @@ async function validate(files: string[], settingsPath: string | undefined): Prom
       const mapping = compileMappingText(readText(file), file)
       if (settingsPath) parseSettings(settingsFrom(settingsPath), mapping.file.settings ?? {}, settingsPath)
       console.log(`${file}: ok`)
+      for (const w of mapping.warnings) console.log(formatProblem(w))
     } catch (e) {
       if (!(e instanceof MappingError)) throw e
       failed++

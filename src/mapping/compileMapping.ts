@@ -66,6 +66,8 @@ export type CompiledEventRule = {
 
 export type CompiledMapping = {
   file: M.MappingFile
+  /** Placed like problems, but the mapping works: `validate` prints them (src/mapping/warnings.ts). */
+  warnings: Problem[]
   /** Whether any expression reads `$registration` (then handlers load the stored registration). */
   usesRegistration: boolean
   http: {
@@ -271,6 +273,7 @@ export function compileMapping(file: M.MappingFile, source: SourceDocument): { m
 
   const mapping: CompiledMapping = {
     file,
+    warnings: [],
     usesRegistration,
     http: {
       baseUrl: tmpl(file.http.baseUrl, ['http', 'baseUrl']),

@@ -6,6 +6,7 @@ import { MappingError } from './problems'
 import { shippedMappings } from './shippedMappings.generated'
 import type { MappingFile } from './types'
 import { validateMapping } from './validateMapping'
+import { mappingWarnings } from './warnings'
 
 export type LoadedMapping = {
   mapping: CompiledMapping
@@ -39,6 +40,7 @@ export function compileMappingText(text: string, file: string): CompiledMapping 
   if (problems.length) throw new MappingError(problems)
   const { mapping, problems: compileProblems } = compileMapping(value as MappingFile, source)
   if (!mapping) throw new MappingError(compileProblems)
+  mapping.warnings = mappingWarnings(value as MappingFile, source)
   return mapping
 }
 
