@@ -3,11 +3,13 @@
 // attacks the built bundle; these pin the rules one by one.
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { MAX_MAPPING_BYTES, MAX_SETTINGS, MAX_SETTINGS_BYTES } from '../../src/mapping/limits'
 import { compileMappingText } from '../../src/mapping/loadMapping'
+import { parseSettings } from '../../src/mapping/parseSettings'
 import { formatProblem } from '../../src/mapping/problems'
 import { MAX_EVENTS_PER_DELIVERY, MAX_FORM_FIELDS, MAX_JSON_DEPTH } from '../../src/webhook/limits'
 import type { IncomingWebhook } from '../../src/webhook/routeWebhook'
-import { engineOf, mappingObject, yamlOf } from './helpers'
+import { engineOf, mappingErrorOf, mappingObject, yamlOf } from './helpers'
 
 const SECRET = 'whsec-SECRET-2718'
 const settings = { baseUrl: 'http://127.0.0.1:9', apiToken: 'tok-1', webhookSecret: SECRET }
@@ -108,5 +110,34 @@ describe('dedupeKey coverage warnings', () => {
   it('the shipped mappings take their keys from signed content', async () => {
     const { shippedMappings } = await import('../../src/mapping/shippedMappings.generated')
     for (const [name, text] of Object.entries(shippedMappings)) expect(compileMappingText(text, name).warnings, name).toEqual([])
+  })
+})
+
+describe('pasted mapping limits', () => {
+  it(`a mapping over ${MAX_MAPPING_BYTES} bytes is refused before parsing, placed where it passes the limit`, () => {
+    const text = `${yamlOf(mappingObject())}# ${'x'.repeat(MAX_MAPPING_BYTES)}\n`
+    const e = mappingErrorOf(() => compileMappingText(text, 'big.yaml'))
+    const lines = text.slice(0, MAX_MAPPING_BYTES).split('\n')
+    expect(e.problems).toEqual([{ file: 'big.yaml', line: lines.length, column: lines.at(-1)!.length + 1, path: '(root)', message: `the mapping is ${Buffer.byteLength(text)} bytes; at most ${MAX_MAPPING_BYTES} are allowed (this is where it passes the limit)` }])
+  })
+
+  it(`a mapping declaring more than ${MAX_SETTINGS} settings is refused at the first one over`, () => {
+    const settings = Object.fromEntries(Array.from({ length: MAX_SETTINGS + 5 }, (_, i) => [`s${i}`, { description: 'x' }]))
+    const text = yamlOf(mappingObject({ settings: { ...settings, baseUrl: { required: true }, apiToken: { secret: true } } }))
+    const [p] = mappingErrorOf(() => compileMappingText(text, 'm.yaml')).problems
+    expect(p).toMatchObject({ path: `settings.s${MAX_SETTINGS}`, line: text.split('\n').findIndex((l) => l.startsWith(`  s${MAX_SETTINGS}:`)) + 1, column: 3 })
+  })
+
+  it(`a settings text over ${MAX_SETTINGS_BYTES} bytes is refused`, () => {
+    const e = mappingErrorOf(() => parseSettings(`apiToken: ${'x'.repeat(MAX_SETTINGS_BYTES)}\n`, { apiToken: { secret: true } }))
+    expect(e.problems[0]!.message).toContain(`at most ${MAX_SETTINGS_BYTES} are allowed`)
+    expect(e.message).not.toContain('xxxx')
+  })
+
+  it('a duplicate key in a large map is reported at the repeated key', () => {
+    const headers = Array.from({ length: 3000 }, (_, i) => `    x-h${i % 2999}: "v"`).join('\n')
+    const text = yamlOf(mappingObject()).replace(/^http:\n/m, `http:\n  headers:\n${headers}\n`)
+    const problems = mappingErrorOf(() => compileMappingText(text, 'm.yaml')).problems
+    expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([`${text.split('\n').lastIndexOf('    x-h0: "v"') + 1}:5 Map keys must be unique`])
   })
 })

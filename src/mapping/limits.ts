@@ -1,0 +1,11 @@
+// Limits on what a pasted configuration may cost. A pasted mapping travels with every call Botpress makes to
+// the integration and is compiled on a cold start, so its size bounds work done before anything is checked.
+
+/** Bytes of a mapping's text: the shipped ones are under 50 KB with their comments and fixtures. */
+export const MAX_MAPPING_BYTES = 256 * 1024
+
+/** Settings a mapping declares: the shipped ones declare at most 6; thousands only cost every load. */
+export const MAX_SETTINGS = 100
+
+/** Bytes of the settings text (a few tokens and URLs; room for a pasted PEM key). */
+export const MAX_SETTINGS_BYTES = 64 * 1024
