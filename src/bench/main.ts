@@ -12,6 +12,7 @@ import { compileMappingText, loadMapping } from '../mapping/loadMapping'
 import { parseSettings } from '../mapping/parseSettings'
 import { shippedMappings } from '../mapping/shippedMappings.generated'
 import { botpressCaller, startIntegrationServer } from '../sandbox/integrationServer'
+import { validationFigures } from './validationFigures'
 import { startRuntimeEmulator } from '../sandbox/runtime-emulator'
 
 const root = join(__dirname, '..')
@@ -64,6 +65,8 @@ async function main() {
     ratios.push(`${name}: cached load is ${Math.round(cold / hit).toLocaleString('en')}× faster than compiling`)
   }
   console.log(ratios.map((r) => `  ratio ${r}`).join('\n'))
+  console.log('')
+  validationFigures()
 
   console.log('\n— webhook routing in the engine (verify HMAC + parse + rules), per delivery')
   const engineTimes: Record<string, number> = {}
