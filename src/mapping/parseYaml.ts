@@ -5,6 +5,7 @@ const DUPLICATE_KEY = 'Map keys must be unique'
 
 /** Parses YAML keeping node positions; syntax errors become positioned problems. */
 export function parseYaml(text: string, file: string): SourceDocument {
+  refuseDeepNesting(text, file)
   const lines = new LineCounter()
   // `yaml`'s own unique-keys check compares every key with all earlier ones (quadratic in a map's size):
   // duplicates are found here instead, with one Set per map.
@@ -23,6 +24,32 @@ export function parseYaml(text: string, file: string): SourceDocument {
     throw new MappingError(problems)
   }
   return new SourceDocument(file, text, doc, lines)
+}
+
+/**
+ * Flow nesting (`[[[…` / `{a: {a: …`) deeper than this is refused before parsing: `yaml` recurses per level
+ * and, thousands of levels down, spends seconds hitting the stack limit. Mappings nest under 20 levels (JSONata
+ * bodies in block scalars count too, which is why the bound is generous).
+ */
+export const MAX_FLOW_NESTING = 200
+
+/** A linear scan of brackets (a blank line resets it, so unbalanced brackets in prose do not add up). */
+function refuseDeepNesting(text: string, file: string) {
+  let depth = 0
+  let line = 1
+  let lineStart = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 10) {
+      if (i + 1 < text.length && (text.charCodeAt(i + 1) === 10 || text.charCodeAt(i + 1) === 13)) depth = 0
+      line++
+      lineStart = i + 1
+    } else if (c === 91 || c === 123) {
+      if (++depth > MAX_FLOW_NESTING) {
+        throw new MappingError([{ file, line, column: i - lineStart + 1, path: '(yaml)', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` }])
+      }
+    } else if ((c === 93 || c === 125) && depth > 0) depth--
+  }
 }
 
 function duplicateKeys(doc: Document.Parsed): { pos: number; message: string; duplicate: true }[] {

@@ -19,12 +19,14 @@ const RSS_GROWTH_BOUND_MB = 300
 const acmeAuto = acmeMapping.replace(/^ {2}body: json$/m, '  body: auto')
 const TICKET = 'T-hostile'
 
-function signed(body: string, contentType = 'application/json') {
+type Delivery = { method: string; path: string; query: string; headers: Record<string, string>; body: string }
+
+function signed(body: string, contentType = 'application/json'): Delivery {
   const ts = String(Math.floor(Date.now() / 1000))
   const sig = createHmac('sha256', SECRETS.webhookSecret).update(`${ts}.${body}`).digest('hex')
   return { method: 'POST', path: '/', query: '', headers: { 'content-type': contentType, 'x-acme-timestamp': ts, 'x-acme-signature': `sha256=${sig}`, 'x-acme-delivery': `d-${Math.random()}` }, body }
 }
-const unsigned = (body: string, contentType: string) => ({ method: 'POST', path: '/', query: '', headers: { 'content-type': contentType }, body })
+const unsigned = (body: string, contentType: string): Delivery => ({ method: 'POST', path: '/', query: '', headers: { 'content-type': contentType }, body })
 let seq = 0
 const goodReply = () => JSON.stringify({ event: 'message.created', ticket: { id: TICKET }, message: { id: `m-good-${++seq}`, text: `still here ${seq}`, author: { type: 'agent', id: 'a1', name: 'Alice' } } })
 
@@ -40,7 +42,7 @@ describe('reliability: hostile bodies', () => {
   })
   afterAll(async () => b?.stop())
 
-  const cases: { name: string; make: () => ReturnType<typeof signed>; status: number | number[]; writes?: 0 }[] = [
+  const cases: { name: string; make: () => Delivery; status: number | number[]; writes?: 0 }[] = [
     { name: '10 MB JSON body', make: () => signed(JSON.stringify({ event: 'x', pad: 'a'.repeat(10 * 1024 * 1024) })), status: 413, writes: 0 },
     { name: '3 MB JSON body, unsigned', make: () => unsigned(JSON.stringify({ pad: 'a'.repeat(3 * 1024 * 1024) }), 'application/json'), status: 413, writes: 0 },
     { name: 'one form field repeated 100,000 times, unsigned', make: () => unsigned('a=1&'.repeat(100_000), 'application/x-www-form-urlencoded'), status: 401, writes: 0 },
