@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { listenOnLoopback, readBody } from '../../src/http/localServer'
 import { startDemoDesk, type DemoDesk } from '../../src/sandbox/demo-desk'
-import { keepOutput, report, seeded, startBundle } from './support'
+import { keepOutput, rememberSecrets, report, seeded, startBundle } from './support'
 
 type Bundle = Awaited<ReturnType<typeof startBundle>>
 
@@ -111,6 +111,7 @@ describe('reliability: helpdesk and Botpress faults, both directions', () => {
     const relayPort = await listenOnLoopback(relay)
     const registered = await bp.call('register', { webhookUrl: `http://127.0.0.1:${relayPort}/` })
     expect(registered.status, registered.body).toBe(200)
+    rememberSecrets(desk.apiToken, ...desk.store.webhooks.map((w) => w.secret))
     ;(globalThis as Record<string, unknown>).__faults = { bp }
   })
 

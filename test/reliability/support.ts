@@ -87,3 +87,41 @@ export function rssMb(pid: number): number {
     return 0
   }
 }
+
+const SECRETS_FILE = join(root, '.test-results', 'reliability-secrets.json')
+
+/** Secret values a test made up at run time (random tokens), for the secrets scan. Never printed. */
+export function rememberSecrets(...values: string[]) {
+  const fs = require('node:fs') as typeof import('node:fs')
+  const known: string[] = fs.existsSync(SECRETS_FILE) ? JSON.parse(fs.readFileSync(SECRETS_FILE, 'utf8')) : []
+  fs.writeFileSync(SECRETS_FILE, JSON.stringify([...new Set([...known, ...values])]))
+}
+
+export function rememberedSecrets(): string[] {
+  const fs = require('node:fs') as typeof import('node:fs')
+  return fs.existsSync(SECRETS_FILE) ? JSON.parse(fs.readFileSync(SECRETS_FILE, 'utf8')) : []
+}
+
+/** A secret as it could leak: raw, URL-encoded, base64 (at each of the 3 alignments inside a longer text) and hex. */
+export function leakForms(secret: string): { form: string; text: string }[] {
+  const forms = [
+    { form: 'raw', text: secret },
+    { form: 'url-encoded', text: encodeURIComponent(secret) },
+    { form: 'hex', text: Buffer.from(secret).toString('hex') },
+    { form: 'HEX', text: Buffer.from(secret).toString('hex').toUpperCase() },
+  ]
+  for (let pad = 0; pad < 3; pad++) {
+    // The characters that depend on the secret alone: drop the first ones (mixed with what precedes) and the last.
+    const b64 = Buffer.from('x'.repeat(pad) + secret).toString('base64')
+    const skip = pad === 0 ? 0 : pad === 1 ? 2 : 3
+    forms.push({ form: `base64 (offset ${pad})`, text: b64.slice(skip, b64.length - 4) })
+  }
+  return forms.filter((f, i, all) => f.text.length >= 6 && all.findIndex((o) => o.text === f.text) === i)
+}
+
+/** Every place a secret shows up in `text`, in any of its forms. */
+export function leaksIn(text: string, secrets: string[]): string[] {
+  const found: string[] = []
+  for (const s of secrets) for (const f of leakForms(s)) if (text.includes(f.text)) found.push(`${s.slice(0, 3)}… (${s.length} chars) as ${f.form}`)
+  return found
+}
