@@ -1,4 +1,5 @@
 import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { MAX_ALIAS_EXPANSIONS, MAX_FLOW_NESTING } from './limits'
 import { MappingError, SourceDocument, type Problem } from './problems'
 
 const DUPLICATE_KEY = 'Map keys must be unique'
@@ -25,13 +26,6 @@ export function parseYaml(text: string, file: string): SourceDocument {
   }
   return new SourceDocument(file, text, doc, lines)
 }
-
-/**
- * Flow nesting (`[[[…` / `{a: {a: …`) deeper than this is refused before parsing: `yaml` recurses per level
- * and, thousands of levels down, spends seconds hitting the stack limit. Mappings nest under 20 levels (JSONata
- * bodies in block scalars count too, which is why the bound is generous).
- */
-export const MAX_FLOW_NESTING = 200
 
 /** A linear scan of brackets (a blank line resets it, so unbalanced brackets in prose do not add up). */
 function refuseDeepNesting(text: string, file: string) {
@@ -84,10 +78,10 @@ export function refuseOverSize(text: string, max: number, file: string, what: st
   throw new MappingError([{ file, line, column, path: '(root)', message: `the ${what} is ${Buffer.byteLength(text)} bytes; at most ${max} are allowed (this is where it passes the limit)` }])
 }
 
-/** The document's plain value; aliases are capped by `yaml` (maxAliasCount) against alias bombs. */
+/** The document's plain value; alias expansions are capped (MAX_ALIAS_EXPANSIONS) against alias bombs. */
 export function toValue(source: SourceDocument): unknown {
   try {
-    return source.doc.toJS({ maxAliasCount: 100 })
+    return source.doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS })
   } catch (e) {
     // `yaml` throws a plain error when the alias cap is hit: report it like any other problem of the file.
     throw new MappingError([{ ...source.problem([], ''), path: '(yaml)', message: `refused: ${(e as Error).message}` }])

@@ -3,7 +3,7 @@
 // attacks the built bundle; these pin the rules one by one.
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { MAX_MAPPING_BYTES, MAX_SETTINGS, MAX_SETTINGS_BYTES } from '../../src/mapping/limits'
+import { MAX_FLOW_NESTING, MAX_MAPPING_BYTES, MAX_SETTINGS, MAX_SETTINGS_BYTES } from '../../src/mapping/limits'
 import { compileMappingText } from '../../src/mapping/loadMapping'
 import { parseSettings } from '../../src/mapping/parseSettings'
 import { formatProblem } from '../../src/mapping/problems'
@@ -139,5 +139,14 @@ describe('pasted mapping limits', () => {
     const text = yamlOf(mappingObject()).replace(/^http:\n/m, `http:\n  headers:\n${headers}\n`)
     const problems = mappingErrorOf(() => compileMappingText(text, 'm.yaml')).problems
     expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([`${text.split('\n').lastIndexOf('    x-h0: "v"') + 1}:5 Map keys must be unique`])
+  })
+})
+
+describe('deep YAML nesting', () => {
+  it('flow nesting deeper than the limit is refused before parsing, placed at the first bracket over it', () => {
+    const text = yamlOf(mappingObject()).replace(/^vendor:.*$/m, `vendor: { name: x, deep: ${'['.repeat(MAX_FLOW_NESTING + 1)}${']'.repeat(MAX_FLOW_NESTING + 1)} }`)
+    const line = text.split('\n').findIndex((l) => l.startsWith('vendor:')) + 1
+    const [p] = mappingErrorOf(() => compileMappingText(text, 'm.yaml')).problems
+    expect(p).toEqual({ file: 'm.yaml', line, column: 'vendor: { name: x, deep: '.length + MAX_FLOW_NESTING, path: '(yaml)', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` })
   })
 })
