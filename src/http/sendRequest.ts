@@ -84,8 +84,10 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
         calculateDelay: ({ attemptCount, retryOptions, error, computedValue }) => {
           if (computedValue === 0 || attemptCount > retryOptions.limit) return 0
           if (!req.idempotent && !vendorDidNotAct(error.response?.statusCode, error.response?.headers['retry-after'])) return 0
-          // got already turned Retry-After into computedValue (0 when it exceeds the cap).
-          if (error.response?.headers['retry-after'] !== undefined) return computedValue
+          // got already turned Retry-After into computedValue (0 when it exceeds the cap); "Retry-After: 0"
+          // (now) gets our short backoff instead of got's one-second default.
+          const retryAfter = error.response?.headers['retry-after']
+          if (retryAfter !== undefined && String(retryAfter).trim() !== '0') return computedValue
           return 200 * 2 ** (attemptCount - 1) + Math.floor(Math.random() * 100)
         },
       },
