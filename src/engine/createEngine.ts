@@ -1,3 +1,4 @@
+import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
 import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
 import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
@@ -13,6 +14,8 @@ export type EngineOptions = {
   webhookUrl?: string
   onRequest?: RunContext['onRequest']
   rewriteUrl?: RunContext['rewriteUrl']
+  /** Where tokens the auth module obtains are kept; by default in this engine's memory. */
+  tokens?: TokenStore
 }
 
 export type OutgoingMessage = {
@@ -45,6 +48,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
   const ctx: RunContext = {
     mapping: loaded.mapping,
     redactor,
+    tokens: options.tokens ?? new MemoryTokenStore(),
     onRequest: options.onRequest,
     rewriteUrl: options.rewriteUrl,
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },

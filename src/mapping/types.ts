@@ -1,4 +1,6 @@
 // The mapping file as written by a mapping author (after YAML parsing and schema validation).
+// schemas/mapping.schema.json is the source of truth for this shape; test/mapping-types.test.ts holds these
+// types to it field by field, so change the schema first, then these types, then src/mapping/compile/.
 // `Template` = a string whose `{{ expr }}` parts are JSONata, always rendering to a string.
 // `Expression` = a JSONata expression whose result keeps its JSON type.
 export type Template = string
@@ -68,18 +70,21 @@ export type Step = {
   request: RequestSpec
 }
 
-export type Operation = {
+/** Steps, then `result` expressions: what the operation gives back (ids the hand-off keeps). */
+export type Operation<Result extends Record<string, Expression | undefined> = Record<string, Expression>> = {
   steps: Step[]
-  result?: Record<string, Expression>
+  result?: Result
 }
+
+export type MessageOperation = Operation<{ messageId?: Expression }>
 
 export const MESSAGE_TYPES = ['text', 'image', 'audio', 'video', 'file', 'bloc'] as const
 export type MessageType = (typeof MESSAGE_TYPES)[number]
 
 export type Operations = {
-  createUser: Operation
-  createTicket: Operation
-  sendMessage: Partial<Record<MessageType, Operation>> & { fallback?: Operation }
+  createUser: Required<Operation<{ externalUserId: Expression }>>
+  createTicket: Required<Operation<{ ticketId: Expression }>>
+  sendMessage: Partial<Record<MessageType, MessageOperation>> & { fallback?: MessageOperation }
   closeTicket: Operation
   register?: Operation
   unregister?: Operation
@@ -154,11 +159,21 @@ export type WebhookFixture = {
   request: RequestFixture
   /** Sign the request with this algorithm's verify block at run time (timestamp = now). */
   sign?: boolean
+  /** What kind of delivery the case is, where `expect` alone cannot say it (echo, private note). */
+  covers?: ('customerMessage' | 'privateNote')[]
   expect: { events?: ExpectedEvent[]; status?: number; handshake?: { status?: number; body?: unknown } }
   stepResponses?: Record<string, FixtureResponse[]>
 }
 
-export type ExpectedEvent = Record<string, unknown>
+/** The fields given are compared with the event produced (others, e.g. `dedupeKey`, too when given). */
+export type ExpectedEvent = {
+  type?: EventType
+  ticketId?: string
+  messageId?: string
+  agent?: Record<string, unknown>
+  message?: Record<string, unknown>
+  [field: string]: unknown
+}
 
 export type FixtureResponse = { status?: number; headers?: Record<string, string>; body?: unknown }
 

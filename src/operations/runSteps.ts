@@ -1,9 +1,11 @@
 import type { Method } from 'got'
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
+import { applyAuth } from '../auth/applyAuth'
+import type { TokenStore } from '../auth/tokenStore'
 import { Redactor } from '../http/redact'
 import { sendRequest, type HttpRequest, type HttpResponse } from '../http/sendRequest'
-import type { CompiledAuth, CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
+import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
 
 export type StepResult = { status: number; headers: Record<string, string>; body: unknown }
 
@@ -13,27 +15,12 @@ export type RunContext = {
   /** Variables every expression sees (`$settings`, `$registration`, `$webhookUrl`, ...). */
   scope: Scope
   redactor: Redactor
+  /** Where auth keeps the tokens it obtains (integration state in Botpress, memory elsewhere). */
+  tokens: TokenStore
   /** Observes every request sent (the CLI's dry run and the sandbox's --verbose use it); already redacted. */
   /** Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL. */
   rewriteUrl?: (url: string) => string
   onRequest?: (r: { label: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number }) => void
-}
-
-async function authHeaders(auth: CompiledAuth | undefined, context: unknown, scope: Scope): Promise<{ headers: Record<string, string>; query: [string, string][] }> {
-  if (!auth || auth.type === 'none') return { headers: {}, query: [] }
-  switch (auth.type) {
-    case 'basic': {
-      const user = await auth.username.render(context, scope)
-      const pass = await auth.password.render(context, scope)
-      return { headers: { authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` }, query: [] }
-    }
-    case 'bearer':
-      return { headers: { authorization: `Bearer ${await auth.token.render(context, scope)}` }, query: [] }
-    case 'apiKey': {
-      const value = await auth.value.render(context, scope)
-      return auth.in === 'header' ? { headers: { [auth.name.toLowerCase()]: value }, query: [] } : { headers: {}, query: [[auth.name, value]] }
-    }
-  }
 }
 
 export class HostNotAllowedError extends Error {}
@@ -101,7 +88,7 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   const headers: Record<string, string> = { accept: 'application/json' }
   for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(context, scope)
   for (const [k, t] of req.headers) headers[k.toLowerCase()] = await t.render(context, scope)
-  const auth = await authHeaders(req.auth ?? http.auth, context, scope)
+  const auth = await applyAuth(req.auth ?? http.auth, ctx, context, scope)
   Object.assign(headers, auth.headers)
   const query: [string, string][] = []
   for (const [k, t] of http.query) query.push([k, await t.render(context, scope)])

@@ -4,7 +4,7 @@ import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { MAX_EVENTS_PER_DELIVERY } from './limits'
-import { verifyReadsBody, verifySignature } from './verifySignature'
+import { verifyReadsBody, verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string

@@ -107,9 +107,18 @@ describe('dedupeKey coverage warnings', () => {
     expect(warningsOf({ verify: { ...verify, signed: '{{ $headers.ts }}' }, dedupeKey: 'delivery.id' })[0]).toContain('warning: reads the body')
   })
 
-  it('the shipped mappings take their keys from signed content', async () => {
+  // Where the body carries no id of its own: the key must come from a header, and validate says so.
+  const UNSIGNED_KEY_KNOWN: Record<string, string> = {
+    zammad: 'one ticket update can fire several triggers with the same body; only the X-Zammad-Delivery header tells them apart',
+  }
+
+  it('the shipped mappings take their keys from signed content (known exceptions listed with their reason)', async () => {
     const { shippedMappings } = await import('../../src/mapping/shippedMappings.generated')
-    for (const [name, text] of Object.entries(shippedMappings)) expect(compileMappingText(text, name).warnings, name).toEqual([])
+    for (const [name, text] of Object.entries(shippedMappings)) {
+      const warnings = compileMappingText(text, name).warnings
+      if (UNSIGNED_KEY_KNOWN[name]) expect(warnings.length, `${name} now has a signed key: drop it from the exceptions`).toBeGreaterThan(0)
+      else expect(warnings, name).toEqual([])
+    }
   })
 })
 

@@ -1,0 +1,50 @@
+import type { CompiledExpression } from '../../expr/compileExpression'
+import type { PathSegment } from '../problems'
+import type * as M from '../types'
+import { allFieldsRead, type CompileContext } from './context'
+import { compileSteps, type CompiledStep } from './steps'
+
+export type CompiledOperation = {
+  name: string
+  steps: CompiledStep[]
+  result: [string, CompiledExpression][]
+}
+
+export type CompiledOperations = {
+  createUser: CompiledOperation
+  createTicket: CompiledOperation
+  /** By message type, plus `fallback`. */
+  sendMessage: Record<string, CompiledOperation>
+  closeTicket: CompiledOperation
+  register?: CompiledOperation
+  unregister?: CompiledOperation
+}
+
+function compileOperation(op: M.Operation<Record<string, M.Expression | undefined>>, name: string, cx: CompileContext, path: PathSegment[]): CompiledOperation {
+  const { steps, result, ...rest } = op
+  allFieldsRead(rest)
+  const compiled = compileSteps(steps, cx, [...path, 'steps'], name)
+  return { name, steps: compiled.steps, result: cx.exprMap(result, [...path, 'result'], compiled.ids) }
+}
+
+const optional = (op: M.Operation | undefined, name: string, cx: CompileContext) => (op ? compileOperation(op, name, cx, ['operations', name]) : undefined)
+
+export function compileOperations(ops: M.Operations, cx: CompileContext): CompiledOperations {
+  const { createUser, createTicket, sendMessage, closeTicket, register, unregister, ...rest } = ops
+  allFieldsRead(rest)
+  // The hand-off cannot go on without these ids (the schema requires them too).
+  if (createUser && !createUser.result?.externalUserId) cx.problem(['operations', 'createUser'], 'must have result.externalUserId')
+  if (createTicket && !createTicket.result?.ticketId) cx.problem(['operations', 'createTicket'], 'must have result.ticketId')
+  const byType: Record<string, CompiledOperation> = {}
+  for (const [type, op] of Object.entries(sendMessage ?? {})) {
+    if (op) byType[type] = compileOperation(op, `sendMessage.${type}`, cx, ['operations', 'sendMessage', type])
+  }
+  return {
+    createUser: compileOperation(createUser, 'createUser', cx, ['operations', 'createUser']),
+    createTicket: compileOperation(createTicket, 'createTicket', cx, ['operations', 'createTicket']),
+    sendMessage: byType,
+    closeTicket: compileOperation(closeTicket, 'closeTicket', cx, ['operations', 'closeTicket']),
+    register: optional(register, 'register', cx),
+    unregister: optional(unregister, 'unregister', cx),
+  }
+}
