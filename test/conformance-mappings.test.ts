@@ -6,6 +6,7 @@ import { fixtureDelivery } from '../src/fixtures/runFixtures'
 import { startStubHelpdesk, type StubHelpdesk } from '../src/fixtures/stubHelpdesk'
 import { compileMappingText } from '../src/mapping/loadMapping'
 import type { OperationFixture, WebhookFixture } from '../src/mapping/types'
+import { conformancePlan, type ConformancePlan } from '../src/fixtures/conformancePlan'
 import { botpressCaller, startIntegrationServer, type IntegrationServer } from '../src/sandbox/integrationServer'
 import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { bundle } from './support/harness'
@@ -18,38 +19,8 @@ import { bundle } from './support/harness'
 const dir = join(__dirname, '..', 'mappings')
 const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'))
 
-type Plan = {
-  ops: Partial<Record<'register' | 'createUser' | 'createTicket' | 'sendMessage' | 'closeTicket', OperationFixture>>
-  ticketId: string
-  hooks: Partial<Record<'newMessage' | 'assigned' | 'solved', WebhookFixture>>
-}
-
-/** Picks fixtures that tell one consistent story (same ticket id), or says why the mapping's fixtures cannot. */
-function plan(text: string, file: string): Plan | string {
-  const fx = compileMappingText(text, file).file.fixtures ?? {}
-  const ops: Plan['ops'] = {}
-  for (const f of fx.operations ?? []) {
-    if (f.expect.error) continue
-    if (f.operation === 'sendMessage') {
-      const input = f.input ?? {}
-      if (!ops.sendMessage && input.type === 'text' && input.userId) ops.sendMessage = f
-    } else if (f.operation !== 'unregister' && !ops[f.operation]) ops[f.operation] = f
-  }
-  for (const needed of ['createUser', 'createTicket', 'sendMessage', 'closeTicket'] as const) {
-    if (!ops[needed]) return `no ${needed} fixture${needed === 'sendMessage' ? ' with a text message from the user' : ''}`
-  }
-  const ticketId = ops.createTicket!.expect.result?.ticketId
-  if (ticketId === undefined) return 'the createTicket fixture does not state its result.ticketId'
-  const hooks: Plan['hooks'] = {}
-  for (const w of fx.webhooks ?? []) {
-    const e = w.expect.events?.[0] as { type?: string; ticketId?: string } | undefined
-    if (!e || w.expect.events!.length !== 1 || e.ticketId !== String(ticketId) || w.stepResponses) continue
-    const type = e.type as keyof Plan['hooks']
-    hooks[type] ??= w
-  }
-  if (!hooks.newMessage) return `no newMessage webhook fixture for ticket ${ticketId} (the createTicket fixture's ticket)`
-  return { ops, ticketId: String(ticketId), hooks }
-}
+type Plan = ConformancePlan
+const plan = (text: string, file: string) => conformancePlan(compileMappingText(text, file).file)
 
 /** The stub answers each fixture's expected request with that fixture's response. */
 function answerFromFixtures(stub: StubHelpdesk, ops: Plan['ops']) {

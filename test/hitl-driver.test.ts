@@ -135,6 +135,15 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     expect(driver.agentMessages).toHaveLength(1)
   })
 
+  it('botNotice: a bot message in the hitl conversation without payload.userId, sent as the system', async () => {
+    const r = await driver.botNotice('[Bot] tracking page shown')
+    expect(r.result.status).toBe(200)
+    expect(channelCalls.at(-1)!.payload).toEqual({ text: '[Bot] tracking page shown' })
+    const { ticket } = await deskApi('GET', `/tickets/${ticketId}`)
+    expect(ticket.messages.at(-1)).toMatchObject({ authorType: 'system', text: '[Bot] tracking page shown' })
+    expect((await bot.getMessage({ id: r.message.id })).message.tags.id).toBe(ticket.messages.at(-1).id)
+  })
+
   it('endSession: the cancel notice is a bot notice (no userId), then stopHitl closes the ticket', async () => {
     const before = channelCalls.length
     expect(await driver.endSession()).toBe(true)

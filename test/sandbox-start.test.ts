@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -79,6 +79,32 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     expect(out).not.toContain('✗')
   }, 60_000)
 
+  it('--script full: the bot sends a notice and the user ends the session; --record writes fixtures that pass', async () => {
+    const record = join(dir, 'recorded.yaml')
+    const r = await runSandbox(['--script', 'full', '--record', record])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const out = r.stdout
+    expect(out).toContain('desk  ticket tkt_1: message from System (system): "[Bot] The customer was shown the delivery tracking page."')
+    expect(out).toMatch(/✓ {3}7\. the bot sends a notice to the agent; it reaches the ticket as the system/)
+    expect(out).toContain('user  → "/end"')
+    expect(out).toContain('desk  ticket tkt_1 closed')
+    expect(out).toMatch(/✓ {3}8\. the user ends the session \(\/end → stopHitl\); the ticket is closed/)
+    expect(out).toMatch(/hand-off complete: 8 steps passed/)
+    expect(out).not.toContain('hitlStopped')
+    expect(out).toMatch(/recorded "captured [^"]+ → assigned" in /)
+    // The recorded deliveries, as the demo desk mapping's fixtures, pass `universal-hitl test`.
+    const demo = readFileSync(join(root, 'mappings', 'demo-desk.yaml'), 'utf8')
+    const combined = join(dir, 'demo-recorded.yaml')
+    writeFileSync(combined, demo.slice(0, demo.indexOf('\nfixtures:')) + '\n' + readFileSync(record, 'utf8'))
+    const t = spawnSync(process.execPath, [join(root, 'dist', 'cli.cjs'), 'test', combined], { encoding: 'utf8' })
+    expect(t.status, t.stdout + t.stderr).toBe(0)
+    expect(t.stdout).toMatch(/ok {3}\S+ webhook "captured [^"]+ → newMessage"/)
+    expect(t.stdout).toMatch(/^[1-9]\d* passed, 0 failed$/m)
+    const bad = await runSandbox(['--script', 'long'])
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain('--script wants one of basic, full, got "long"')
+  }, 60_000)
+
   it('--verbose prints the calls to Botpress and the helpdesk, never the desk token', async () => {
     const r = await runSandbox(['--verbose'])
     expect(r.code, r.stdout + r.stderr).toBe(0)
@@ -143,6 +169,9 @@ describe('npm start (node dist/sandbox.cjs)', () => {
       expect(r.stdout).toMatch(/relay at http:\/\/127\.0\.0\.1:\d+\/wh_\w+/)
       expect(r.stdout).toContain('agent Bob Builder → "Bob from the external desk"')
       expect(r.stdout).toContain('hitlStopped')
+      // --verbose with --mapping: every request the integration sends to the helpdesk, with its status, masked
+      expect(r.stdout).toMatch(/\[helpdesk\] +createTicket step "ticket": POST http:\/\/127\.0\.0\.1:\d+\/api\/tickets → 201/)
+      expect(r.stdout).toMatch(/\[helpdesk\] +sendMessage\.text step "message": POST http:\/\/127\.0\.0\.1:\d+\/api\/tickets\/tkt_\d+\/messages → 201/)
       expect(r.stdout).not.toContain(desk.apiToken)
       // unregister removed the webhook subscription on the way out
       expect(desk.store.webhooks).toEqual([])

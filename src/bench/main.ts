@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createEngine } from '../engine/createEngine'
 import { fixtureDelivery } from '../fixtures/runFixtures'
-import { startStubHelpdesk } from '../fixtures/stubHelpdesk'
+import { rewriteToStub, startStubHelpdesk } from '../fixtures/stubHelpdesk'
 import { compileMappingText, loadMapping } from '../mapping/loadMapping'
 import { parseSettings } from '../mapping/parseSettings'
 import { shippedMappings } from '../mapping/shippedMappings.generated'
@@ -70,16 +70,19 @@ async function main() {
 
   console.log('\n— webhook routing in the engine (verify HMAC + parse + rules), per delivery')
   const engineTimes: Record<string, number> = {}
+  // A rule's lookup steps (a fixture without stepResponses gets 200 {}) go to a local stub, never to the vendor.
+  const lookups = await startStubHelpdesk()
   for (const [name, text] of Object.entries(shippedMappings)) {
     const mapping = compileMappingText(text, name)
     const fx = mapping.file.fixtures
     const webhook = fx?.webhooks?.find((w) => w.sign && (w.expect.events?.length ?? 0) > 0 && !w.stepResponses)
     if (!webhook) continue
     const settings = parseSettings((fx!.settings ?? {}) as Record<string, unknown>, mapping.file.settings ?? {})
-    const engine = createEngine({ mapping, settings, hash: 'bench' }, { registration: fx!.registration })
+    const engine = createEngine({ mapping, settings, hash: 'bench' }, { registration: fx!.registration, rewriteUrl: rewriteToStub(lookups.url) })
     const delivery = await fixtureDelivery(mapping, { settings: settings.values, registration: fx!.registration ?? {} }, webhook)
     engineTimes[name] = await measure(`route ${name} "${webhook.name}"`, 2_000, () => engine.routeWebhook(delivery))
   }
+  await lookups.close()
 
   console.log('\n— the same through the built bundle behind the SDK server (HTTP + Botpress API calls to the emulator)')
   const emulator = await startRuntimeEmulator({ token: 't' })

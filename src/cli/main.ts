@@ -1,30 +1,58 @@
-import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { createEngine, runOperationByName, type OperationName } from '../engine/createEngine'
+import { createEngine, runOperationByName, OPERATION_NAMES, type OperationName } from '../engine/createEngine'
+import { describeConformance } from '../fixtures/conformancePlan'
 import { runFixtures } from '../fixtures/runFixtures'
-import { startStubHelpdesk } from '../fixtures/stubHelpdesk'
+import { rewriteToStub, startStubHelpdesk } from '../fixtures/stubHelpdesk'
+import { requestLine } from '../http/requestLog'
+import { vendorOriginOverride } from '../http/vendorOrigin'
+import { mappingWarnings, todoProblems } from '../mapping/lintMapping'
 import { compileMappingText } from '../mapping/loadMapping'
 import { parseSettings } from '../mapping/parseSettings'
-import { formatProblem, MappingError } from '../mapping/problems'
+import { parseYaml } from '../mapping/parseYaml'
+import { formatProblem, MappingError, type Problem } from '../mapping/problems'
+import { formatExplanation } from '../webhook/explainRules'
+import { capture } from './capture'
+import { reportFailure } from './failures'
+import { CliError, loadForCli, readJson, readJsonOrYaml, readStepResponses, readText, settingsFrom } from './inputs'
+import { packageRoot } from './packageRoot'
+import { init } from './scaffold'
 
 const USAGE = `universal-hitl — check and try vendor mappings
 
   universal-hitl validate <mapping.yaml>... [--settings <file>]
-      ok, or every problem as file:line:column: path: message (exit 1)
-  universal-hitl route <mapping.yaml> <request.json> [--settings <file>] [--registration <file>] [--no-verify]
+      ok, or every problem as file:line:column: path: message (exit 1); warnings (never failures) and
+      TODOs left by init (problems) the same way
+  universal-hitl route <mapping.yaml> <request.json> [--settings <file>] [--registration <file>]
+                 [--responses <file>] [--no-verify] [--explain]
       request.json = {"method","path","query","headers","body"}; prints each event as one JSON line,
-      or the handshake reply; a verification failure exits 1 with the reason
+      or the handshake reply; a verification failure exits 1 with the reason. Settings and registration
+      default to the file's fixtures. Lookup steps are answered from --responses ({"<step id>": [{status,
+      headers, body}, …]}, as fixtures' stepResponses), else sent to UNIVERSAL_HITL_VENDOR_ORIGIN if set, else
+      to the helpdesk. --explain prints every rule's when (true, false, undefined; missing paths) on stderr
   universal-hitl test <mapping.yaml>...
-      runs the files' fixtures against a local stub helpdesk; ends with "N passed, N failed"
+      runs the files' fixtures against a local stub helpdesk; ends with "N passed, N failed"; says per file
+      whether the conformance hand-off (npm test) can play its fixtures, and if not why
   universal-hitl dry-run <mapping.yaml> <operation> [--input <file.json>] [--settings <file>]
-                 [--registration <file>] [--responses <file.json>]
+                 [--registration <file>] [--responses <file>]
       runs createUser | createTicket | sendMessage | closeTicket | register | unregister against a local stub
-      (answering --responses in order, else 200 {}) and prints every request as rendered, secrets masked;
-      settings default to the file's fixtures.settings; input and responses to the file's first fixture of that
-      operation (else a sample input and 200 {})
+      (answering --responses: a list in order, or by step id; else 200 {}) and prints every request as
+      rendered, secrets masked, and every step left out by its when; settings default to the file's
+      fixtures.settings; input and responses to the file's first fixture of that operation (else a sample)
+  universal-hitl capture <mapping.yaml> --port <n> --record <fixtures.yaml> [--settings <file>] [--registration <file>]
+      listens on 127.0.0.1:<n> as the integration's webhook would, answers as it would, and appends every
+      delivery with the events it produced to <fixtures.yaml> as webhook fixtures (secrets replaced, re-signed)
+  universal-hitl init <name> [--from <mapping|shipped name>] [--force]
+      writes <name>.yaml: a commented skeleton with every operation, a verify block and fixtures to fill in
+  universal-hitl schema
+      prints the path of the mapping JSON Schema (for an editor's modeline)
+
+  Options: --debug (a stack trace on unexpected errors), --help.
+  Exit codes: 0 ok; 1 problems found (mapping problems, failed fixtures, a rejected delivery, a failed request);
+  2 usage or input error (bad arguments, a file that cannot be read or parsed).
 `
 
-const SAMPLE_INPUTS: Record<string, Record<string, unknown>> = {
+const SAMPLE_INPUTS: Record<OperationName, Record<string, unknown>> = {
   createUser: { userId: 'user_dryrun_0000000000000000001', name: 'Jane Doe', email: 'jane@example.com' },
   createTicket: {
     userId: 'user_dryrun_0000000000000000001',
@@ -43,55 +71,23 @@ const SAMPLE_INPUTS: Record<string, Record<string, unknown>> = {
   unregister: {},
 }
 
-const readText = (path: string) => {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (e) {
-    throw new CliError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)
-  }
-}
-
-class CliError extends Error {}
-
-function readJsonOrYamlObject(path: string): Record<string, unknown> {
-  const text = readText(path)
-  try {
-    const value = JSON.parse(text)
-    // JSON that is not an object (a list, a string, null) is checked as text, which reports it.
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value
-  } catch {
-    // not JSON: YAML text
-  }
-  return { __yaml: text }
-}
-
-function readJson(path: string): Record<string, unknown> {
-  const text = readText(path)
-  let value: unknown
-  try {
-    value = JSON.parse(text)
-  } catch (e) {
-    throw new CliError(`${path} is not JSON: ${(e as Error).message}`)
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CliError(`${path} must hold a JSON object`)
-  return value as Record<string, unknown>
-}
-
-function settingsFrom(path: string | undefined): string | Record<string, unknown> | undefined {
-  if (!path) return undefined
-  const v = readJsonOrYamlObject(path)
-  return typeof v.__yaml === 'string' ? v.__yaml : v
-}
+const printProblems = (problems: Problem[]) => problems.forEach((p) => console.log(formatProblem(p)))
 
 async function validate(files: string[], settingsPath: string | undefined): Promise<number> {
   if (files.length === 0) throw new CliError('validate needs at least one mapping file')
   let failed = 0
   for (const file of files) {
+    const text = readText(file)
     try {
-      const mapping = compileMappingText(readText(file), file)
+      // Warnings need only the YAML; they are printed even when the file has problems too.
+      const source = parseYaml(text, file)
+      const warnings = mappingWarnings(source)
+      printProblems(warnings)
+      const mapping = compileMappingText(text, file)
+      const todos = todoProblems(source)
+      if (todos.length) throw new MappingError(todos)
       if (settingsPath) parseSettings(settingsFrom(settingsPath), mapping.file.settings ?? {}, settingsPath)
-      console.log(`${file}: ok`)
-      for (const w of mapping.warnings) console.log(formatProblem(w))
+      console.log(`${file}: ok${warnings.length ? ` (${warnings.length} warning${warnings.length > 1 ? 's' : ''})` : ''}`)
     } catch (e) {
       if (!(e instanceof MappingError)) throw e
       failed++
@@ -101,16 +97,27 @@ async function validate(files: string[], settingsPath: string | undefined): Prom
   return failed ? 1 : 0
 }
 
-async function route(file: string | undefined, requestPath: string | undefined, opts: { settings?: string; registration?: string; verify: boolean }): Promise<number> {
+type RouteOptions = { settings?: string; registration?: string; responses?: string; verify: boolean; explain: boolean }
+
+async function route(file: string | undefined, requestPath: string | undefined, opts: RouteOptions): Promise<number> {
   if (!file || !requestPath) throw new CliError('route needs <mapping.yaml> <request.json>')
-  const mapping = compileMappingText(readText(file), file)
-  const settings = parseSettings(settingsFrom(opts.settings), mapping.file.settings ?? {}, opts.settings ?? 'settings')
-  const registration = opts.registration ? readJson(opts.registration) : undefined
   const request = readJson(requestPath)
   if (!('body' in request)) throw new CliError(`${requestPath} needs a "body" (a string or JSON)`)
+  const answers = opts.responses ? readStepResponses(opts.responses) : undefined
+  const { mapping, settings, registration } = loadForCli(file, opts)
   const body = typeof request.body === 'string' ? request.body : JSON.stringify(request.body)
-  const engine = createEngine({ mapping, settings, hash: 'cli' }, { registration })
-  const outcome = await engine.routeWebhook({ ...(request as object), body } as never, { skipVerify: !opts.verify })
+  const stub = answers ? await startStubHelpdesk() : undefined
+  for (const [stepId, list] of Object.entries(answers ?? {})) stub!.enqueueFor(stepId, ...list)
+  const engine = createEngine(
+    { mapping, settings, hash: 'cli' },
+    { registration, rewriteUrl: stub ? rewriteToStub(stub.url) : vendorOriginOverride(), onRequest: (r) => console.error(`lookup ${requestLine(r)}`) },
+  )
+  let outcome
+  try {
+    outcome = await engine.routeWebhook({ ...(request as object), body } as never, { skipVerify: !opts.verify, explain: opts.explain })
+  } finally {
+    await stub?.close()
+  }
   switch (outcome.kind) {
     case 'handshake':
       console.log(JSON.stringify({ handshake: { status: outcome.status, headers: outcome.headers, body: outcome.body } }))
@@ -123,41 +130,44 @@ async function route(file: string | undefined, requestPath: string | undefined, 
       for (const { rule: _rule, ...event } of outcome.events) console.log(JSON.stringify(event))
       for (const reason of outcome.skipped) console.error(`skipped: ${reason}`)
       if (outcome.events.length === 0) console.error('no event: no rule matched, or the delivery is one to ignore')
+      for (const line of formatExplanation(outcome.explain ?? [])) console.error(line)
       return 0
   }
 }
 
-async function dryRun(file: string | undefined, operation: string | undefined, opts: { input?: string; settings?: string; registration?: string; responses?: string }): Promise<number> {
+type DryRunOptions = { input?: string; settings?: string; registration?: string; responses?: string }
+
+async function dryRun(file: string | undefined, operation: string | undefined, opts: DryRunOptions): Promise<number> {
   if (!file || !operation) throw new CliError('dry-run needs <mapping.yaml> <operation>')
-  if (!(operation in SAMPLE_INPUTS)) throw new CliError(`unknown operation "${operation}"; one of: ${Object.keys(SAMPLE_INPUTS).join(', ')}`)
-  const mapping = compileMappingText(readText(file), file)
-  const settingsSource = opts.settings ? settingsFrom(opts.settings) : ((mapping.file.fixtures?.settings ?? {}) as Record<string, unknown>)
-  const settings = parseSettings(settingsSource, mapping.file.settings ?? {}, opts.settings ?? `${file} fixtures.settings`)
-  const registration = opts.registration ? readJson(opts.registration) : mapping.file.fixtures?.registration
+  if (!(OPERATION_NAMES as readonly string[]).includes(operation)) throw new CliError(`unknown operation "${operation}"; one of: ${OPERATION_NAMES.join(', ')}`)
+  const op = operation as OperationName
+  const given = { input: opts.input ? readJson(opts.input) : undefined, responses: opts.responses ? readJsonOrYaml(opts.responses) : undefined }
+  if (given.responses !== undefined && (!given.responses || typeof given.responses !== 'object')) {
+    throw new CliError(`${opts.responses} must hold a list of {status, headers, body} (in order) or lists of them by step id`)
+  }
+  const { mapping, settings, registration } = loadForCli(file, opts)
   // Without --input/--responses, the file's first fixture of that operation supplies them (else a sample input).
-  const fixture = mapping.file.fixtures?.operations?.find((f) => f.operation === operation)
-  if (fixture && (!opts.input || !opts.responses)) console.log(`(using fixture "${fixture.name}" for ${[!opts.input && 'input', !opts.responses && 'responses'].filter(Boolean).join(' and ')})`)
-  const input = opts.input ? readJson(opts.input) : (fixture?.input ?? SAMPLE_INPUTS[operation]!)
-  const responses = opts.responses ? JSON.parse(readText(opts.responses)) : (fixture?.responses ?? [])
-  if (!Array.isArray(responses)) throw new CliError(`${opts.responses} must hold a JSON array of {status, headers, body}`)
+  const fixture = mapping.file.fixtures?.operations?.find((f) => f.operation === op)
+  if (fixture && (!given.input || !given.responses)) console.log(`(using fixture "${fixture.name}" for ${[!given.input && 'input', !given.responses && 'responses'].filter(Boolean).join(' and ')})`)
+  const input = given.input ?? fixture?.input ?? SAMPLE_INPUTS[op]
+  const responses = given.responses ?? fixture?.responses ?? []
   const stub = await startStubHelpdesk()
-  stub.enqueue(...responses)
+  if (Array.isArray(responses)) stub.enqueue(...responses)
+  else for (const [stepId, list] of Object.entries(readStepResponses(opts.responses!))) stub.enqueueFor(stepId, ...list)
   const webhookUrl = (input.webhookUrl as string | undefined) ?? 'https://webhook.botpress.cloud/wh_dryrun'
   const engine = createEngine({ mapping, settings, hash: 'dry-run' }, {
     registration,
     webhookUrl,
-    rewriteUrl: (url) => {
-      const u = new URL(url)
-      return `${stub.url}${u.pathname}${u.search}`
-    },
+    rewriteUrl: rewriteToStub(stub.url),
     onRequest: (r) => {
-      console.log(`${r.label}: ${r.method} ${r.url} → ${r.status ?? 'failed'}`)
+      console.log(requestLine(r))
       for (const [k, v] of Object.entries(r.headers)) console.log(`  ${k}: ${v}`)
       if (r.body !== undefined) console.log(`  ${r.body}`)
     },
+    onStepSkipped: (s) => console.log(`${s.label}: skipped, its when gave ${s.value === undefined ? 'undefined' : JSON.stringify(s.value)} (when: ${s.when.replace(/\s+/g, ' ').trim()})`),
   })
   try {
-    const result = await runOperationByName(engine, operation as OperationName, input, webhookUrl)
+    const result = await runOperationByName(engine, op, input, webhookUrl)
     console.log(`result: ${engine.redactor.body(JSON.stringify(result))}`)
     return 0
   } catch (e) {
@@ -173,9 +183,10 @@ async function test(files: string[]): Promise<number> {
   let passed = 0
   let failed = 0
   for (const file of files) {
+    const text = readText(file)
     let results
     try {
-      results = await runFixtures(readText(file), file)
+      results = await runFixtures(text, file)
     } catch (e) {
       if (!(e instanceof MappingError)) throw e
       console.log(e.message)
@@ -188,24 +199,35 @@ async function test(files: string[]): Promise<number> {
       for (const p of r.problems) console.log(`       ${p}`)
       r.ok ? passed++ : failed++
     }
+    console.log(`${file}: ${describeConformance(compileMappingText(text, file).file)}`)
   }
   console.log(`${passed} passed, ${failed} failed`)
   return failed ? 1 : 0
 }
 
+const OPTIONS = {
+  settings: { type: 'string' },
+  registration: { type: 'string' },
+  input: { type: 'string' },
+  responses: { type: 'string' },
+  port: { type: 'string' },
+  record: { type: 'string' },
+  from: { type: 'string' },
+  force: { type: 'boolean', default: false },
+  'no-verify': { type: 'boolean', default: false },
+  explain: { type: 'boolean', default: false },
+  debug: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const
+
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      settings: { type: 'string' },
-      registration: { type: 'string' },
-      input: { type: 'string' },
-      responses: { type: 'string' },
-      'no-verify': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  })
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })
+  } catch (e) {
+    throw new CliError(`${(e as Error).message} (universal-hitl --help lists the options)`)
+  }
+  const { values, positionals } = parsed
   const [command, ...rest] = positionals
   if (values.help || !command) {
     console.log(USAGE)
@@ -215,20 +237,25 @@ export async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validate(rest, values.settings)
     case 'route':
-      return route(rest[0], rest[1], { settings: values.settings, registration: values.registration, verify: !values['no-verify'] })
+      return route(rest[0], rest[1], { settings: values.settings, registration: values.registration, responses: values.responses, verify: !values['no-verify'], explain: values.explain })
     case 'test':
       return test(rest)
     case 'dry-run':
       return dryRun(rest[0], rest[1], { input: values.input, settings: values.settings, registration: values.registration, responses: values.responses })
+    case 'capture':
+      return capture(rest[0], { port: values.port, record: values.record, settings: values.settings, registration: values.registration })
+    case 'init':
+      return init(rest[0], { from: values.from, force: values.force })
+    case 'schema':
+      console.log(join(packageRoot(), 'schemas', 'mapping.schema.json'))
+      return 0
     default:
-      throw new CliError(`unknown command "${command}"\n\n${USAGE}`)
+      throw new CliError(`unknown command "${command}" (universal-hitl --help lists the commands)`)
   }
 }
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2)
+main(argv).then(
   (code) => process.exit(code),
-  (e) => {
-    console.error(e instanceof CliError || e instanceof MappingError ? e.message : (e as Error).stack ?? String(e))
-    process.exit(2)
-  },
+  (e) => process.exit(reportFailure(e, argv.includes('--debug'))),
 )

@@ -3,7 +3,7 @@ import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
 import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
 import { requireId, runOperation, type RunContext } from '../operations/runSteps'
-import { routeWebhook, type IncomingWebhook } from '../webhook/routeWebhook'
+import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
 export class UnsupportedMessageTypeError extends Error {}
@@ -13,6 +13,7 @@ export type EngineOptions = {
   registration?: Record<string, unknown>
   webhookUrl?: string
   onRequest?: RunContext['onRequest']
+  onStepSkipped?: RunContext['onStepSkipped']
   rewriteUrl?: RunContext['rewriteUrl']
   /** Where tokens the auth module obtains are kept; by default in this engine's memory. */
   tokens?: TokenStore
@@ -50,6 +51,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     redactor,
     tokens: options.tokens ?? new MemoryTokenStore(),
     onRequest: options.onRequest,
+    onStepSkipped: options.onStepSkipped,
     rewriteUrl: options.rewriteUrl,
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
   }
@@ -142,14 +144,14 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       await runOperation(ops.unregister, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
     },
 
-    routeWebhook: (req: IncomingWebhook, o?: { skipVerify?: boolean; now?: number }) => routeWebhook(req, ctx, o),
+    routeWebhook: (req: IncomingWebhook, o?: RouteOptions) => routeWebhook(req, ctx, o),
   }
 }
 
 export type Engine = ReturnType<typeof createEngine>
 
 /** String values kept from registration (e.g. a webhook signing secret) are masked like settings secrets. */
-function secretsIn(registration: Record<string, unknown> | undefined): string[] {
+export function secretsIn(registration: Record<string, unknown> | undefined): string[] {
   return Object.entries(registration ?? {})
     .filter(([k, v]) => typeof v === 'string' && /secret|token|key|password/i.test(k))
     .map(([, v]) => v as string)

@@ -1,6 +1,8 @@
 import * as sdk from '@botpress/sdk'
 import { createEngine, type Engine, UnsupportedMessageTypeError } from '../engine/createEngine'
 import { VendorRequestError } from '../http/sendRequest'
+import { envRequestLogger } from '../http/requestLog'
+import { vendorOriginOverride } from '../http/vendorOrigin'
 import { loadMapping } from '../mapping/loadMapping'
 import { MappingError } from '../mapping/problems'
 import { HostNotAllowedError, OperationResultError } from '../operations/runSteps'
@@ -15,21 +17,7 @@ export async function engineFor(ctx: Ctx, client: Client, options?: { webhookUrl
   if (loaded.mapping.usesRegistration && options?.withRegistration !== false) {
     registration = (await getRegistration(client, ctx.integrationId))?.values
   }
-  return createEngine(loaded, { registration, webhookUrl: options?.webhookUrl, rewriteUrl: vendorOriginOverride() })
-}
-
-/**
- * Local testing only: UNIVERSAL_HITL_VENDOR_ORIGIN=http://127.0.0.1:PORT sends every helpdesk request to that
- * origin (path and query kept), so a mapping whose base URL is fixed (https://{sub}.zendesk.com) can be run
- * against a stub. Integration processes in Botpress Cloud have no way to set it from a bot's configuration.
- */
-function vendorOriginOverride(): ((url: string) => string) | undefined {
-  const origin = process.env.UNIVERSAL_HITL_VENDOR_ORIGIN
-  if (!origin) return undefined
-  return (url) => {
-    const u = new URL(url)
-    return `${origin.replace(/\/+$/, '')}${u.pathname}${u.search}`
-  }
+  return createEngine(loaded, { registration, webhookUrl: options?.webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger() })
 }
 
 export async function getRegistration(client: Client, integrationId: string) {

@@ -32,12 +32,27 @@ export class Redactor {
     return this.text(text).replace(/("(?:[A-Za-z_]*(?:password|secret|token|apikey|api_key)[A-Za-z_]*)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi, '$1"***"')
   }
 
-  /** Header values that are credentials whatever their content. */
+  /**
+   * Header values that are credentials whatever their content: masked, except that an empty one says so
+   * (`Bearer (empty)`), since a missing setting would otherwise look exactly like a good token.
+   */
   headers(headers: Record<string, string>): Record<string, string> {
     const out: Record<string, string> = {}
     for (const [k, v] of Object.entries(headers)) {
-      out[k] = /^(authorization|proxy-authorization|cookie|x-api-key|api[_-]?key|api_access_token)$/i.test(k) ? '***' : this.text(v)
+      out[k] = /^(authorization|proxy-authorization|cookie|x-api-key|api[_-]?key|api_access_token)$/i.test(k) ? (emptyCredential(v) ?? '***') : this.text(v)
     }
     return out
   }
+}
+
+/** `(empty)`, `Bearer (empty)`, `Basic (empty)` (no user, no password) for credentials that hold nothing. */
+function emptyCredential(value: string): string | undefined {
+  const v = value.trim()
+  if (v === '') return '(empty)'
+  const m = /^(\w+)(?:\s+(.*))?$/.exec(v)
+  if (!m || !/^(bearer|token|basic)$/i.test(m[1]!)) return undefined
+  const credential = (m[2] ?? '').trim()
+  if (credential === '') return `${m[1]} (empty)`
+  if (m[1]!.toLowerCase() === 'basic' && Buffer.from(credential, 'base64').toString('utf8') === ':') return `${m[1]} (empty)`
+  return undefined
 }

@@ -20,8 +20,6 @@ export type CompiledMapping = {
    * load the stored registration. Reads in register and unregister are not counted (as before the split).
    */
   usesRegistration: boolean
-  /** Placed like problems, but the mapping works: `validate` prints them (src/mapping/warnings.ts). */
-  warnings: Problem[]
   http: CompiledHttp
   operations: CompiledOperations
   webhook: CompiledWebhook
@@ -37,6 +35,6 @@ export function compileMapping(file: M.MappingFile, source: SourceDocument): { m
   allFieldsRead(rest)
   const cx = new CompileContext(source, settings)
   const compiled = { http: compileHttp(http, cx), operations: compileOperations(operations, cx), webhook: compileWebhook(webhook, cx) }
-  const mapping: CompiledMapping = { file, usesRegistration: cx.registrationReads.some(readByHandoff), warnings: [], ...compiled }
+  const mapping: CompiledMapping = { file, usesRegistration: cx.registrationReads.some(readByHandoff), ...compiled }
   return { mapping: cx.problems.length ? undefined : mapping, problems: cx.problems }
 }

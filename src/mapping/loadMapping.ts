@@ -8,7 +8,6 @@ import type { MappingFile } from './types'
 import { MAX_MAPPING_BYTES, MAX_SETTINGS } from './limits'
 import { refuseOverSize } from './parseYaml'
 import { validateMapping } from './validateMapping'
-import { mappingWarnings } from './warnings'
 
 export type LoadedMapping = {
   mapping: CompiledMapping
@@ -50,7 +49,6 @@ export function compileMappingText(text: string, file: string): CompiledMapping 
   if (problems.length) throw new MappingError(problems)
   const { mapping, problems: compileProblems } = compileMapping(value as MappingFile, source)
   if (!mapping) throw new MappingError(compileProblems)
-  mapping.warnings = mappingWarnings(value as MappingFile, source)
   return mapping
 }
 

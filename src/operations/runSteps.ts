@@ -4,7 +4,7 @@ import { stringify } from '../expr/compileTemplate'
 import { applyAuth } from '../auth/applyAuth'
 import type { TokenStore } from '../auth/tokenStore'
 import { Redactor } from '../http/redact'
-import { sendRequest, type HttpRequest, type HttpResponse } from '../http/sendRequest'
+import { sendRequest, VendorRequestError, type HttpRequest, type HttpResponse } from '../http/sendRequest'
 import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
 
 export type StepResult = { status: number; headers: Record<string, string>; body: unknown }
@@ -17,11 +17,19 @@ export type RunContext = {
   redactor: Redactor
   /** Where auth keeps the tokens it obtains (integration state in Botpress, memory elsewhere). */
   tokens: TokenStore
+  /**
+   * Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL and the
+   * step sending it (fixtures answer lookups by step id).
+   */
+  rewriteUrl?: (url: string, step?: { id?: string; label: string }) => string
   /** Observes every request sent (the CLI's dry run and the sandbox's --verbose use it); already redacted. */
-  /** Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL. */
-  rewriteUrl?: (url: string) => string
-  onRequest?: (r: { label: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number }) => void
+  onRequest?: (r: SentRequest) => void
+  /** Observes steps left out because their `when` was not true (the dry run lists them). */
+  onStepSkipped?: (s: { label: string; when: string; value: unknown }) => void
 }
+
+/** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
+export type SentRequest = { label: string; stepId?: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number; error?: string; response?: StepResult }
 
 export class HostNotAllowedError extends Error {}
 
@@ -73,7 +81,7 @@ function refuseDotSegments(path: string) {
 }
 
 /** Renders a compiled request template into a concrete HTTP request. */
-export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope): Promise<HttpRequest> {
+export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }): Promise<HttpRequest> {
   const http = ctx.mapping.http
   const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
@@ -109,7 +117,7 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   }
   return {
     method: req.method as Method,
-    url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url,
+    url: ctx.rewriteUrl ? ctx.rewriteUrl(url, step) : url,
     renderedUrl: url,
     headers,
     query,
@@ -132,9 +140,10 @@ async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>)
 }
 
 async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
-  const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope))
+  const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, step))
   const errorMessage = ctx.mapping.http.errorMessage
   let response: HttpResponse | undefined
+  let failed: { status?: number; error: string } | undefined
   try {
     response = await sendRequest(request, {
       label: step.label,
@@ -142,17 +151,23 @@ async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, sc
       vendorMessage: errorMessage ? async (body) => stringify(await errorMessage.evaluate(body, scope)) || undefined : undefined,
     })
     return { status: response.status, headers: response.headers, body: response.body }
+  } catch (e) {
+    if (e instanceof VendorRequestError) failed = { status: e.status, error: e.message }
+    throw e
   } finally {
     if (ctx.onRequest) {
       const u = new URL(request.renderedUrl ?? request.url)
       for (const [k, v] of request.query) u.searchParams.append(k, v)
       ctx.onRequest({
         label: step.label,
+        stepId: step.id,
         method: request.method,
         url: ctx.redactor.text(u.toString()),
         headers: ctx.redactor.headers(request.headers),
         body: request.body ? ctx.redactor.body(request.body.text) : undefined,
-        status: response?.status,
+        status: response?.status ?? failed?.status,
+        error: failed?.error,
+        response: response && { status: response.status, headers: response.headers, body: response.body },
       })
     }
   }
@@ -163,7 +178,13 @@ export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: 
   const results: Record<string, unknown> = {}
   for (const step of steps) {
     const scope: Scope = { ...baseScope, steps: results }
-    if (step.when && !(await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope)))) continue
+    if (step.when) {
+      const value = await located(`${step.label} when`, ctx, () => step.when!.evaluate(context, scope))
+      if (!value) {
+        ctx.onStepSkipped?.({ label: step.label, when: step.when.source, value })
+        continue
+      }
+    }
     if (step.forEach) {
       let items = await located(`${step.label} forEach`, ctx, () => step.forEach!.evaluate(context, scope))
       if (items === undefined || items === null) items = []

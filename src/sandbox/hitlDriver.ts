@@ -385,6 +385,12 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
       return { conversationId, downstreamUserId, messageHistory, conversation: conversation as Conversation }
     },
 
+    /** The bot (a flow) posts a notice to the agent in the hitl conversation: a message with no end user. */
+    async botNotice(text: string) {
+      if (!session?.active) throw new Error('no active hand-off session to send a bot notice to')
+      return writeDownstream(session, 'text', { text })
+    },
+
     /** Plugin `stopHitl` (the bot or flow ends the session): cancel notice to the agent, then the integration's stopHitl. */
     endSession: (reason: EndReason = 'close-action-called') => endSession(reason),
 

@@ -3,15 +3,16 @@
 // (or your own helpdesk with --mapping/--settings) and the HITL plugin's side played by the driver.
 import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { parse as parseYamlText } from 'yaml'
+import { packageRoot } from '../cli/packageRoot'
 import { Redactor } from '../http/redact'
 import { loadMapping } from '../mapping/loadMapping'
 import { TimeoutError } from './hitlDriver'
 import { runInteractive } from './interactive'
-import { createOutput } from './output'
-import { attachTranscript, runHandoff, StepFailed } from './runHandoff'
+import { createOutput, quote } from './output'
+import { attachTranscript, HANDOFF_SCRIPTS, runHandoff, StepFailed, type HandoffScript } from './runHandoff'
 import { createSandbox } from './stack'
 
 const USAGE = `npm start [-- options]        (or: node dist/sandbox.cjs [options])
@@ -29,27 +30,14 @@ Options
   --settings <file>      the settings (YAML) for --mapping
   --relay-port <port>    serve the webhook relay on this port with the fixed URL http://127.0.0.1:<port>/wh_sandbox,
                          so a helpdesk can be pointed at it before the sandbox starts (e.g. Request Tracker's Scrip)
+  --script basic|full    basic (default): the agent replies and solves the ticket; full: the agent replies, the
+                         bot sends a notice to the agent, and the user ends the session (/end → stopHitl)
+  --record <file>        also write every webhook delivery the relay receives, with the events it produced, to
+                         <file> as fixtures (secrets replaced by fixture ones, re-signed; see universal-hitl capture)
   --timeout <s>          how long to wait for each step (default 15 s with the Demo Desk, 600 s for a human agent)
   --verbose              also print every call to Botpress, to the integration and to the helpdesk (secrets masked)
   --help                 this text
 `
-
-/** The package root: where package.json names this package (dist/sandbox.cjs → ..). */
-function packageRoot(): string {
-  let dir = __dirname
-  for (let i = 0; i < 6; i++) {
-    const pkg = join(dir, 'package.json')
-    if (existsSync(pkg)) {
-      try {
-        if (JSON.parse(readFileSync(pkg, 'utf8')).name === 'universal-hitl') return dir
-      } catch {
-        // keep looking
-      }
-    }
-    dir = dirname(dir)
-  }
-  return resolve(__dirname, '..')
-}
 
 class UsageError extends Error {}
 
@@ -89,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
         settings: { type: 'string' },
         timeout: { type: 'string' },
         'relay-port': { type: 'string' },
+        script: { type: 'string', default: 'basic' },
+        record: { type: 'string' },
         verbose: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -124,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
     const seconds = args.timeout === undefined ? defaultSeconds : Number(args.timeout)
     if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout wants a number of seconds, got ${JSON.stringify(args.timeout)}`)
     timeoutMs = seconds * 1000
+    if (!(HANDOFF_SCRIPTS as readonly string[]).includes(args.script)) throw new UsageError(`--script wants one of ${HANDOFF_SCRIPTS.join(', ')}, got ${JSON.stringify(args.script)}`)
+    if (args.interactive && args.script !== 'basic') throw new UsageError('--script goes without --interactive (there, you play the user)')
     if (args['relay-port'] !== undefined) {
       relayPort = Number(args['relay-port'])
       if (!Number.isInteger(relayPort) || relayPort < 1 || relayPort > 65535) throw new UsageError(`--relay-port wants a port number, got ${JSON.stringify(args['relay-port'])}`)
@@ -151,6 +143,13 @@ async function main(argv: string[]): Promise<number> {
     settings,
     deskApiToken,
     progress: out.progress,
+    record: args.record
+      ? {
+          file: args.record,
+          onCaptured: (c) => out.say('log', `recorded ${quote(c.fixture.name)} in ${args.record}`),
+          onError: (e) => out.say('fail', `not recorded: ${e.message.split('\n')[0]}`),
+        }
+      : undefined,
     log: verbose
       ? {
           botpress: (l) => out.log('botpress api', l),
@@ -203,7 +202,7 @@ async function main(argv: string[]): Promise<number> {
     out.line(mapping === undefined ? 'hand-off (the agent is played through the Demo Desk API)' : `hand-off (the agent is a human in ${vendor})`)
     const started = Date.now()
     try {
-      const steps = await runHandoff(sandbox, out, { timeoutMs, vendor })
+      const steps = await runHandoff(sandbox, out, { timeoutMs, vendor, script: args.script as HandoffScript })
       out.line()
       out.line(`hand-off complete: ${steps} steps passed in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     } catch (e) {

@@ -2,7 +2,7 @@
 // agent takes the ticket, replies and solves it. Every step is checked (in the helpdesk and in Botpress) and
 // both sides are printed as a timestamped transcript. With an external helpdesk the agent side is a human.
 import type { Ticket } from './demo-desk'
-import { TimeoutError } from './hitlDriver'
+import { PLUGIN_MESSAGES, TimeoutError } from './hitlDriver'
 import { quote, type Output } from './output'
 import type { Sandbox } from './stack'
 
@@ -75,7 +75,15 @@ export type HandoffOptions = {
   timeoutMs: number
   /** The helpdesk's display name (external helpdesk). */
   vendor?: string
+  /**
+   * `basic`: the agent replies and solves the ticket. `full`: the agent replies, the bot sends a notice to the
+   * agent, and the user ends the session (/end → stopHitl, which closes the ticket).
+   */
+  script?: HandoffScript
 }
+
+export const HANDOFF_SCRIPTS = ['basic', 'full'] as const
+export type HandoffScript = (typeof HANDOFF_SCRIPTS)[number]
 
 const SCRIPT = {
   user1: "Hi! My order #1042 still hasn't arrived.",
@@ -84,6 +92,8 @@ const SCRIPT = {
   description: 'Escalated by the bot: the customer asks about a late delivery.',
   user2: 'Are you there? I need it before Friday.',
   agentReply: "Hi Jane, I'm Alice. Your parcel left our warehouse this morning; it will be there on Thursday.",
+  botNotice: '[Bot] The customer was shown the delivery tracking page.',
+  userEnds: '/end',
 }
 
 /** Runs the hand-off; resolves with the number of steps passed, throws StepFailed at the first failure. */
@@ -186,6 +196,30 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         return `from ${m.agentName}; the user's own message did not come back (no echo)`
       })
 
+      if (opts.script === 'full') {
+        await step('the bot sends a notice to the agent; it reaches the ticket as the system', async () => {
+          const r = await driver.botNotice(SCRIPT.botNotice)
+          const t = await ticketNow()
+          const m = t.messages.find((x: any) => !x.history && x.text === SCRIPT.botNotice)
+          expect(m, `no message ${quote(SCRIPT.botNotice)} in ticket ${ticketId}`)
+          expect(m.authorType === 'system', `the notice is authored by ${m.authorType}, not the system`)
+          const { message } = await driver.bot.getMessage({ id: r.message.id })
+          expect(message.tags.id === m.id, `the notice was not acked with the desk's message id (tags.id = ${message.tags.id})`)
+          expect(driver.agentMessages.length === 1, 'the bot notice came back to the user as an agent message')
+          return `desk message ${m.id}; it did not come back to the user`
+        })
+        await step('the user ends the session (/end → stopHitl); the ticket is closed', async () => {
+          const r = await driver.userSays(SCRIPT.userEnds)
+          expect(r.ended, 'the session was not ended')
+          expect(!driver.active, 'the session is still active')
+          const t = await ticketNow()
+          expect(t.status === 'closed', `ticket ${ticketId} is ${t.status}, not closed`)
+          expect(t.messages.some((x: any) => x.text === PLUGIN_MESSAGES.userCancelled), 'the agent was not told that the user ended the session')
+          return 'the agent was told, the ticket is closed, the bot has the conversation back'
+        })
+        return passed
+      }
+
       await step('the agent solves the ticket → hitlStopped', async () => {
         await api('POST', `/tickets/${encodeURIComponent(ticketId)}/solve`, { agentId: agent.id })
         await wait('stopped', opts.timeoutMs)
@@ -205,7 +239,7 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
       const secs = Math.round(opts.timeoutMs / 1000)
       out.line()
       out.line(`waiting for an agent in ${vendor}... (up to ${secs} s; change with --timeout <s>)`)
-      out.line(`  → open ticket ${ticketId} in ${vendor}, reply to the customer, then solve/close it.`)
+      out.line(opts.script === 'full' ? `  → open ticket ${ticketId} in ${vendor} and reply to the customer (the user then ends the session).` : `  → open ticket ${ticketId} in ${vendor}, reply to the customer, then solve/close it.`)
       out.line(`  → ${vendor} must be able to reach the webhook relay at ${s.relay!.url}`)
       out.line(`    (fine for a helpdesk on this machine or network; a cloud helpdesk needs a tunnel to it).`)
       out.line()
@@ -213,6 +247,20 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         const m = await wait('agentMessage', opts.timeoutMs)
         return `from ${m.agentName}: ${quote(m.text, 80)}`
       })
+      if (opts.script === 'full') {
+        await step(`the bot sends a notice to the agent; ${vendor} accepts it`, async () => {
+          const r = await driver.botNotice(SCRIPT.botNotice)
+          const { message } = await driver.bot.getMessage({ id: r.message.id })
+          return message.tags.id ? `${vendor} message id ${message.tags.id}` : `${vendor} accepted it (the mapping returns no message id)`
+        })
+        await step(`the user ends the session (/end → stopHitl); the integration closes ticket ${ticketId} in ${vendor}`, async () => {
+          const r = await driver.userSays(SCRIPT.userEnds)
+          expect(r.ended, 'the session was not ended')
+          expect(!driver.active, 'the session is still active')
+          return `check in ${vendor} that ticket ${ticketId} is closed and shows the notice`
+        })
+        return passed
+      }
       await step(`the agent solves the ticket in ${vendor} → hitlStopped`, async () => {
         await wait('stopped', opts.timeoutMs)
         expect(!driver.active, 'the session is still active')

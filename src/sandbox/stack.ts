@@ -3,10 +3,13 @@
 // `register` call, and the HITL driver playing the Botpress side.
 import { randomBytes } from 'node:crypto'
 import { Client } from '@botpress/client'
+import { createCapture, type Captured } from '../fixtures/captureDeliveries'
+import { REQUEST_LOG_TAG } from '../http/requestLog'
+import { loadMapping } from '../mapping/loadMapping'
 import { startDemoDesk, type DemoDesk } from './demo-desk'
 import { startHitlDriver, IntegrationCallError, type HitlDriver, type HitlDriverOptions } from './hitlDriver'
 import { botpressCaller, startIntegrationServer, type BotpressCaller, type BotpressIdentity, type CallResult, type IntegrationServer } from './integrationServer'
-import { startRuntimeEmulator, type RuntimeEmulator } from './runtime-emulator'
+import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from './runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
 
 const WEBCHAT_ID = 'intg_webchat_sandbox'
@@ -30,6 +33,8 @@ export type SandboxOptions = {
   /** Line loggers (already masked by the caller if needed). */
   log?: { botpress?: (line: string) => void; helpdesk?: (line: string) => void; integration?: (line: string) => void; relay?: (line: string) => void; calls?: (line: string) => void }
   progress?: Progress
+  /** `--record`: every delivery the relay receives is also written to this file as a webhook fixture. */
+  record?: { file: string; onCaptured?: (c: Captured) => void; onError?: (e: Error) => void }
 }
 
 /** A call to the integration, logged as `operation [type] → status (ms)` (never headers: they carry the configuration). */
@@ -113,9 +118,25 @@ export function createSandbox(opts: SandboxOptions) {
         s.settings = `baseUrl: ${desk.url}\napiToken: ${desk.apiToken}\n`
       }
 
+      const logVendorRequests = !s.usesDemoDesk && !!opts.log?.helpdesk
+      const integrationLog =
+        opts.log &&
+        ((line: string) => {
+          const at = line.indexOf(REQUEST_LOG_TAG)
+          if (at >= 0 && opts.log?.helpdesk) opts.log.helpdesk(line.slice(at + REQUEST_LOG_TAG.length).trim())
+          else opts.log?.integration?.(line)
+        })
       const integration = await progress(
         'starting the integration (built bundle behind the Botpress SDK server)',
-        () => startIntegrationServer({ bundle: opts.bundle, apiUrl: emulator.url, token, onOutput: opts.log?.integration }),
+        () =>
+          startIntegrationServer({
+            bundle: opts.bundle,
+            apiUrl: emulator.url,
+            token,
+            // The Demo Desk logs what it receives itself; another helpdesk's requests are logged by the integration.
+            env: logVendorRequests ? { UNIVERSAL_HITL_LOG_REQUESTS: '1' } : undefined,
+            onOutput: integrationLog,
+          }),
         (i) => `${i.url}, pid ${i.pid}`,
       )
       s.integration = integration
@@ -133,13 +154,29 @@ export function createSandbox(opts: SandboxOptions) {
       s.identity = identity
       const raw = botpressCaller(integration.url, identity, { mapping: s.mapping, settings: s.settings })
 
+      const capture = opts.record
+        ? createCapture({
+            loaded: loadMapping({ mapping: s.mapping, settings: s.settings }),
+            // What register stored, as the integration reads it (the demo desk's signing secret comes from there).
+            registration: () => {
+              const stored = emulator.data.states.get(stateKey(identity.botId, 'integration', identity.integrationId, 'registration'))
+              return (stored?.state.payload as { values?: Record<string, unknown> } | undefined)?.values
+            },
+            file: opts.record.file,
+          })
+        : undefined
       const relay = await progress(
         'starting the webhook relay (what webhook.botpress.cloud does)',
         () =>
           startWebhookRelay({
             webhookId: identity.webhookId,
             port: opts.relayPort,
-            forward: (req) => raw.webhook(req),
+            forward: async (req) => {
+              const result = await raw.webhook(req)
+              // Recorded after the integration answered: the helpdesk does not wait for the fixture file.
+              if (capture) capture.capture({ ...req }).then(opts.record?.onCaptured, (e: Error) => opts.record?.onError?.(e))
+              return result
+            },
             onRequest: opts.log?.relay && ((e) => opts.log!.relay!(`${e.method} ${e.path} → ${e.status} (${e.ms} ms)${e.error ? ` ${e.error}` : ''}`)),
           }),
         (r) => r.url,

@@ -3,6 +3,7 @@ import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
 import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
+import { explainObject, type ObjectExplanation } from './explainRules'
 import { MAX_EVENTS_PER_DELIVERY } from './limits'
 import { verifyReadsBody, verifySignature } from './signature'
 
@@ -30,7 +31,7 @@ export type WebhookOutcome =
   | { kind: 'handshake'; status: number; headers: Record<string, string>; body?: string }
   | { kind: 'rejected'; status: 401; reason: string }
   | { kind: 'invalid'; status: 400 | 413; reason: string }
-  | { kind: 'events'; events: WebhookEvent[]; unmatched: number; skipped: string[] }
+  | { kind: 'events'; events: WebhookEvent[]; unmatched: number; skipped: string[]; explain?: ObjectExplanation[] }
 
 const idString = (v: unknown): string | undefined => (v === undefined || v === null || v === '' || typeof v === 'object' ? undefined : String(v))
 const textOrUndefined = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : stringify(v))
@@ -64,11 +65,18 @@ async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknow
   return event
 }
 
+export type RouteOptions = {
+  skipVerify?: boolean
+  now?: number
+  /** Also say, per event object, what every rule's `when` gave (`route --explain`, failing fixtures). */
+  explain?: boolean
+}
+
 /**
  * A vendor's delivery → handshake reply, rejection, or events. Pure engine: no Botpress here.
  * `ctx.scope` carries `$settings` and `$registration`; lookup steps use `ctx` for HTTP.
  */
-export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, options?: { skipVerify?: boolean; now?: number }): Promise<WebhookOutcome> {
+export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, options?: RouteOptions): Promise<WebhookOutcome> {
   const w = ctx.mapping.webhook
   const raw = req.body ?? ''
   if (Buffer.byteLength(raw) > w.maxBodyBytes) return { kind: 'invalid', status: 413, reason: `body larger than ${w.maxBodyBytes} bytes` }
@@ -127,7 +135,9 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   let total = 0
   let unmatched = 0
   const skipped: string[] = []
-  for (const object of objects) {
+  const explain: ObjectExplanation[] | undefined = options?.explain ? [] : undefined
+  for (const [index, object] of objects.entries()) {
+    if (explain) explain.push(await explainObject(w.events, object, scope, index))
     let rule: CompiledEventRule | undefined
     try {
       rule = await firstMatch(w.events, object, scope)
@@ -177,7 +187,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
       events.push(event)
     }
   }
-  return { kind: 'events', events, unmatched, skipped }
+  return { kind: 'events', events, unmatched, skipped, ...(explain ? { explain } : {}) }
 }
 
 const tooManyEvents = (n: number): WebhookOutcome => ({

@@ -1,29 +1,16 @@
 // The command-line tool as a user runs it: `node dist/cli.cjs validate|route|test`, exit codes and output.
-import { execFileSync, spawn } from 'node:child_process'
-import { createHmac } from 'node:crypto'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { acmeText, positionOf, replaceOnce } from './helpers'
+import { acmeSignedRequest, acmeText, positionOf, replaceOnce, runCli } from './helpers'
 
 const root = join(__dirname, '..', '..')
-const cli = join(root, 'dist', 'cli.cjs')
 const SECRET = 'whsec-cli-SECRET-2718'
 let dir: string
 
-type Run = { code: number | null; stdout: string; stderr: string }
-function run(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c) => (stdout += c))
-    child.stderr.on('data', (c) => (stderr += c))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const run = (...args: string[]) => runCli(dir, ...args)
 const lines = (text: string) => text.split('\n').filter((l) => l !== '')
 const write = (name: string, text: string) => {
   const path = join(dir, name)
@@ -53,13 +40,7 @@ fixtures:
         requests: [{ method: PUT, path: /api/tickets/T-1, body: { status: closed } }]
 `
 
-/** A delivery as Acme signs it, as the request file `route` reads. */
-function signedRequest(body: unknown, secret = SECRET) {
-  const raw = JSON.stringify(body)
-  const ts = String(Math.floor(Date.now() / 1000))
-  const sig = createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')
-  return JSON.stringify({ method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'x-acme-timestamp': ts, 'x-acme-signature': `sha256=${sig}`, 'x-acme-delivery': 'dlv-1' }, body: raw })
-}
+const signedRequest = (body: unknown, secret = SECRET) => acmeSignedRequest(body, secret)
 
 beforeAll(() => {
   execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs'), '--if-stale'], { stdio: 'inherit' })
@@ -69,15 +50,17 @@ beforeAll(() => {
 })
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-describe('validate', () => {
-  // acme.yaml keeps its dedupe key in a header the signature does not cover (the conformance test's stub desk
-  // sends one): validate accepts it and says why that is risky.
-  const dedupe = positionOf(acmeText, `dedupeKey: '$headers."x-acme-delivery"'`, '$headers')
-  const acmeWarning = `acme.yaml:${dedupe.line}:${dedupe.column}: webhook.dedupeKey: warning: reads the header "x-acme-delivery", which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`
+// acme.yaml keeps its dedupe key in a header the signature does not cover (the conformance test's stub desk
+// sends one): validate accepts it and warns, before the file's verdict.
+const dedupeAt = positionOf(acmeText, `dedupeKey: '$headers."x-acme-delivery"'`, '$headers')
+const dedupeWarning = (file: string) =>
+  `${file}:${dedupeAt.line}:${dedupeAt.column}: webhook.dedupeKey: warning: reads the header "x-acme-delivery", which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`
+const acmeOk = `${dedupeWarning('acme.yaml')}\nacme.yaml: ok (1 warning)\n`
 
-  it('a good mapping: "<file>: ok" and its warnings, exit 0', async () => {
+describe('validate', () => {
+  it('a good mapping: its warnings, then "<file>: ok (N warnings)", exit 0', async () => {
     const r = await run('validate', 'acme.yaml')
-    expect(r).toEqual({ code: 0, stdout: `acme.yaml: ok\n${acmeWarning}\n`, stderr: '' })
+    expect(r).toEqual({ code: 0, stdout: acmeOk, stderr: '' })
   })
 
   it('a bad mapping: every problem on its own positioned line, exit 1', async () => {
@@ -86,13 +69,13 @@ describe('validate', () => {
     const r = await run('validate', 'acme.yaml', 'bad.yaml')
     expect(r.code).toBe(1)
     const emit = positionOf(text, 'emit: closed', 'closed')
-    expect(lines(r.stdout)).toEqual(['acme.yaml: ok', acmeWarning, `bad.yaml:${emit.line}:${emit.column}: webhook.events[2].emit: must be one of: "newMessage", "assigned", "solved"`])
+    expect(lines(r.stdout)).toEqual([...lines(acmeOk), dedupeWarning('bad.yaml'), `bad.yaml:${emit.line}:${emit.column}: webhook.events[2].emit: must be one of: "newMessage", "assigned", "solved"`])
     // Schema problems come first; once they are fixed the JSONata error is reported at its character.
     write('bad2.yaml', replaceOnce(text, 'emit: closed', 'emit: solved'))
     const r2 = await run('validate', 'bad2.yaml')
     const bracket = positionOf(text, 'errorMessage: error.message ]', ']')
     expect(r2.code).toBe(1)
-    expect(lines(r2.stdout)).toEqual([`bad2.yaml:${bracket.line}:${bracket.column}: http.errorMessage: JSONata error at character 15 of the expression: Syntax error: "]"`])
+    expect(lines(r2.stdout)).toEqual([dedupeWarning('bad2.yaml'), `bad2.yaml:${bracket.line}:${bracket.column}: http.errorMessage: JSONata error at character 15 of the expression: Syntax error: "]"`])
   })
 
   it('malformed YAML is reported positioned, exit 1', async () => {
@@ -103,7 +86,7 @@ describe('validate', () => {
   })
 
   it('--settings with good settings: ok', async () => {
-    expect(await run('validate', 'acme.yaml', '--settings', 'settings.yaml')).toMatchObject({ code: 0, stdout: `acme.yaml: ok\n${acmeWarning}\n` })
+    expect(await run('validate', 'acme.yaml', '--settings', 'settings.yaml')).toMatchObject({ code: 0, stdout: acmeOk })
   })
 
   it('--settings with a bad settings file: its problems, positioned in that file, exit 1', async () => {
@@ -111,6 +94,7 @@ describe('validate', () => {
     const r = await run('validate', 'acme.yaml', '--settings', 'bad-settings.yaml')
     expect(r.code).toBe(1)
     expect(lines(r.stdout)).toEqual([
+      dedupeWarning('acme.yaml'),
       'bad-settings.yaml:2:1: apiTokn: unknown setting "apiTokn"; this mapping declares: baseUrl, apiToken, webhookSecret, queue',
       'bad-settings.yaml:1:1: (root): missing required setting "apiToken"',
       'bad-settings.yaml:1:1: (root): missing required setting "webhookSecret"',
@@ -121,7 +105,7 @@ describe('validate', () => {
     write('settings.json', JSON.stringify({ baseUrl: 'http://x', apiToken: 't-1', webhookSecret: 'w-1', queue: { nested: true } }))
     const r = await run('validate', 'acme.yaml', '--settings', 'settings.json')
     expect(r.code).toBe(1)
-    expect(lines(r.stdout)).toEqual(['settings.json:1:1: queue: must be a single value (text, number or true/false), not a list or mapping'])
+    expect(lines(r.stdout)).toEqual([dedupeWarning('acme.yaml'), 'settings.json:1:1: queue: must be a single value (text, number or true/false), not a list or mapping'])
   })
 })
 
@@ -181,12 +165,12 @@ describe('route', () => {
     write('broken.json', '{ nope')
     const r = await run('route', 'acme.yaml', 'broken.json', '--settings', 'settings.yaml')
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^broken\.json is not JSON: /)
+    expect(r.stderr).toMatch(/^error: broken\.json is not JSON: /)
     write('nobody.json', '{"headers": {}}')
     const r2 = await run('route', 'acme.yaml', 'nobody.json', '--settings', 'settings.yaml')
-    expect(r2).toMatchObject({ code: 2, stderr: 'nobody.json needs a "body" (a string or JSON)\n' })
+    expect(r2).toMatchObject({ code: 2, stderr: 'error: nobody.json needs a "body" (a string or JSON)\n' })
     write('list.json', '[1, 2]')
-    expect(await run('route', 'acme.yaml', 'list.json', '--settings', 'settings.yaml')).toMatchObject({ code: 2, stderr: 'list.json must hold a JSON object\n' })
+    expect(await run('route', 'acme.yaml', 'list.json', '--settings', 'settings.yaml')).toMatchObject({ code: 2, stderr: 'error: list.json must hold a JSON object\n' })
   })
 
   it('a registration file that is not JSON: a clear error, exit 2', async () => {
@@ -194,14 +178,14 @@ describe('route', () => {
     write('ok.json', JSON.stringify({ body: {} }))
     const r = await run('route', 'acme.yaml', 'ok.json', '--settings', 'settings.yaml', '--registration', 'reg.json')
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^reg\.json is not JSON: /)
+    expect(r.stderr).toMatch(/^error: reg\.json is not JSON: /)
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
   it('a settings file that is JSON but not an object is reported, exit 1 (validate)', async () => {
     write('list-settings.json', '["a"]')
     const r = await run('validate', 'acme.yaml', '--settings', 'list-settings.json')
-    expect(r).toMatchObject({ code: 1, stdout: 'list-settings.json:1:1: (root): settings must be a YAML mapping of name: value lines\n' })
+    expect(r).toMatchObject({ code: 1, stdout: `${dedupeWarning('acme.yaml')}\nlist-settings.json:1:1: (root): settings must be a YAML mapping of name: value lines\n` })
   })
 })
 
@@ -214,6 +198,7 @@ describe('test', () => {
       'ok   fixtures.yaml webhook "agent reply becomes newMessage"',
       'ok   fixtures.yaml webhook "an unsigned delivery is rejected"',
       'ok   fixtures.yaml operation "closeTicket closes"',
+      'fixtures.yaml: conformance hand-off: not run: no createUser operation fixture (that expects no error)',
       '3 passed, 0 failed',
     ])
   })
@@ -231,7 +216,7 @@ describe('test', () => {
   it('a mapping without fixtures: "no fixtures", exit 0', async () => {
     const r = await run('test', 'acme.yaml')
     expect(r.code).toBe(0)
-    expect(lines(r.stdout)).toEqual(['acme.yaml: no fixtures', '0 passed, 0 failed'])
+    expect(lines(r.stdout)).toEqual(['acme.yaml: no fixtures', 'acme.yaml: conformance hand-off: not run: no createUser operation fixture (that expects no error)', '0 passed, 0 failed'])
   })
 
   it('a mapping with problems counts as failed', async () => {
@@ -246,20 +231,20 @@ describe('test', () => {
 
 describe('unreadable files and bad usage', () => {
   it('a missing file: "cannot read <file>: ENOENT", exit 2', async () => {
-    expect(await run('validate', 'no-such.yaml')).toEqual({ code: 2, stdout: '', stderr: 'cannot read no-such.yaml: ENOENT\n' })
-    expect(await run('test', 'no-such.yaml')).toMatchObject({ code: 2, stderr: 'cannot read no-such.yaml: ENOENT\n' })
-    expect(await run('route', 'acme.yaml', 'no-such.json', '--settings', 'settings.yaml')).toMatchObject({ code: 2, stderr: 'cannot read no-such.json: ENOENT\n' })
-    expect(await run('validate', 'acme.yaml', '--settings', 'no-such.yaml')).toMatchObject({ code: 2, stderr: 'cannot read no-such.yaml: ENOENT\n' })
+    expect(await run('validate', 'no-such.yaml')).toEqual({ code: 2, stdout: '', stderr: 'error: cannot read no-such.yaml: ENOENT\n' })
+    expect(await run('test', 'no-such.yaml')).toMatchObject({ code: 2, stderr: 'error: cannot read no-such.yaml: ENOENT\n' })
+    expect(await run('route', 'acme.yaml', 'no-such.json', '--settings', 'settings.yaml')).toMatchObject({ code: 2, stderr: 'error: cannot read no-such.json: ENOENT\n' })
+    expect(await run('validate', 'acme.yaml', '--settings', 'no-such.yaml')).toMatchObject({ code: 2, stderr: 'error: cannot read no-such.yaml: ENOENT\n' })
   })
 
   it('a directory instead of a file: exit 2', async () => {
-    expect(await run('validate', '.')).toMatchObject({ code: 2, stderr: 'cannot read .: EISDIR\n' })
+    expect(await run('validate', '.')).toMatchObject({ code: 2, stderr: 'error: cannot read .: EISDIR\n' })
   })
 
   it('an unknown command or no command: usage, exit 2', async () => {
     const r = await run('frobnicate')
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^unknown command "frobnicate"/)
+    expect(r.stderr).toMatch(/^error: unknown command "frobnicate"/)
     const none = await run()
     expect(none.code).toBe(2)
     expect(none.stdout).toContain('universal-hitl validate <mapping.yaml>')

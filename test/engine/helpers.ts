@@ -1,4 +1,6 @@
 // Shared helpers of the engine tests: small mappings built as objects, compiled through the real loader.
+import { spawn } from 'node:child_process'
+import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
@@ -84,4 +86,37 @@ export function replaceOnce(text: string, from: string, to: string): string {
   const first = text.indexOf(from)
   if (first < 0 || text.indexOf(from, first + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(from)}`)
   return text.slice(0, first) + to + text.slice(first + from.length)
+}
+
+export type CliRun = { code: number | null; stdout: string; stderr: string }
+
+/** Runs the built command-line tool (`dist/cli.cjs`) in `cwd` as a user would; resolves when it exits. */
+export function runCli(cwd: string, ...args: string[]): Promise<CliRun> {
+  return runCliWith({ cwd }, ...args)
+}
+
+export function runCliWith(opts: { cwd: string; env?: Record<string, string>; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void }, ...args: string[]): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.cjs'), ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.on('data', (c) => {
+      stdout += c
+      opts.onStdout?.(stdout, child)
+    })
+    child.stderr!.on('data', (c) => (stderr += c))
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+/** A stack frame line (`    at fn (file:1:2)`): CLI output must never carry one without --debug. */
+export const STACK_FRAME = /^\s+at .+[:(]/m
+
+/** A delivery as Acme (test/support/acme.yaml) signs it, as the request file `route` reads. */
+export function acmeSignedRequest(body: unknown, secret: string, headers: Record<string, string> = {}) {
+  const raw = JSON.stringify(body)
+  const ts = String(Math.floor(Date.now() / 1000))
+  const sig = createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')
+  return JSON.stringify({ method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'x-acme-timestamp': ts, 'x-acme-signature': `sha256=${sig}`, 'x-acme-delivery': 'dlv-1', ...headers }, body: raw })
 }

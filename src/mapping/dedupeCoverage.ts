@@ -1,5 +1,5 @@
 import type { Problem, SourceDocument } from './problems'
-import type { MappingFile } from './types'
+import type * as M from './types'
 
 /** `$headers."x-a"`, `$headers.x_a`, `$query.q` …: the request parts an expression or template reads by name. */
 const NAMED_READ = /\$(headers|query)\s*\.\s*(?:"([^"]*)"|'([^']*)'|`([^`]*)`|([A-Za-z_][A-Za-z0-9_-]*))/g
@@ -16,14 +16,15 @@ function readsBodyFields(expression: string): boolean {
 }
 
 /**
- * Things that work but are probably wrong, each placed like a problem. Today: a `dedupeKey` that reads a part of
- * the delivery the HMAC signature does not cover. A replay of a signed delivery with that part changed (a fresh
- * delivery-id header) passes both the signature and the deduplication: within the replay window, the event
- * happens twice.
+ * Warnings (for `validate`, src/mapping/lintMapping.ts) on a `dedupeKey` that reads a part of the delivery the
+ * HMAC signature does not cover. A replay of a signed delivery with that part changed (a fresh delivery-id
+ * header) passes both the signature and the deduplication: within the replay window, the event happens twice.
  */
-export function mappingWarnings(file: MappingFile, source: SourceDocument): Problem[] {
-  const verify = file.webhook?.verify
-  const key = file.webhook?.dedupeKey
+export function dedupeCoverageWarnings(source: SourceDocument): Problem[] {
+  const webhook = source.doc.getIn(['webhook'])
+  const w = (webhook && typeof webhook === 'object' && 'toJSON' in webhook ? (webhook as { toJSON(): unknown }).toJSON() : undefined) as M.WebhookSpec | undefined
+  const verify = w?.verify
+  const key = w?.dedupeKey
   if (typeof key !== 'string' || !verify || verify === 'none' || typeof verify !== 'object' || verify.scheme !== 'hmac') return []
   const signed = verify.signed
   const covered = new Set(namedReads(signed).map((r) => `${r.part}:${r.name}`))
