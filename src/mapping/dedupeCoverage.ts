@@ -4,14 +4,21 @@ import type * as M from './types'
 /** `$headers."x-a"`, `$headers.x_a`, `$query.q` …: the request parts an expression or template reads by name. */
 const NAMED_READ = /\$(headers|query)\s*\.\s*(?:"([^"]*)"|'([^']*)'|`([^`]*)`|([A-Za-z_][A-Za-z0-9_-]*))/g
 
+/** Blanks out string literals (same length, so offsets hold), except quoted names after a `.` (`$headers."x-a"`). */
+function withoutLiterals(text: string): string {
+  return text.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/g, (literal, _q, offset: number) =>
+    /\.\s*$/.test(text.slice(0, offset)) ? literal : ' '.repeat(literal.length),
+  )
+}
+
 function namedReads(text: string): { part: 'headers' | 'query'; name: string; index: number }[] {
-  return [...text.matchAll(NAMED_READ)].map((m) => ({ part: m[1] as 'headers' | 'query', name: (m[2] ?? m[3] ?? m[4] ?? m[5] ?? '').toLowerCase(), index: m.index }))
+  return [...withoutLiterals(text).matchAll(NAMED_READ)].map((m) => ({ part: m[1] as 'headers' | 'query', name: (m[2] ?? m[3] ?? m[4] ?? m[5] ?? '').toLowerCase(), index: m.index }))
 }
 
 /** Whether an expression reads the event object (a path not starting with `$`), i.e. the body. */
 function readsBodyFields(expression: string): boolean {
-  const withoutStrings = expression.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""')
-  const withoutVariables = withoutStrings.replace(/\$[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*(?:`[^`]*`|[A-Za-z_][A-Za-z0-9_-]*))*/g, '')
+  const withoutStrings = withoutLiterals(expression)
+  const withoutVariables = withoutStrings.replace(/\$[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*(?:`[^`]*`|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z_][A-Za-z0-9_-]*))*/g, '')
   return /(^|[^A-Za-z0-9_$.])[A-Za-z_`]/.test(withoutVariables.replace(/\b(and|or|in|true|false|null|function)\b/g, ''))
 }
 

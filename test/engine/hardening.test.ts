@@ -11,7 +11,7 @@ import { parseSettings } from '../../src/mapping/parseSettings'
 import { formatProblem } from '../../src/mapping/problems'
 import { MAX_EVENTS_PER_DELIVERY, MAX_FORM_FIELDS, MAX_JSON_DEPTH } from '../../src/webhook/limits'
 import type { IncomingWebhook } from '../../src/webhook/routeWebhook'
-import { engineOf, mappingErrorOf, mappingObject, yamlOf } from './helpers'
+import { engineOf, mappingErrorOf, mappingObject, UNSIGNED_DEDUPE_KEYS, yamlOf } from './helpers'
 
 const SECRET = 'whsec-SECRET-2718'
 const settings = { baseUrl: 'http://127.0.0.1:9', apiToken: 'tok-1', webhookSecret: SECRET }
@@ -109,17 +109,11 @@ describe('dedupeKey coverage warnings', () => {
     expect(warningsOf({ verify: { ...verify, signed: '{{ $headers.ts }}' }, dedupeKey: 'delivery.id' })[0]).toContain('warning: reads the body')
   })
 
-  // Where the body carries no id of its own: the key must come from a header, and validate says so.
-  const UNSIGNED_KEY_KNOWN: Record<string, string> = {
-    zammad: 'one ticket update can fire several triggers with the same body; only the X-Zammad-Delivery header tells them apart',
-    helpscout: 'the event type is only in the X-HelpScout-Event header; the body does not say which event it is',
-  }
-
   it('the shipped mappings take their keys from signed content (known exceptions listed with their reason)', async () => {
     const { shippedMappings } = await import('../../src/mapping/shippedMappings.generated')
     for (const [name, text] of Object.entries(shippedMappings)) {
       const warnings = dedupeCoverageWarnings(parseYaml(text, name))
-      if (UNSIGNED_KEY_KNOWN[name]) expect(warnings.length, `${name} now has a signed key: drop it from the exceptions`).toBeGreaterThan(0)
+      if (UNSIGNED_DEDUPE_KEYS[name]) expect(warnings.length, `${name} now has a signed key: drop it from the exceptions`).toBeGreaterThan(0)
       else expect(warnings, name).toEqual([])
     }
   })
