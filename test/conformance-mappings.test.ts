@@ -39,7 +39,9 @@ let integration: IntegrationServer
 beforeAll(async () => {
   emulator = await startRuntimeEmulator({ token: 'bp' })
   stub = await startStubHelpdesk()
-  integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp', env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url } })
+  // Whole files with their fixtures are pasted on purpose (what is tested is the file as shipped): a header
+  // limit above Node's default lets them through; test/configuration-size.test.ts covers the default.
+  integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp', env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url }, maxHeaderSize: 1024 * 1024 })
 })
 afterAll(async () => {
   await integration?.stop()

@@ -116,12 +116,15 @@ describe('conformance: a full hand-off through the SDK server', () => {
     expect(s.helpdesk.requests.at(-1)!.body).toEqual({ text: 'Receipt', attachment: 'https://x.example/i.png', author: 'c_1' })
   })
 
-  it('a bloc is sent item by item and every vendor id is remembered', async () => {
+  it('a bloc is sent item by item and acked with the last part, in one Botpress call', async () => {
     s.emulator.clearCalls()
+    const sent = s.helpdesk.requests.length
     const bloc = { items: [{ type: 'text', payload: { text: 'one' } }, { type: 'image', payload: { imageUrl: 'https://x.example/2.png' } }], userId }
     expect((await pluginWrites(bloc, 'bloc')).status).toBe(200)
-    const ids = (s.emulator.callsTo('POST', `/v1/chat/states/conversation/${conversationId}/sentMessages`)[0]!.body as any).payload.ids
-    expect(ids).toHaveLength(2)
+    expect(s.helpdesk.requests.slice(sent).map((r) => r.path)).toEqual([`/api/tickets/${TICKET}/messages`, `/api/tickets/${TICKET}/messages`])
+    // The earlier part (m_5) is remembered by the worker (see the echo test below), not in a state.
+    expect(s.emulator.callCounts('integration')).toEqual({ updateMessage: 1 })
+    expect(s.emulator.callsTo('PUT', '/v1/chat/messages/:id')[0]!.body).toEqual({ tags: { id: 'm_6' } })
   })
 
   it('an agent reply becomes a Botpress message from the agent user, with name and avatar', async () => {
@@ -129,10 +132,10 @@ describe('conformance: a full hand-off through the SDK server', () => {
     const body = { event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_agent_1', text: 'Hello Jane, I am on it', author: { type: 'agent', id: 'a_7', name: 'Alice Agent', avatar: 'https://cdn.example/alice.png' } } }
     const r = await s.bp.webhook(signedAcmeDelivery(body, { delivery: 'dlv-1' }))
     expect(r.status).toBe(200)
-    const created = s.emulator.callsTo('POST', '/v1/chat/messages')
+    const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create')
     expect(created).toHaveLength(1)
     const msg = created[0]!.body as any
-    expect(msg).toMatchObject({ conversationId, type: 'text', payload: { text: 'Hello Jane, I am on it' }, tags: { id: 'm_agent_1' } })
+    expect(msg).toMatchObject({ conversationId, type: 'text', payload: { text: 'Hello Jane, I am on it' }, tags: { id: 'm_agent_1' }, discriminateByTags: ['id'] })
     const agent = s.emulator.data.users.get(msg.userId)!
     agentUserId = agent.id
     expect(agent).toMatchObject({ name: 'Alice Agent', pictureUrl: 'https://cdn.example/alice.png', tags: { id: 'a_7', role: 'agent' } })
@@ -141,10 +144,13 @@ describe('conformance: a full hand-off through the SDK server', () => {
 
   it('a duplicate delivery is acknowledged and produces nothing', async () => {
     s.emulator.clearCalls()
+    const messagesBefore = s.emulator.data.messages.size
     const body = { event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_agent_1', text: 'Hello Jane, I am on it', author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } } }
     const r = await s.bp.webhook(signedAcmeDelivery(body, { delivery: 'dlv-1' }))
     expect(r.status).toBe(200)
-    expect(s.emulator.callsTo('POST', '/v1/chat/messages')).toHaveLength(0)
+    // Everything is known to the warm worker but the message: one call, which finds the first one.
+    expect(s.emulator.callCounts()).toEqual({ getOrCreateMessage: 1 })
+    expect(s.emulator.data.messages.size).toBe(messagesBefore)
   })
 
   it('our own messages coming back (echo) produce nothing, by id and by author', async () => {
@@ -156,6 +162,9 @@ describe('conformance: a full hand-off through the SDK server', () => {
     const byAuthor = { event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_x', text: 'Are you there?', author: { type: 'contact', id: 'c_1' } } }
     expect((await s.bp.webhook(signedAcmeDelivery(byAuthor))).status).toBe(200)
     expect(s.emulator.callsTo('POST', '/v1/chat/messages')).toHaveLength(0)
+    // m_1 is found (the acked user message), m_5 is known to the worker: nothing created.
+    expect(s.emulator.callCounts()).toEqual({ getOrCreateMessage: 1 })
+    expect((s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create')[0]!.response as any).message.tags).toEqual({ id: 'm_1' })
   })
 
   it('an assignment runs the lookup step and emits hitlAssigned with the agent user', async () => {
@@ -177,17 +186,17 @@ describe('conformance: a full hand-off through the SDK server', () => {
 
   it('a failing Botpress call answers 5xx so the vendor retries, and the retry succeeds once', async () => {
     s.emulator.clearCalls()
-    s.emulator.injectFault({ method: 'POST', path: '/v1/chat/messages', status: 500, times: 1 })
+    s.emulator.injectFault({ method: 'POST', path: '/v1/chat/messages/get-or-create', status: 500, times: 1 })
     const delivery = signedAcmeDelivery({ event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_agent_2', text: 'Still there?', author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } } }, { delivery: 'dlv-2' })
     const first = await s.bp.webhook(delivery)
     expect(first.status).toBe(503)
     const second = await s.bp.webhook(delivery)
     expect(second.status).toBe(200)
-    const ok = s.emulator.callsTo('POST', '/v1/chat/messages').filter((c) => c.status === 201)
-    expect(ok).toHaveLength(1)
+    const stillThere = () => [...s.emulator.data.messages.values()].filter((m) => m.tags.id === 'm_agent_2')
+    expect(stillThere()).toHaveLength(1)
     const third = await s.bp.webhook(delivery)
     expect(third.status).toBe(200)
-    expect(s.emulator.callsTo('POST', '/v1/chat/messages').filter((c) => c.status === 201)).toHaveLength(1)
+    expect(stillThere()).toHaveLength(1)
   })
 
   it('solved emits hitlStopped', async () => {

@@ -3,16 +3,16 @@ import { describe, expect, it } from 'vitest'
 import definition from '../integration.definition'
 
 // What `bp deploy` reads: the definition must default-export an IntegrationDefinition that extends the public
-// `hitl` interface (2.0.0) with our ticket entity, and a configuration the Studio renders as two text areas.
+// `hitl` interface (2.1.0) with our ticket entity, and a configuration the Studio renders as two text areas.
 describe('integration.definition.ts', () => {
   it('names the integration and points at the hub page and icon', () => {
     expect(definition).toMatchObject({ name: 'universal-hitl', title: 'Universal HITL', readme: 'hub.md', icon: 'icon.svg' })
     expect(definition.version).toMatch(/^\d+\.\d+\.\d+$/)
   })
 
-  it('extends hitl@2.0.0 with hitlSession mapped to the ticket entity', () => {
+  it('extends hitl@2.1.0 with hitlSession mapped to the ticket entity', () => {
     const iface = (definition.interfaces as Record<string, { name: string; version: string; entities: Record<string, { name: string }> }>)['hitl<ticket>']
-    expect(iface).toMatchObject({ name: 'hitl', version: '2.0.0', entities: { hitlSession: { name: 'ticket' } } })
+    expect(iface).toMatchObject({ name: 'hitl', version: '2.1.0', entities: { hitlSession: { name: 'ticket' } } })
     expect(Object.keys(definition.actions ?? {}).sort()).toEqual(['createUser', 'startHitl', 'stopHitl'])
     expect(Object.keys(definition.events ?? {}).sort()).toEqual(['hitlAssigned', 'hitlStopped'])
   })
@@ -22,7 +22,15 @@ describe('integration.definition.ts', () => {
     expect(Object.keys(hitl.messages).sort()).toEqual(['audio', 'bloc', 'file', 'image', 'text', 'video'])
     expect(Object.keys(hitl.conversation?.tags ?? {})).toEqual(['id'])
     expect(Object.keys(hitl.message?.tags ?? {})).toEqual(['id'])
-    expect(Object.keys(definition.user?.tags ?? {}).sort()).toEqual(['email', 'id', 'role'])
+    expect(Object.keys(definition.user?.tags ?? {}).sort()).toEqual(['email', 'helpdesk', 'id', 'role'])
+  })
+
+  it('hitl 2.1.0: every channel message may carry additionalData of at most 500 characters', () => {
+    for (const [type, message] of Object.entries(definition.channels!.hitl!.messages)) {
+      const schema = transforms.toJSONSchema(message.schema as never) as any
+      expect(schema.properties.additionalData, type).toMatchObject({ type: 'string', maxLength: 500 })
+      expect(schema.required ?? [], type).not.toContain('additionalData')
+    }
   })
 
   it('configuration: a multi-line mapping, and secret multi-line settings', () => {

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoDesk, type DemoDesk } from '../src/sandbox/demo-desk'
 import { PLUGIN_MESSAGES, startHitlDriver, type HitlDriver } from '../src/sandbox/hitlDriver'
 import { botpressCaller, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../src/sandbox/integrationServer'
-import { startRuntimeEmulator, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
+import definition from '../integration.definition'
+import { declaredTagsOf, startRuntimeEmulator, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from '../src/sandbox/webhookRelay'
 
 const root = join(__dirname, '..')
@@ -27,6 +28,9 @@ describe('HITL driver: the plugin side of a hand-off', () => {
   /** What the driver asked of the integration (actions and channel messages). */
   const actions: { type: string; input: any }[] = []
   const channelCalls: { type: string; payload: any; user: any; message: any }[] = []
+  let raw: BotpressCaller
+  /** Integration calls and what the end user sees, in the order they happened. */
+  const order: string[] = []
 
   const deskApi = async (method: string, path: string, body?: unknown) => {
     const res = await fetch(`${desk.url}/api${path}`, { method, headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
@@ -36,20 +40,21 @@ describe('HITL driver: the plugin side of a hand-off', () => {
   const messagesOf = async (conversationId: string) => (await bot.listMessages({ conversationId })).messages.reverse()
 
   beforeAll(async () => {
-    emulator = await startRuntimeEmulator({ token: TOKEN })
+    emulator = await startRuntimeEmulator({ token: TOKEN, integrationTags: { [who.integrationId]: declaredTagsOf(definition) } })
     desk = await startDemoDesk({ retryDelaysMs: [50, 100] })
     integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: TOKEN })
     bot = new Client({ apiUrl: emulator.url, botId: who.botId, token: TOKEN })
     botUserId = (await bot.createUser({ tags: {}, name: 'Bot' })).user.id
-    const raw = botpressCaller(integration.url, { ...who, botUserId }, { mapping: 'demo-desk', settings: `baseUrl: ${desk.url}\napiToken: ${desk.apiToken}\n` })
+    raw = botpressCaller(integration.url, { ...who, botUserId }, { mapping: 'demo-desk', settings: `baseUrl: ${desk.url}\napiToken: ${desk.apiToken}\n` })
     relay = await startWebhookRelay({ webhookId: who.webhookId, forward: (req) => raw.webhook(req) })
     const registered = await raw.call('register', { webhookUrl: relay.url })
     expect(registered.status, registered.body).toBe(200)
     const caller: Pick<BotpressCaller, 'action' | 'messageCreated'> = {
-      action: (type, input) => (actions.push({ type, input: structuredClone(input) }), raw.action(type, input)),
+      action: (type, input) => (actions.push({ type, input: structuredClone(input) }), order.push(`action ${type}`), raw.action(type, input)),
       messageCreated: (body) => (channelCalls.push(structuredClone(body) as any), raw.messageCreated(body)),
     }
     driver = await startHitlDriver({ emulator, token: TOKEN, botId: who.botId, botUserId, caller, endUser: { name: 'Jane Doe', email: 'jane@example.com' } })
+    driver.on('upstream', (line) => order.push(`${line.from}: ${line.text}`))
   })
   afterAll(async () => {
     driver?.close()
@@ -178,15 +183,80 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     expect(actions.at(-1)!.type).toBe('startHitl')
   })
 
-  it('/end typed by the user: cancel notice to the agent, stopHitl, close message to the user', async () => {
+  it('/end typed by the user: cancel notice to the agent, stopHitl, and only then the close message to the user', async () => {
     const r = await driver.escalate({ title: 'Third' })
     const before = channelCalls.length
+    order.length = 0
     const ended = await driver.userSays('/end')
     expect(ended.ended).toBe(true)
     expect(channelCalls.slice(before).map((c) => c.payload)).toEqual([{ text: PLUGIN_MESSAGES.userCancelled }])
     expect(actions.at(-1)).toEqual({ type: 'stopHitl', input: { conversationId: r.conversationId } })
-    expect(driver.transcript.at(-1)).toMatchObject({ from: 'bot', text: PLUGIN_MESSAGES.userClosed })
+    expect(order).toEqual(['user: /end', 'action stopHitl', `bot: ${PLUGIN_MESSAGES.userClosed}`])
     expect(await driver.next('ended', 1000)).toMatchObject({ reason: 'patient-used-termination-command' })
+  })
+
+  describe('the plugin\'s timeout and its checks on hitlAssigned', () => {
+    let second: HitlDriver
+    let integrationClient: Client
+    const timeoutText = 'No agent is free right now; I will keep helping you.'
+    beforeAll(async () => {
+      second = await startHitlDriver({
+        emulator, token: TOKEN, botId: who.botId, botUserId,
+        caller: { action: (type, input) => (actions.push({ type, input: structuredClone(input) }), order.push(`action ${type}`), raw.action(type, input)), messageCreated: (body) => raw.messageCreated(body) },
+        endUser: { name: 'Tim Out' }, // no e-mail: the plugin makes one up
+        agentAssignedTimeoutSeconds: 0.5,
+        messages: { agentAssignedTimeout: timeoutText },
+      })
+      second.on('upstream', (line) => order.push(`${line.from}: ${line.text}`))
+      integrationClient = new Client({ apiUrl: emulator.url, botId: who.botId, token: TOKEN, integrationId: who.integrationId, integrationAlias: who.integrationAlias })
+    })
+    afterAll(() => second?.close())
+
+    it('no agent in time: cancel notice to the agent, session inactive, stopHitl, then the timeout message', async () => {
+      await second.userSays('Anyone?')
+      const r = await second.escalate({ title: 'Nobody comes' })
+      order.length = 0
+      // createUser got the plugin's placeholder; the helpdesk contact got no e-mail.
+      const placeholder = [...actions].reverse().find((a) => a.type === 'createUser')!.input.email
+      expect(placeholder).toMatch(/^user_\w+@no-reply\.bot-driver-test\.botpress\.com$/)
+      const { contacts } = await deskApi('GET', '/contacts')
+      const contact = contacts.find((c: any) => c.name === 'Tim Out')
+      expect(contact).toBeDefined()
+      expect(contact.email ?? null).toBeNull()
+      const ended = await second.next('ended', 10_000)
+      expect(ended).toMatchObject({ conversationId: r.conversationId, reason: 'agent-assignment-timeout' })
+      expect(second.active).toBe(false)
+      expect(order).toEqual(['action stopHitl', `bot: ${timeoutText}`])
+      const { ticket } = await deskApi('GET', `/tickets/${r.conversation.tags.id}`)
+      expect(ticket.status).toBe('closed')
+      expect(ticket.messages.at(-1)).toMatchObject({ authorType: 'system', text: PLUGIN_MESSAGES.userCancelled })
+      expect((await bot.getConversation({ id: r.conversationId })).conversation.tags.hitlEndReason).toBe('agent-assignment-timeout')
+    })
+
+    it('an agent assigned in time cancels the timeout', async () => {
+      const r = await second.escalate({ title: 'Someone comes' })
+      await deskApi('POST', `/tickets/${r.conversation.tags.id}/assign`, { agentId: 'agt_1' })
+      await second.next('assigned', 10_000)
+      await new Promise((done) => setTimeout(done, 800))
+      await second.idle()
+      expect(second.active).toBe(true)
+      await second.endSession()
+      expect(await second.next('ended', 5000)).toMatchObject({ reason: 'close-action-called' })
+    })
+
+    it('hitlAssigned without payload.conversationId, or for an agent user that does not exist, fails like in the plugin', async () => {
+      const r = await second.escalate({ title: 'Checks' })
+      const agent = (await integrationClient.getOrCreateUser({ tags: { id: 'agt_check', role: 'agent' }, name: 'Checker' })).user
+      await integrationClient.createEvent({ type: 'hitlAssigned', conversationId: r.conversationId, payload: { userId: agent.id } })
+      expect((await second.next('error', 5000)).error.message).toMatch(/payload\.conversationId is missing/)
+      await integrationClient.createEvent({ type: 'hitlAssigned', conversationId: r.conversationId, payload: { conversationId: r.conversationId, userId: 'user_01JNOSUCHAGENT000000000000' } })
+      expect((await second.next('error', 5000)).error.message).toMatch(/agent user user_01JNOSUCHAGENT000000000000 of hitlAssigned does not exist/)
+      expect(second.session?.humanAgentId).toBeUndefined()
+      // A well-formed one still assigns.
+      await integrationClient.createEvent({ type: 'hitlAssigned', conversationId: r.conversationId, payload: { conversationId: r.conversationId, userId: agent.id } })
+      expect(await second.next('assigned', 5000)).toMatchObject({ agentName: 'Checker' })
+      await second.endSession()
+    })
   })
 
   it('next() times out with a clear message', async () => {

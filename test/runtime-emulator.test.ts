@@ -9,7 +9,7 @@ import {
   type Message,
   type Event,
 } from '@botpress/client'
-import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
+import { declaredTagsOf, startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 
 let emu: RuntimeEmulator
 
@@ -186,7 +186,7 @@ describe('messages', () => {
   it('rejects a message in an unknown conversation with 404 and one without userId with 400', async () => {
     const { client, user, conversation } = await setup()
     const missing = await rejection(
-      client.createMessage({ conversationId: 'conv_nope', userId: user.id, type: 'text', payload: {}, tags: {} }),
+      client.createMessage({ conversationId: 'conv_01NOPE0000000000000000000000', userId: user.id, type: 'text', payload: {}, tags: {} }),
     )
     expect(missing).toBeInstanceOf(ResourceNotFoundError)
     expect(missing.code).toBe(404)
@@ -199,6 +199,66 @@ describe('messages', () => {
     expect(bad).toBeInstanceOf(InvalidPayloadError)
     expect(bad.type).toBe('InvalidPayload')
     expect(bad.code).toBe(400)
+  })
+})
+
+describe('request rules (as strict as the runtime API)', () => {
+  const refused = async (p: Promise<unknown>, message: RegExp) => {
+    const e = await rejection(p)
+    expect(e).toBeInstanceOf(InvalidPayloadError)
+    expect(e.code).toBe(400)
+    expect(e.message).toMatch(message)
+  }
+
+  it('refuses an unknown body field, a channel name over 200 and a user name over 200 characters', async () => {
+    const client = integration()
+    // The client only sends the fields it knows, so an unknown one comes from raw HTTP (or an out-of-date client).
+    const raw = await fetch(`${emu.url}/v1/chat/users/get-or-create`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer tok', 'x-bot-id': 'bot_1', 'x-integration-id': 'int_1', 'content-type': 'application/json' },
+      body: JSON.stringify({ tags: {}, name: 'Jane', nickname: 'J' }),
+    })
+    expect(raw.status).toBe(400)
+    expect(await raw.json()).toMatchObject({ code: 400, type: 'InvalidPayload', message: expect.stringMatching(/"nickname" is not a field of getOrCreateUser/) })
+    await refused(client.getOrCreateConversation({ channel: 'c'.repeat(201), tags: {} }), /"channel" must be at most 200 characters/)
+    await refused(client.createUser({ tags: {}, name: 'n'.repeat(201) }), /"name" must be at most 200 characters/)
+    // At the limits, the same requests pass.
+    const { user } = await client.createUser({ tags: {}, name: 'n'.repeat(200) })
+    expect(user.name).toHaveLength(200)
+    const { conversation } = await client.getOrCreateConversation({ channel: 'c'.repeat(200), tags: { k: uniq('x') } })
+    expect(conversation.channel).toHaveLength(200)
+  })
+
+  it('refuses malformed ids, missing required fields and tag values over 500 characters', async () => {
+    const client = integration()
+    const { user } = await client.createUser({ tags: {} })
+    const { conversation } = await client.createConversation({ channel: 'c', tags: {} })
+    await refused(client.createMessage({ conversationId: 'conv_1', userId: user.id, type: 'text', payload: {}, tags: {} }), /"conversationId" must be an id of 28 to 36 characters/)
+    await refused(client.createEvent({ type: 'x', payload: {}, userId: 'u' }), /"userId" must be an id/)
+    await refused(client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: {} } as never), /"tags" is required/)
+    await refused(client.updateUser({ id: user.id, tags: { id: 'v'.repeat(501) } }), /"tags.id" must be at most 500 characters/)
+    await refused(client.createEvent({ type: 't'.repeat(201), payload: {} }), /"type" must be at most 200/)
+    expect((await client.updateUser({ id: user.id, tags: { id: 'v'.repeat(500) } })).user.tags.id).toHaveLength(500)
+  })
+})
+
+describe('declared tags', () => {
+  it('an integration may only write the tags it declared; bots and undeclared integrations are not checked', async () => {
+    const strict = await startRuntimeEmulator({ integrationTags: { int_1: declaredTagsOf({ user: { tags: { id: {} } }, channels: { hitl: { conversation: { tags: { id: {} } }, message: { tags: { id: {} } } } } }) } })
+    try {
+      const client = new Client({ apiUrl: strict.url, botId: 'bot_1', integrationId: 'int_1' })
+      const e = await rejection(client.createUser({ tags: { id: '1', nickname: 'x' } }))
+      expect(e).toBeInstanceOf(InvalidPayloadError)
+      expect(e.message).toMatch(/tag "nickname" is not a user tag of this integration; declared: id/)
+      await rejection(client.getOrCreateConversation({ channel: 'hitl', tags: { other: 'x' } }))
+      const { user } = await client.createUser({ tags: { id: '1' } })
+      expect(user.tags).toEqual({ id: '1' })
+      // The bot (the HITL plugin) writes its own tags, and another integration is not described here.
+      expect((await new Client({ apiUrl: strict.url, botId: 'bot_1' }).updateUser({ id: user.id, tags: { downstream: 'x' } })).user.tags.downstream).toBe('x')
+      expect((await new Client({ apiUrl: strict.url, botId: 'bot_1', integrationId: 'int_2' }).createUser({ tags: { any: 'y' } })).user.tags).toEqual({ any: 'y' })
+    } finally {
+      await strict.close()
+    }
   })
 })
 
@@ -380,5 +440,58 @@ describe('pagination and options', () => {
     } finally {
       await small.close()
     }
+  })
+})
+
+describe('getOrCreateMessage, lost answers and call counts (the hot path relies on them)', () => {
+  const setUp = async () => {
+    const client = integration()
+    const { conversation } = await client.createConversation({ channel: 'hitl', tags: { id: uniq('GM') } })
+    const { user } = await client.createUser({ tags: { id: uniq('agent') } })
+    const message = (tags: Record<string, string>, discriminateByTags?: string[]) =>
+      client.getOrCreateMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: { text: 'hi' }, tags, discriminateByTags })
+    return { client, conversation, message }
+  }
+
+  it('discriminateByTags: only the listed tags are compared, each must match exactly', async () => {
+    const { message } = await setUp()
+    const first = (await message({ id: 'v1', extra: 'a' }, ['id'])).message
+    expect((await message({ id: 'v1', extra: 'b' }, ['id'])).message.id).toBe(first.id)
+    expect((await message({ id: 'V1' }, ['id'])).message.id).not.toBe(first.id)
+    // Without it, every given tag must match.
+    expect((await message({ id: 'v1', extra: 'b' })).message.id).not.toBe(first.id)
+    expect((await message({ id: 'v1', extra: 'a' })).message.id).toBe(first.id)
+  })
+
+  it('matches within the conversation only, and is atomic under concurrent calls', async () => {
+    const { client, conversation, message } = await setUp()
+    const results = await Promise.all(Array.from({ length: 10 }, () => message({ id: 'same' }, ['id'])))
+    expect(new Set(results.map((r) => r.message.id)).size).toBe(1)
+    const other = (await client.createConversation({ channel: 'hitl', tags: { id: uniq('GM') } })).conversation
+    const { user } = await client.createUser({ tags: { id: uniq('agent') } })
+    const elsewhere = await client.getOrCreateMessage({ conversationId: other.id, userId: user.id, type: 'text', payload: { text: 'hi' }, tags: { id: 'same' }, discriminateByTags: ['id'] })
+    expect(elsewhere.message.id).not.toBe(results[0]!.message.id)
+    expect([...emu.data.messages.values()].filter((m) => m.conversationId === conversation.id)).toHaveLength(1)
+  })
+
+  it('loseAnswer: the write happens, the caller gets an error', async () => {
+    const { message } = await setUp()
+    emu.injectFault({ path: '/v1/chat/messages/get-or-create', loseAnswer: true })
+    expect((await rejection(message({ id: 'lost' }, ['id']))).type).toBe('Unknown')
+    const written = [...emu.data.messages.values()].filter((m) => m.tags.id === 'lost')
+    expect(written).toHaveLength(1)
+    expect((await message({ id: 'lost' }, ['id'])).message.id).toBe(written[0]!.id)
+  })
+
+  it('counts calls per operation, faulted ones included, per caller', async () => {
+    const { message } = await setUp()
+    emu.clearCalls()
+    emu.injectFault({ path: '/v1/chat/messages/get-or-create', status: 503 })
+    await rejection(message({ id: 'c1' }, ['id']))
+    await message({ id: 'c1' }, ['id'])
+    await bot().listUsers({})
+    expect(emu.callCounts()).toEqual({ getOrCreateMessage: 2, listUsers: 1 })
+    expect(emu.callCounts('integration')).toEqual({ getOrCreateMessage: 2 })
+    expect(emu.callCounts('bot')).toEqual({ listUsers: 1 })
   })
 })

@@ -109,7 +109,7 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     const r = await runSandbox(['--verbose'])
     expect(r.code, r.stdout + r.stderr).toBe(0)
     const out = r.stdout + r.stderr
-    expect(out).toMatch(/\[botpress api\] +integration POST \/v1\/chat\/messages → 201/)
+    expect(out).toMatch(/\[botpress api\] +integration POST \/v1\/chat\/messages\/get-or-create → 200/)
     expect(out).toMatch(/\[helpdesk\] +POST \/api\/tickets 201/)
     expect(out).toMatch(/\[→ integration\] action_triggered startHitl → 200/)
     expect(out).toMatch(/\[webhook relay\] POST \/wh_\w+ → 200/)
@@ -132,7 +132,7 @@ describe('npm start (node dist/sandbox.cjs)', () => {
   it('bad arguments: usage, exit 2', async () => {
     const r = await runSandbox(['--nope'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain('--mapping <file|name>')
+    expect(r.stderr).toContain('--mapping <file|name|url>')
   }, 60_000)
 
   describe('--mapping/--settings: another helpdesk, where a human plays the agent', () => {

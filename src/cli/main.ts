@@ -17,6 +17,7 @@ import { reportFailure } from './failures'
 import { CliError, loadForCli, readJson, readJsonOrYaml, readStepResponses, readText, settingsFrom } from './inputs'
 import { packageRoot } from './packageRoot'
 import { init } from './scaffold'
+import { pack, PACK_USAGE } from './pack'
 
 const USAGE = `universal-hitl — check and try vendor mappings
 
@@ -46,6 +47,8 @@ const USAGE = `universal-hitl — check and try vendor mappings
       writes <name>.yaml: a commented skeleton with every operation, a verify block and fixtures to fill in
   universal-hitl schema
       prints the path of the mapping JSON Schema (for an editor's modeline)
+
+${PACK_USAGE}
 
   Options: --debug (a stack trace on unexpected errors), --help.
   Exit codes: 0 ok; 1 problems found (mapping problems, failed fixtures, a rejected delivery, a failed request);
@@ -240,6 +243,8 @@ export async function main(argv: string[]): Promise<number> {
       return route(rest[0], rest[1], { settings: values.settings, registration: values.registration, responses: values.responses, verify: !values['no-verify'], explain: values.explain })
     case 'test':
       return test(rest)
+    case 'pack':
+      return pack(rest, readText)
     case 'dry-run':
       return dryRun(rest[0], rest[1], { input: values.input, settings: values.settings, registration: values.registration, responses: values.responses })
     case 'capture':

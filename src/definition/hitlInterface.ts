@@ -1,9 +1,18 @@
 import * as sdk from '@botpress/sdk'
+import { MAX_TAG_VALUE_LENGTH } from './runtimeApiLimits'
 
 const { z } = sdk
 const hidden = { ...sdk.WELL_KNOWN_ATTRIBUTES.HIDDEN_IN_STUDIO }
+/** Every hitl channel message: the sdk default schema plus `userId` and (2.1.0) `additionalData`. */
 const withUserId = <T extends sdk.z.ZodRawShape>(schema: sdk.z.ZodObject<T>) =>
-  schema.extend({ userId: z.string().optional().describe('Allows sending a message pretending to be a certain user') })
+  schema.extend({
+    userId: z.string().optional().describe('Allows sending a message pretending to be a certain user'),
+    additionalData: z
+      .string()
+      .max(MAX_TAG_VALUE_LENGTH)
+      .optional()
+      .describe('Additional data to attach to the message; corresponds to the max message tag size in the runtime API'),
+  })
 
 const d = sdk.messages.defaults
 const historySource = z.union([z.object({ type: z.literal('user'), userId: z.string() }), z.object({ type: z.literal('bot') })])
@@ -14,10 +23,10 @@ const historyItem = z.union([
   z.object({ source: historySource, type: z.literal('bloc'), payload: sdk.messages.markdownBloc.schema }),
 ] as unknown as [sdk.z.AnyZodObject, sdk.z.AnyZodObject, ...sdk.z.AnyZodObject[]])
 
-/** A local copy of Botpress's public `hitl` interface v2.0.0 (name and version must stay the public ones). */
+/** A local copy of Botpress's public `hitl` interface v2.1.0 (name and version must stay the public ones). */
 export const hitlInterface = new sdk.InterfaceDefinition({
   name: 'hitl',
-  version: '2.0.0',
+  version: '2.1.0',
   entities: { hitlSession: { title: 'HITL session', schema: z.object({}) } },
   events: {
     hitlAssigned: { attributes: hidden, schema: () => z.object({ conversationId: z.string(), userId: z.string() }) },
@@ -67,4 +76,4 @@ export const hitlInterface = new sdk.InterfaceDefinition({
   __advanced: { useLegacyZuiTransformer: true },
 })
 
-export const hitlPackage = { type: 'interface', name: 'hitl', version: '2.0.0', definition: hitlInterface } as const
+export const hitlPackage = { type: 'interface', name: 'hitl', version: '2.1.0', definition: hitlInterface } as const

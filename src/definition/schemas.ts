@@ -7,7 +7,9 @@ export const configurationSchema = z.object({
     .string()
     .min(1)
     .title('Vendor mapping')
-    .describe('The name of a shipped mapping (chatwoot, zendesk, demo-desk, request-tracker) or a whole YAML vendor mapping.')
+    .describe(
+      'The name of a shipped mapping (e.g. chatwoot, zendesk, request-tracker), the https URL of a mapping file pinned by its hash (https://…/desk.yaml#sha256=<hex>), or a whole YAML vendor mapping (`npx universal-hitl pack` makes it compact).',
+    )
     .placeholder('chatwoot')
     .displayAs<any>({ id: 'text', params: { multiLine: true, growVertically: true } }),
   settings: z
@@ -36,5 +38,9 @@ export const registrationStateSchema = z.object({
   webhookUrl: z.string(),
 })
 
-export const sentMessagesStateSchema = z.object({ ids: z.array(z.string()) })
+export const mappingFileStateSchema = z.object({
+  url: z.string().describe('The mapping URL of the configuration, without its pin'),
+  sha256: z.string().describe('The pin: SHA-256 of the text, hex'),
+  text: z.string().describe('The mapping file fetched by register'),
+})
 export const deliveriesStateSchema = z.object({ seen: z.record(z.number()) })

@@ -30,6 +30,8 @@ export type OutgoingMessage = {
   userId?: string
   externalUserId?: string
   userName?: string
+  /** hitl interface 2.1.0: a string (≤ 500 characters) the bot attached to the message. */
+  additionalData?: string
 }
 
 export type TicketRequest = {
@@ -84,6 +86,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       userId: message.userId,
       externalUserId: message.externalUserId,
       userName: message.userName,
+      additionalData: message.additionalData,
     }
     const result = await runOperation(op, ctx, input)
     return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
@@ -105,6 +108,14 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
         // reported by the first request; here only shown
       }
       return [host, ...loaded.mapping.http.allowedHosts]
+    },
+
+    /**
+     * Which helpdesk account this configuration talks to: the vendor's name and the rendered base URL (where
+     * subdomains and account ids live). A helpdesk user id is only meaningful within one account.
+     */
+    async helpdeskAccount(): Promise<{ vendor: string; baseUrl: string }> {
+      return { vendor: loaded.mapping.file.vendor.name, baseUrl: await loaded.mapping.http.baseUrl.render(undefined, ctx.scope) }
     },
 
     /** A verify block whose secret renders empty (or white space) can never accept a delivery: say so at save time. */
@@ -143,6 +154,9 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       if (!ops.unregister) return
       await runOperation(ops.unregister, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
     },
+
+    /** The same configuration with other registration values (register: the previous ones, then the new). */
+    withRegistration: (registration: Record<string, unknown> | undefined) => createEngine(loaded, { ...options, registration }),
 
     routeWebhook: (req: IncomingWebhook, o?: RouteOptions) => routeWebhook(req, ctx, o),
   }

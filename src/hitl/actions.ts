@@ -1,6 +1,11 @@
-import * as sdk from '@botpress/sdk'
+import type { User } from '@botpress/client'
+import type { Engine } from '../engine/createEngine'
+import { MAX_TAG_VALUE_LENGTH } from '../definition/runtimeApiLimits'
+import { fitName, fitPictureUrl, tagValue } from './botpressLimits'
 import { engineFor, withRuntimeErrors } from './engineFor'
-import type { Props } from './types'
+import { helpdeskEmail, helpdeskFingerprint } from './identity'
+import { endUserOf, knownTicketOf, rememberSession, rememberUser, type EndUser } from './sessions'
+import type { Client, Props } from './types'
 
 type Actions = Props['actions']
 
@@ -8,44 +13,63 @@ type Actions = Props['actions']
 export const createUser: Actions['createUser'] = async ({ ctx, client, input, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client)
+    const name = fitName(input.name)
+    const pictureUrl = fitPictureUrl(input.pictureUrl)
     // The Botpress user comes first so the mapping can hand its id to the vendor (external_id, identifier).
-    // With an email it is found again on a repeated call instead of duplicated.
-    const { user } = input.email
-      ? await client.getOrCreateUser({ tags: { email: input.email }, discriminateByTags: ['email'], name: input.name, pictureUrl: input.pictureUrl })
-      : await client.createUser({ tags: {}, name: input.name, pictureUrl: input.pictureUrl })
-    const externalUserId = await engine.createUser({ userId: user.id, name: input.name, email: input.email, pictureUrl: input.pictureUrl })
-    if (user.tags.id !== externalUserId) await client.updateUser({ id: user.id, tags: { id: externalUserId } })
+    // With an email (the plugin's placeholder included: it names one Botpress user) it is found again on a
+    // repeated call instead of duplicated.
+    const emailTag = input.email && input.email.length <= MAX_TAG_VALUE_LENGTH ? input.email : undefined
+    const { user } = emailTag
+      ? await client.getOrCreateUser({ tags: { email: emailTag }, discriminateByTags: ['email'], name, pictureUrl })
+      : await client.createUser({ tags: {}, name, pictureUrl })
+    const externalUserId = await linkHelpdeskUser(engine, client, user, { name: input.name, email: input.email, pictureUrl: input.pictureUrl })
     logger.forBot().info(`createUser: Botpress user ${user.id} is helpdesk user ${externalUserId}`)
     return { userId: user.id }
   })
+
+/**
+ * The mapping's createUser, then the Botpress user's `id` tag (the helpdesk's id) and `helpdesk` tag (which
+ * configuration that id belongs to). The plugin's placeholder e-mail is not passed on unless the mapping keeps it.
+ */
+async function linkHelpdeskUser(engine: Engine, client: Client, user: User | EndUser, who: { name: string; email?: string; pictureUrl?: string }): Promise<string> {
+  const id = await engine.createUser({ userId: user.id, name: who.name, email: helpdeskEmail(engine, who.email), pictureUrl: who.pictureUrl })
+  const externalUserId = tagValue('The helpdesk user id', id)
+  const helpdesk = await helpdeskFingerprint(engine)
+  if (user.tags.id !== externalUserId || user.tags.helpdesk !== helpdesk) await client.updateUser({ id: user.id, tags: { id: externalUserId, helpdesk } })
+  rememberUser({ ...user, tags: { ...user.tags, id: externalUserId, helpdesk } })
+  return externalUserId
+}
 
 /** startHitl: open the ticket (history as the mapping says), then the `hitl` conversation tagged with it. */
 export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client)
-    const { user } = await client.getUser({ id: input.userId })
+    const user = await endUserOf(client, input.userId)
     let externalUserId = user.tags.id
-    if (!externalUserId) {
-      // A user created outside createUser (or before a mapping change): link it now rather than fail.
-      externalUserId = await engine.createUser({ userId: user.id, name: user.name ?? 'User', email: user.tags.email, pictureUrl: user.pictureUrl })
-      await client.updateUser({ id: user.id, tags: { id: externalUserId } })
+    // A user created outside createUser, or linked under another helpdesk or account (the plugin never calls
+    // createUser again once a user is linked): link it to this configuration's helpdesk now.
+    if (!externalUserId || user.tags.helpdesk !== (await helpdeskFingerprint(engine))) {
+      externalUserId = await linkHelpdeskUser(engine, client, user, { name: user.name ?? 'User', email: user.tags.email, pictureUrl: user.pictureUrl })
+      logger.forBot().info(`startHitl: Botpress user ${user.id} linked to helpdesk user ${externalUserId} of this configuration`)
     }
-    const ticketId = await engine.createTicket({
+    const rawTicketId = await engine.createTicket({
       userId: user.id,
       externalUserId,
-      user: { name: user.name, email: user.tags.email, pictureUrl: user.pictureUrl },
+      user: { name: user.name, email: helpdeskEmail(engine, user.tags.email), pictureUrl: user.pictureUrl },
       title: input.title,
       description: input.description,
       hitlSession: input.hitlSession ?? {},
       messageHistory: input.messageHistory ?? [],
     })
     try {
+      const ticketId = tagValue('The helpdesk ticket id', rawTicketId)
       const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags: { id: ticketId }, discriminateByTags: ['id'] })
+      rememberSession(ticketId, conversation.id)
       logger.forBot().info(`startHitl: ticket ${ticketId} is conversation ${conversation.id}`)
       return { conversationId: conversation.id }
     } catch (e) {
       // Without a conversation nobody can answer this ticket: close it rather than leave an orphan behind.
-      await engine.closeTicket({ ticketId }).catch((closeError) => logger.forBot().warn(`startHitl: could not close orphan ticket ${ticketId}: ${closeError.message}`))
+      await engine.closeTicket({ ticketId: rawTicketId }).catch((closeError) => logger.forBot().warn(`startHitl: could not close orphan ticket ${rawTicketId}: ${closeError.message}`))
       throw e
     }
   })
@@ -54,10 +78,14 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
 export const stopHitl: Actions['stopHitl'] = async ({ ctx, client, input, logger }) =>
   withRuntimeErrors(async () => {
     const engine = await engineFor(ctx, client)
-    const { conversation } = await client.getConversation({ id: input.conversationId })
-    const ticketId = conversation.tags.id
-    if (!ticketId) throw new sdk.RuntimeError(`conversation ${input.conversationId} has no ticket id tag; it is not a hand-off session`)
-    await engine.closeTicket({ ticketId, conversationId: conversation.id })
+    // The ticket of a conversation never changes: known to this worker when it started or served the session.
+    const ticketId = knownTicketOf(input.conversationId) ?? (await client.getConversation({ id: input.conversationId })).conversation.tags.id
+    if (!ticketId) {
+      // The plugin has already ended its session; like the official HITL integrations, answer {} (no ticket to close).
+      logger.forBot().warn(`stopHitl: conversation ${input.conversationId} has no ticket id tag; nothing to close`)
+      return {}
+    }
+    await engine.closeTicket({ ticketId, conversationId: input.conversationId })
     logger.forBot().info(`stopHitl: ticket ${ticketId} closed`)
     return {}
   })

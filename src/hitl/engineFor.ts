@@ -4,33 +4,69 @@ import { VendorRequestError } from '../http/sendRequest'
 import { envRequestLogger } from '../http/requestLog'
 import { vendorOriginOverride } from '../http/vendorOrigin'
 import { loadMapping } from '../mapping/loadMapping'
+import { MappingSourceError } from '../mapping/mappingUrl'
 import { MappingError } from '../mapping/problems'
 import { HostNotAllowedError, OperationResultError } from '../operations/runSteps'
 import { ExpressionEvaluationError } from '../expr/compileExpression'
+import { configuredMapping } from './configuredMapping'
+import { readState } from './states'
 import type { Client, Ctx } from './types'
+import { BoundedCache } from './workerCache'
 
-/** The configuration → compiled mapping (cached) → an engine with the stored registration values. */
-export async function engineFor(ctx: Ctx, client: Client, options?: { webhookUrl?: string; withRegistration?: boolean }): Promise<Engine> {
-  const loaded = asRuntimeError(() => loadMapping({ mapping: ctx.configuration.mapping, settings: ctx.configuration.settings }))
-  let registration: Record<string, unknown> | undefined
+// Engines per configuration (integration + mapping + settings), with the registration values they were built
+// with. A worker serves few configurations (the same reason as loadMapping's cache cap); 32 leaves room for
+// configuration changes without growing for ever.
+const ENGINES_KEPT = 32
+const engines = new BoundedCache<string, Engine>(ENGINES_KEPT)
+
+export type EngineOptions = {
+  webhookUrl?: string
+  /** false: build without reading the registration (register, before it exists). */
+  withRegistration?: boolean
+  /** true: read the registration again instead of the worker's copy (the webhook, after a signature check failed). */
+  fresh?: boolean
+  /** true: fetch a pinned mapping URL now and keep it in integration state (register). */
+  fetchMapping?: boolean
+}
+
+/**
+ * The configuration → compiled mapping (cached) → an engine with the stored registration values. On a warm
+ * worker this makes no Botpress call: the registration is read once per configuration, and again only when
+ * asked (`fresh`), e.g. after a signature check failed with the kept values.
+ */
+export async function engineFor(ctx: Ctx, client: Client, options: EngineOptions = {}): Promise<Engine> {
+  return (await engineWithOrigin(ctx, client, options)).engine
+}
+
+/** Like engineFor, plus whether its registration values came from this worker's memory. */
+export async function engineWithOrigin(ctx: Ctx, client: Client, options: EngineOptions = {}): Promise<{ engine: Engine; cached: boolean }> {
+  const configured = await withRuntimeErrors(() => configuredMapping(ctx, client, { fetch: options.fetchMapping }))
+  const loaded = asRuntimeError(() => loadMapping({ mapping: configured.mapping, settings: ctx.configuration.settings }))
+  await configured.keep?.()
   // Only mappings that read `$registration` pay for the state lookup.
-  if (loaded.mapping.usesRegistration && options?.withRegistration !== false) {
-    registration = (await getRegistration(client, ctx.integrationId))?.values
+  const needsRegistration = loaded.mapping.usesRegistration && options.withRegistration !== false
+  const build = (registration?: Record<string, unknown>) =>
+    createEngine(loaded, { registration, webhookUrl: options.webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger() })
+  if (options.webhookUrl !== undefined) {
+    // Lifecycle calls (rare): built fresh, with the registration as stored now.
+    return { engine: build(needsRegistration ? (await getRegistration(client, ctx.integrationId))?.values : undefined), cached: false }
   }
-  return createEngine(loaded, { registration, webhookUrl: options?.webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger() })
+  const key = `${ctx.integrationId}\u0000${loaded.hash}\u0000${needsRegistration}`
+  const kept = options.fresh ? undefined : engines.get(key)
+  if (kept) return { engine: kept, cached: needsRegistration }
+  const engine = build(needsRegistration ? (await getRegistration(client, ctx.integrationId))?.values : undefined)
+  engines.set(key, engine)
+  return { engine, cached: false }
 }
 
-export async function getRegistration(client: Client, integrationId: string) {
-  try {
-    const { state } = await client.getState({ type: 'integration', id: integrationId, name: 'registration' })
-    return state.payload ?? undefined
-  } catch (e) {
-    if (sdk.isApiError(e) && e.type === 'ResourceNotFound') return undefined
-    throw e
-  }
+/** A registration was written or removed by this worker: the next engine reads it again. */
+export function forgetRegistration(ctx: Ctx) {
+  engines.deleteWhere((key) => key.startsWith(`${ctx.integrationId}\u0000`))
 }
 
-const ENGINE_ERRORS = [MappingError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
+export const getRegistration = (client: Client, integrationId: string) => readState(client, 'integration', integrationId, 'registration')
+
+const ENGINE_ERRORS = [MappingError, MappingSourceError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {

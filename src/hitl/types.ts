@@ -1,9 +1,9 @@
 import type * as sdk from '@botpress/sdk'
-import type { configurationSchema, deliveriesStateSchema, registrationStateSchema, sentMessagesStateSchema, ticketSchema } from '../definition/schemas'
+import type { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema } from '../definition/schemas'
 
 type Infer<S extends sdk.z.ZodTypeAny> = sdk.z.infer<S>
 type Tags<K extends string> = Record<K, { title?: string; description?: string }>
-type WithUserId<P> = P & { userId?: string }
+type WithUserId<P> = P & { userId?: string; additionalData?: string }
 type Media<K extends string> = WithUserId<Record<K, string> & { title?: string }>
 
 export type HistoryItem = { source: { type: 'user'; userId: string } | { type: 'bot' }; type: string; payload: Record<string, unknown> }
@@ -38,10 +38,10 @@ export type TIntegration = sdk.DefaultIntegration<{
   events: { hitlAssigned: { conversationId: string; userId: string }; hitlStopped: { conversationId: string } }
   states: {
     registration: { type: 'integration'; payload: Infer<typeof registrationStateSchema> }
-    sentMessages: { type: 'conversation'; payload: Infer<typeof sentMessagesStateSchema> }
+    mappingFile: { type: 'integration'; payload: Infer<typeof mappingFileStateSchema> }
     deliveries: { type: 'conversation'; payload: Infer<typeof deliveriesStateSchema> }
   }
-  user: { tags: Tags<'id' | 'email' | 'role'> }
+  user: { tags: Tags<'id' | 'email' | 'role' | 'helpdesk'> }
   entities: { ticket: Infer<typeof ticketSchema> }
 }>
 

@@ -1,26 +1,46 @@
-import * as sdk from '@botpress/sdk'
-import type { WebhookEvent } from '../webhook/routeWebhook'
-import { engineFor } from './engineFor'
-import type { Client, Logger, Props } from './types'
+import type { Engine } from '../engine/createEngine'
+import { MEDIA_URL_KEYS } from '../operations/renderMessage'
+import type { WebhookEvent, WebhookOutcome } from '../webhook/routeWebhook'
+import { engineFor, engineWithOrigin } from './engineFor'
+import { tagKey } from './botpressLimits'
+import { agentUserOf, findSession, isSentPart } from './sessions'
+import { readState } from './states'
+import type { Client, Logger, Props, TIntegration } from './types'
+import { singleFlight } from './workerCache'
 
-const DEDUPE_TTL_MS = 7 * 24 * 3600 * 1000
 const json = (status: number, body: unknown) => ({ status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 
+// The ledger for agent messages that carry no vendor message id (the only events left without a natural
+// key): a fixed number of recent delivery keys per conversation, so reading and rewriting it costs the same
+// however long the hand-off runs, and it stays far below Botpress's state size limit.
+const LEDGER_KEYS_KEPT = 100
+// Vendors retry failed deliveries for hours to a few days (Zendesk: 24 h, Chatwoot: none, RT: none); a week
+// covers every retry schedule we know of.
+const LEDGER_TTL_MS = 7 * 24 * 3600 * 1000
+
 /**
- * handshake → verify (401, nothing else) → parse → events → per event: our conversation? → duplicate? → echo?
- * → Botpress calls. A failing Botpress or vendor call answers 5xx so the vendor delivers again.
+ * handshake → verify (401, nothing else) → parse → events → per event: our conversation? → already done?
+ * → Botpress calls. A failing Botpress or vendor call answers 5xx so the vendor delivers again, and every
+ * Botpress write is idempotent or checked first, so that redelivery creates nothing twice.
  */
 export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger }) => {
-  let engine
+  let engine: Engine
+  let registrationFromMemory: boolean
   try {
-    engine = await engineFor(ctx, client)
+    ;({ engine, cached: registrationFromMemory } = await engineWithOrigin(ctx, client))
   } catch (e) {
     logger.forBot().error(`webhook: configuration problem: ${(e as Error).message}`)
     return json(503, { error: 'integration misconfigured' })
   }
-  let outcome
+  const incoming = { method: req.method, path: req.path, query: req.query, headers: req.headers as Record<string, string>, body: req.body }
+  let outcome: WebhookOutcome
   try {
-    outcome = await engine.routeWebhook({ method: req.method, path: req.path, query: req.query, headers: req.headers as Record<string, string>, body: req.body })
+    outcome = await engine.routeWebhook(incoming)
+    if (outcome.kind === 'rejected' && registrationFromMemory) {
+      // The kept registration values may be old (another worker registered again): read them once more.
+      engine = await engineFor(ctx, client, { fresh: true })
+      outcome = await engine.routeWebhook(incoming)
+    }
   } catch (e) {
     logger.forBot().error(`webhook: ${engine.redactor.text((e as Error).message)}`)
     return json(502, { error: 'could not process the delivery' })
@@ -34,7 +54,18 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
     case 'invalid':
       logger.forBot().warn(`webhook body refused: ${outcome.reason}`)
       return json(outcome.status, { error: outcome.reason })
+    case 'events':
+      return applyEvents(client, logger, engine, outcome)
+    default:
+      return unhandled(outcome, 'webhook outcome')
   }
+}
+
+function unhandled(value: never, what: string): never {
+  throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`)
+}
+
+async function applyEvents(client: Client, logger: Logger, engine: Engine, outcome: Extract<WebhookOutcome, { kind: 'events' }>) {
   for (const reason of outcome.skipped) logger.forBot().warn(`webhook: event skipped: ${reason}`)
   let handled = 0
   try {
@@ -46,100 +77,113 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
   return json(200, { received: outcome.events.length, handled })
 }
 
-async function findConversation(client: Client, ticketId: string) {
-  const { conversations } = await client.listConversations({ channel: 'hitl', tags: { id: ticketId } })
-  return conversations[0]
-}
-
-async function seenDeliveries(client: Client, conversationId: string): Promise<Record<string, number>> {
-  try {
-    return (await client.getState({ type: 'conversation', id: conversationId, name: 'deliveries' })).state.payload.seen ?? {}
-  } catch (e) {
-    if (sdk.isApiError(e) && e.type === 'ResourceNotFound') return {}
-    throw e
-  }
-}
-
-async function isOwnOrKnownMessage(client: Client, conversationId: string, messageId: string): Promise<boolean> {
-  const { messages } = await client.listMessages({ conversationId, tags: { id: messageId } })
-  if (messages.length > 0) return true
-  try {
-    const { state } = await client.getState({ type: 'conversation', id: conversationId, name: 'sentMessages' })
-    return state.payload.ids.includes(messageId)
-  } catch (e) {
-    if (sdk.isApiError(e) && e.type === 'ResourceNotFound') return false
-    throw e
-  }
-}
-
-async function agentUser(client: Client, agent: WebhookEvent['agent']) {
-  const id = agent?.id ?? 'unknown-agent'
-  const name = agent?.name ?? 'Agent'
-  const { user } = await client.getOrCreateUser({ tags: { id, role: 'agent' }, discriminateByTags: ['id', 'role'], name, pictureUrl: agent?.avatarUrl })
-  // Agents rename themselves and change photos: keep the Botpress user current (the plugin shows its name).
-  if ((agent?.name && user.name !== agent.name) || (agent?.avatarUrl && user.pictureUrl !== agent.avatarUrl)) {
-    await client.updateUser({ id: user.id, name: agent?.name ?? user.name, pictureUrl: agent?.avatarUrl ?? user.pictureUrl })
-  }
-  return user
-}
-
-function botpressMessage(m: NonNullable<WebhookEvent['message']>): { type: string; payload: Record<string, unknown> } {
-  const mediaKey = { image: 'imageUrl', audio: 'audioUrl', video: 'videoUrl', file: 'fileUrl' }[m.type]
-  if (mediaKey && m.url) return { type: m.type, payload: { [mediaKey]: m.url, ...(m.title ? { title: m.title } : {}) } }
-  const text = m.text ?? (m.url ? `${m.title ? `${m.title}: ` : ''}${m.url}` : '')
-  return { type: 'text', payload: { text } }
-}
+/** Concurrent duplicates reaching this worker share one run (see singleFlight). */
+const once = singleFlight<boolean>()
 
 /** Returns whether the event did something. Throws on Botpress failures (the caller answers 5xx). */
 async function applyEvent(client: Client, logger: Logger, event: WebhookEvent): Promise<boolean> {
-  const conversation = await findConversation(client, event.ticketId)
-  if (!conversation) {
+  const conversationId = await findSession(client, event.ticketId)
+  if (!conversationId) {
     logger.forBot().info(`webhook: ticket ${event.ticketId} is not a hand-off session of this bot; ignored (${event.rule})`)
     return false
   }
-  let seen: Record<string, number> | undefined
-  if (event.dedupeKey) {
-    seen = await seenDeliveries(client, conversation.id)
-    if ((seen[event.dedupeKey] ?? 0) > Date.now()) {
-      logger.forBot().info(`webhook: delivery ${event.dedupeKey} already handled; ignored`)
-      return false
-    }
-  }
-  switch (event.type) {
+  const type = event.type
+  switch (type) {
     case 'newMessage': {
-      if (event.messageId && (await isOwnOrKnownMessage(client, conversation.id, event.messageId))) {
-        logger.forBot().debug(`webhook: message ${event.messageId} is ours or already delivered; ignored`)
-        return false
-      }
-      const message = botpressMessage(event.message ?? { type: 'text' })
-      if (message.type === 'text' && !message.payload.text) {
-        logger.forBot().info(`webhook: empty agent message on ticket ${event.ticketId}; ignored`)
-        return false
-      }
-      const agent = await agentUser(client, event.agent)
-      await client.createMessage({
-        conversationId: conversation.id,
-        userId: agent.id,
-        type: message.type as 'text',
-        payload: message.payload as { text: string },
-        tags: event.messageId ? { id: event.messageId } : {},
-      })
-      break
+      const key = event.messageId ?? event.dedupeKey
+      const deliver = () => deliverAgentMessage(client, logger, conversationId, event)
+      return key ? once(`message\u0000${conversationId}\u0000${key}`, deliver) : deliver()
     }
-    case 'assigned': {
-      const agent = await agentUser(client, event.agent)
-      await client.createEvent({ type: 'hitlAssigned', conversationId: conversation.id, payload: { conversationId: conversation.id, userId: agent.id } })
-      break
-    }
+    case 'assigned':
     case 'solved':
-      await client.createEvent({ type: 'hitlStopped', conversationId: conversation.id, payload: { conversationId: conversation.id } })
-      break
+      return once(`${type}\u0000${conversationId}\u0000${event.agent?.id ?? ''}`, () => announce(client, logger, conversationId, event, type))
+    default:
+      // A new event type must be handled here before anything counts it as done.
+      return unhandled(type, 'event type')
   }
-  if (event.dedupeKey && seen) {
-    const now = Date.now()
-    const kept = Object.fromEntries(Object.entries(seen).filter(([, until]) => until > now))
-    kept[event.dedupeKey] = now + DEDUPE_TTL_MS
-    await client.setState({ type: 'conversation', id: conversation.id, name: 'deliveries', payload: { seen: kept }, expiry: DEDUPE_TTL_MS })
+}
+
+type MediaType = keyof typeof MEDIA_URL_KEYS
+type MediaMessage = { [T in MediaType]: { type: T; payload: Record<(typeof MEDIA_URL_KEYS)[T], string> & { title?: string } } }[MediaType]
+type AgentMessage = { type: 'text'; payload: { text: string } } | MediaMessage
+
+const isMediaType = (type: string): type is MediaType => Object.hasOwn(MEDIA_URL_KEYS, type)
+
+/** The Botpress message for an agent's: media as its own type when the mapping gives a URL, else text. */
+function botpressMessage(m: NonNullable<WebhookEvent['message']>): AgentMessage | undefined {
+  if (isMediaType(m.type) && m.url) {
+    // Computed key: TypeScript cannot see that it is the one MediaMessage pairs with m.type.
+    return { type: m.type, payload: { [MEDIA_URL_KEYS[m.type]]: m.url, ...(m.title ? { title: m.title } : {}) } } as MediaMessage
   }
+  const text = m.text ?? (m.url ? `${m.title ? `${m.title}: ` : ''}${m.url}` : '')
+  return text ? { type: 'text', payload: { text } } : undefined
+}
+
+/**
+ * One call on a warm worker: getOrCreateMessage keyed by the vendor message id. A redelivery (concurrent or
+ * not, on any worker) finds the message it created; our own message echoed back finds the message acked with
+ * that id. Either way nothing is created.
+ */
+async function deliverAgentMessage(client: Client, logger: Logger, conversationId: string, event: WebhookEvent): Promise<boolean> {
+  const message = botpressMessage(event.message ?? { type: 'text' })
+  if (!message) {
+    logger.forBot().info(`webhook: empty agent message on ticket ${event.ticketId}; ignored`)
+    return false
+  }
+  if (event.messageId && isSentPart(conversationId, tagKey(event.messageId))) {
+    logger.forBot().debug(`webhook: message ${event.messageId} is part of one we sent; ignored`)
+    return false
+  }
+  const agent = await agentUserOf(client, logger, event.agent)
+  if (event.messageId) {
+    const { message: found } = await client.getOrCreateMessage({ conversationId, userId: agent.id, ...message, tags: { id: tagKey(event.messageId) }, discriminateByTags: ['id'] })
+    const created = found.userId === agent.id && found.type === message.type
+    if (!created) logger.forBot().debug(`webhook: message ${event.messageId} is ours or already delivered; ignored`)
+    return created
+  }
+  if (!event.dedupeKey) {
+    logger.forBot().warn(`webhook: agent message on ticket ${event.ticketId} has no message id and the mapping no dedupeKey: a redelivery would show it twice (${event.rule})`)
+    await client.createMessage({ conversationId, userId: agent.id, ...message, tags: {} })
+    return true
+  }
+  logger.forBot().info(`webhook: agent message on ticket ${event.ticketId} has no message id; deduplicated by delivery ${event.dedupeKey} (${event.rule})`)
+  const seen = (await readState(client, 'conversation', conversationId, 'deliveries'))?.seen ?? {}
+  const now = Date.now()
+  if ((seen[event.dedupeKey] ?? 0) > now) return false
+  await client.createMessage({ conversationId, userId: agent.id, ...message, tags: {} })
+  const kept = Object.entries(seen)
+    .filter(([, until]) => until > now)
+    .slice(-(LEDGER_KEYS_KEPT - 1))
+  await client.setState({ type: 'conversation', id: conversationId, name: 'deliveries', payload: { seen: { ...Object.fromEntries(kept), [event.dedupeKey]: now + LEDGER_TTL_MS } }, expiry: LEDGER_TTL_MS })
+  return true
+}
+
+type HitlEvent = keyof TIntegration['events']
+
+/** The newest hand-off event of a conversation (bot-side views prefix types with the alias: accept both). */
+async function latestHandoffEvent(client: Client, conversationId: string) {
+  const { events } = await client.listEvents({ conversationId })
+  const isOurs = (type: string, name: HitlEvent) => type === name || type.endsWith(`:${name}`)
+  const handoff = events.filter((e) => isOurs(e.type, 'hitlAssigned') || isOurs(e.type, 'hitlStopped'))
+  const newest = handoff.reduce<(typeof handoff)[number] | undefined>((a, e) => (!a || e.createdAt > a.createdAt ? e : a), undefined)
+  if (!newest) return undefined
+  return { type: isOurs(newest.type, 'hitlAssigned') ? ('hitlAssigned' as const) : ('hitlStopped' as const), userId: (newest.payload as { userId?: string }).userId }
+}
+
+/**
+ * assigned / solved have no natural key: "already done" is read from the conversation's own events, written
+ * by the very call that announces them. So a redelivery after any failure (even a write whose answer was
+ * lost) announces nothing twice, and a failure before the write loses nothing: the retry writes it.
+ * The same agent assigned again after a stop, or another agent, is a new assignment.
+ */
+async function announce(client: Client, logger: Logger, conversationId: string, event: WebhookEvent, type: 'assigned' | 'solved'): Promise<boolean> {
+  const agent = type === 'assigned' ? await agentUserOf(client, logger, event.agent) : undefined
+  const latest = await latestHandoffEvent(client, conversationId)
+  if (agent ? latest?.type === 'hitlAssigned' && latest.userId === agent.id : latest?.type === 'hitlStopped') {
+    logger.forBot().info(`webhook: ticket ${event.ticketId} is already ${type}; ignored (${event.rule})`)
+    return false
+  }
+  if (agent) await client.createEvent({ type: 'hitlAssigned', conversationId, payload: { conversationId, userId: agent.id } })
+  else await client.createEvent({ type: 'hitlStopped', conversationId, payload: { conversationId } })
   return true
 }

@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto'
 import { compileMapping, type CompiledMapping } from './compileMapping'
 import { parseSettings, type ResolvedSettings } from './parseSettings'
 import { parseYaml, toValue } from './parseYaml'
-import { MappingError } from './problems'
-import { shippedMappings } from './shippedMappings.generated'
+import { formatPath, MappingError, type SourceDocument } from './problems'
+import { prevalidatedMappings, shippedMappings } from './shippedMappings.generated'
 import type { MappingFile } from './types'
 import { MAX_MAPPING_BYTES, MAX_SETTINGS } from './limits'
 import { refuseOverSize } from './parseYaml'
@@ -52,6 +52,20 @@ export function compileMappingText(text: string, file: string): CompiledMapping 
   return mapping
 }
 
+/**
+ * A shipped mapping as the integration bundle carries it: validated by the build (scripts/build.mjs), without
+ * comments or fixtures, as JSON. Compiled without parsing YAML or running the schema check; problems
+ * (there are none: the build refused them) would have no position.
+ */
+function compileResolved(text: string, file: string): CompiledMapping {
+  if (!prevalidatedMappings.includes(file)) return compileMappingText(text, file)
+  const value: unknown = JSON.parse(text)
+  const unplaced = { problem: (path, message) => ({ file, line: 1, column: 1, path: formatPath(path), message }) } as Pick<SourceDocument, 'problem'>
+  const { mapping, problems } = compileMapping(value as MappingFile, unplaced as SourceDocument)
+  if (!mapping) throw new MappingError(problems)
+  return mapping
+}
+
 const sha = (text: string) => createHash('sha256').update(text).digest('hex')
 
 // Compiled mappings by text hash, loaded configurations by mapping+settings hash. Small caps: an
@@ -76,7 +90,7 @@ export function loadMapping(config: { mapping: string; settings?: string | Recor
   const hash = sha(key)
   const { text, file } = resolveMappingText(config.mapping ?? '')
   const textHash = sha(text)
-  const mapping = compiled.get(textHash) ?? remember(compiled, textHash, compileMappingText(text, file))
+  const mapping = compiled.get(textHash) ?? remember(compiled, textHash, compileResolved(text, file))
   const settings = parseSettings(config.settings, mapping.file.settings ?? {})
   return remember(loaded, key, { mapping, settings, hash })
 }

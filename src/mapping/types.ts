@@ -81,8 +81,11 @@ export type MessageOperation = Operation<{ messageId?: Expression }>
 export const MESSAGE_TYPES = ['text', 'image', 'audio', 'video', 'file', 'bloc'] as const
 export type MessageType = (typeof MESSAGE_TYPES)[number]
 
+/** The Botpress HITL plugin's made-up address (`<userId>@no-reply.<botId>.botpress.com`): dropped unless `keep`. */
+export type PlaceholderEmail = 'drop' | 'keep'
+
 export type Operations = {
-  createUser: Required<Operation<{ externalUserId: Expression }>>
+  createUser: Required<Operation<{ externalUserId: Expression }>> & { placeholderEmail?: PlaceholderEmail }
   createTicket: Required<Operation<{ ticketId: Expression }>>
   sendMessage: Partial<Record<MessageType, MessageOperation>> & { fallback?: MessageOperation }
   closeTicket: Operation

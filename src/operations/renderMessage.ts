@@ -35,9 +35,12 @@ export function renderMessageText(type: string, payload: Payload | undefined): s
   }
 }
 
+/** Where each Botpress media message type keeps its URL. */
+export const MEDIA_URL_KEYS = { image: 'imageUrl', audio: 'audioUrl', video: 'videoUrl', file: 'fileUrl' } as const
+
 /** The URL of a media payload, if any. */
 export function mediaUrl(type: string, payload: Payload | undefined): string | undefined {
-  const key = { image: 'imageUrl', audio: 'audioUrl', video: 'videoUrl', file: 'fileUrl' }[type]
+  const key = MEDIA_URL_KEYS[type as keyof typeof MEDIA_URL_KEYS]
   const v = key ? payload?.[key] : undefined
   return typeof v === 'string' ? v : undefined
 }

@@ -21,7 +21,10 @@ export const PLUGIN_MESSAGES = {
   userClosed: 'You have ended the session with the human agent. I will continue assisting you.',
   incompatibleType: 'Sorry, the user can only receive text messages. Please resend your message as a text message.',
 }
-export type PluginMessages = typeof PLUGIN_MESSAGES
+export type PluginMessages = typeof PLUGIN_MESSAGES & {
+  /** To the user when no agent was assigned in time; the plugin has no default text and sends it only when configured. */
+  agentAssignedTimeout?: string | null
+}
 
 /** Message types the plugin relays in either direction. */
 const RELAYED_TYPES = new Set(['text', 'image', 'audio', 'video', 'file', 'bloc'])
@@ -65,7 +68,7 @@ export type DriverEvents = {
 }
 export type DriverEventName = keyof DriverEvents
 
-export type EndReason = 'patient-used-termination-command' | 'close-action-called'
+export type EndReason = 'patient-used-termination-command' | 'close-action-called' | 'agent-assignment-timeout'
 
 export type HitlSession = {
   conversationId: string
@@ -94,6 +97,11 @@ export type HitlDriverOptions = {
   integrationAlias?: string
   /** The upstream channel's stand-in integration id (default `intg_webchat_sandbox`). */
   webchatIntegrationId?: string
+  /**
+   * The plugin's `agentAssignedTimeoutSeconds` (0 or absent: disabled): when no agent is assigned in time, the
+   * session ends as the plugin ends it (cancel notice to the agent, both sides inactive, stopHitl, then the user).
+   */
+  agentAssignedTimeoutSeconds?: number
 }
 
 /** An integration call that did not answer 200: operation, status and the integration's message. */
@@ -103,7 +111,7 @@ export class IntegrationCallError extends Error {
     readonly result: CallResult,
   ) {
     const detail = typeof result.json?.message === 'string' ? result.json.message : typeof result.json?.error === 'string' ? result.json.error : result.body.slice(0, 500)
-    super(`${operation} answered ${result.status}: ${detail}`)
+    super(`${operation} answered ${result.status}: ${result.advice ?? detail}`)
   }
 }
 
@@ -128,7 +136,7 @@ const isEvent = (e: Event, name: string) => e.type === name || e.type.endsWith(`
 export type HitlDriver = Awaited<ReturnType<typeof startHitlDriver>>
 
 export async function startHitlDriver(opts: HitlDriverOptions) {
-  const messages: { [K in keyof PluginMessages]: string | null } = { ...PLUGIN_MESSAGES, ...opts.messages }
+  const messages: { [K in keyof PluginMessages]-?: string | null } = { agentAssignedTimeout: null, ...PLUGIN_MESSAGES, ...opts.messages }
   const bot = new Client({ apiUrl: opts.emulator.url, botId: opts.botId, token: opts.token })
   const webchatId = opts.webchatIntegrationId ?? 'intg_webchat_sandbox'
   const webchat = new Client({ apiUrl: opts.emulator.url, botId: opts.botId, token: opts.token, integrationId: webchatId, integrationAlias: 'webchat' })
@@ -214,7 +222,8 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
         // the linked user is gone: create it again
       }
     }
-    const email = user.tags.email || opts.endUser?.email || `${user.id}@no-reply.${opts.botId}.botpress.com`
+    // The plugin's placeholder when the bot has no e-mail (underscores of the bot id become dashes).
+    const email = user.tags.email || opts.endUser?.email || `${user.id}@no-reply.${opts.botId.replace(/_/g, '-')}.botpress.com`
     const input: Record<string, unknown> = { name: user.tags.name || user.name || 'Unknown User', email }
     if (user.pictureUrl) input.pictureUrl = user.pictureUrl
     const r = ok('createUser', await opts.caller.action('createUser', input))
@@ -225,14 +234,12 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
     return id
   }
 
+  /** The plugin reads the agent user (it must exist: a missing one fails the event) and shows its name. */
   async function assignAgent(s: HitlSession, agentUserId: string) {
-    let agentName = 'A Human Agent'
-    try {
-      const { user } = await bot.getUser({ id: agentUserId })
-      if (user.name) agentName = user.name
-    } catch {
-      // the plugin falls back to a generic name
-    }
+    const { user } = await bot.getUser({ id: agentUserId }).catch((e: Error) => {
+      throw new Error(`the agent user ${agentUserId} of hitlAssigned does not exist (${e.message})`)
+    })
+    const agentName = user.name || 'A Human Agent'
     s.humanAgentId = agentUserId
     s.humanAgentName = agentName
     for (const id of [upstreamConversation.id, s.conversationId]) {
@@ -279,9 +286,15 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
 
   const offEvent = opts.emulator.onEventCreated((e) => {
     if (closed) return
-    const conversationId = (e.payload as { conversationId?: string })?.conversationId ?? e.conversationId
+    // The plugin reads the session from the payload only (the event's own conversationId is not consulted).
+    const conversationId = (e.payload as { conversationId?: unknown })?.conversationId
     const s = sessions.find((x) => x.conversationId === conversationId)
-    if (!s) return
+    if (!s) {
+      if (conversationId === undefined && isEvent(e, 'hitlAssigned') && sessions.some((x) => x.conversationId === e.conversationId)) {
+        emit('error', { at: new Date(), error: new Error(`hitlAssigned ${e.id}: payload.conversationId is missing; the plugin cannot find the session`) })
+      }
+      return
+    }
     if (isEvent(e, 'hitlAssigned')) {
       enqueue(`hitlAssigned ${e.id}`, async () => {
         if (!s.active) return void emit('dropped', { at: new Date(), what: `hitlAssigned ${e.id}`, reason: 'the hand-off session is not active' })
@@ -382,6 +395,7 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
       sessions.push(s)
       session = s
       await setActive(s, true)
+      scheduleAssignmentTimeout(s)
       return { conversationId, downstreamUserId, messageHistory, conversation: conversation as Conversation }
     },
 
@@ -424,20 +438,39 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
 
     close() {
       closed = true
+      for (const timer of timers) clearTimeout(timer)
       offMessage()
       offEvent()
     },
   }
 
-  async function endSession(reason: EndReason) {
-    const s = session
+  /** The plugin's scheduled humanAgentAssignedTimeout event: ignored if an agent came or the session ended. */
+  const timers = new Set<NodeJS.Timeout>()
+  function scheduleAssignmentTimeout(s: HitlSession) {
+    if (!opts.agentAssignedTimeoutSeconds) return
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      enqueue('agent assignment timeout', async () => {
+        if (closed || !s.active || s.humanAgentId) return
+        await endSession('agent-assignment-timeout', s)
+      })
+    }, opts.agentAssignedTimeoutSeconds * 1000)
+    timers.add(timer)
+  }
+
+  /**
+   * The plugin's order: cancel notice to the agent, both sides inactive, the integration's stopHitl, and only
+   * then the user is told (so a failing stopHitl leaves the user untold, as in Botpress).
+   */
+  async function endSession(reason: EndReason, s = session) {
     if (!s?.active) return false
     if (messages.userCancelled !== null) await writeDownstream(s, 'text', { text: messages.userCancelled })
     await setActive(s, false)
     s.endReason = reason
     for (const id of [upstreamConversation.id, s.conversationId]) await bot.updateConversation({ id, tags: { hitlEndReason: reason } })
-    if (reason === 'patient-used-termination-command') await botSays(messages.userClosed)
     ok('stopHitl', await opts.caller.action('stopHitl', { conversationId: s.conversationId }))
+    if (reason === 'patient-used-termination-command') await botSays(messages.userClosed)
+    if (reason === 'agent-assignment-timeout') await botSays(messages.agentAssignedTimeout)
     emit('ended', { at: new Date(), conversationId: s.conversationId, reason })
     return true
   }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
+import { adviceForConfiguration } from '../definition/configurationSize'
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,11 +19,23 @@ export type IntegrationServer = { url: string; port: number; pid: number; output
  * Runs the built bundle the way `bp serve` does (`require(bundle).default.start(port)`) in its own process,
  * with its Botpress client pointed at `apiUrl` through BP_API_URL / BP_TOKEN.
  */
-export async function startIntegrationServer(opts: { bundle: string; apiUrl: string; token: string; port?: number; env?: Record<string, string>; onOutput?: (line: string) => void }): Promise<IntegrationServer> {
+export async function startIntegrationServer(opts: {
+  bundle: string
+  apiUrl: string
+  token: string
+  port?: number
+  env?: Record<string, string>
+  onOutput?: (line: string) => void
+  /**
+   * Node's `--max-http-header-size`. Default: Node's own (16 KiB), as a deployed integration would have, so a
+   * configuration too large for a request header fails here (431) the way it would there. Only suites that
+   * paste whole mapping files with their fixtures on purpose raise it.
+   */
+  maxHeaderSize?: number
+}): Promise<IntegrationServer> {
   const port = opts.port ?? (await freePort())
-  // The configuration (a pasted mapping included) travels base64-encoded in a header of every call: Node's
-  // default 16 KiB header limit would refuse a large mapping with 431.
-  const child: ChildProcess = spawn(process.execPath, ['--max-http-header-size=1048576', '-e', `require(${JSON.stringify(opts.bundle)}).default.start(${port})`], {
+  const flags = opts.maxHeaderSize === undefined ? [] : [`--max-http-header-size=${opts.maxHeaderSize}`]
+  const child: ChildProcess = spawn(process.execPath, [...flags, '-e', `require(${JSON.stringify(opts.bundle)}).default.start(${port})`], {
     env: { ...process.env, BP_API_URL: opts.apiUrl, BP_TOKEN: opts.token, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -71,7 +84,14 @@ export async function startIntegrationServer(opts: { bundle: string; apiUrl: str
 
 export type BotpressIdentity = { botId: string; botUserId: string; integrationId: string; integrationAlias: string; webhookId: string }
 export type IntegrationConfiguration = { mapping: string; settings?: string }
-export type CallResult = { status: number; headers: Record<string, string>; body: string; json: any }
+export type CallResult = {
+  status: number
+  headers: Record<string, string>
+  body: string
+  json: any
+  /** 431 (request headers too large): what to do about the configuration's size. */
+  advice?: string
+}
 
 /** Calls the integration with the headers Botpress Cloud sends (contract reference §1.3). */
 export function botpressCaller(url: string, who: BotpressIdentity, configuration: IntegrationConfiguration) {
@@ -98,7 +118,9 @@ export function botpressCaller(url: string, who: BotpressIdentity, configuration
     } catch {
       json = undefined
     }
-    return { status: res.status, headers: Object.fromEntries(res.headers), body: text, json }
+    // Node answers 431 before the integration runs; say what the integration's register would have advised.
+    const advice = res.status === 431 ? (adviceForConfiguration(configuration) ?? 'the request headers are too large') : undefined
+    return { status: res.status, headers: Object.fromEntries(res.headers), body: text, json, advice }
   }
   const webhookUrl = `https://webhook.botpress.cloud/${who.webhookId}`
   return {

@@ -25,7 +25,8 @@ driver. Prints a timestamped transcript of both sides; exits 0 when every step p
 Options
   --interactive          you are the end user: type lines, /agent to hand off, /end to end it, Ctrl-C to quit;
                          the agent answers in the Demo Desk console (its address is printed)
-  --mapping <file|name>  another helpdesk: a mapping file, or the name of a shipped mapping (chatwoot, zendesk, …);
+  --mapping <file|name|url>  another helpdesk: a mapping file, the name of a shipped mapping (chatwoot, zendesk, …)
+                         or a pinned https URL (https://…/desk.yaml#sha256=<hex>);
                          the agent side then happens in that helpdesk, by a human
   --settings <file>      the settings (YAML) for --mapping
   --relay-port <port>    serve the webhook relay on this port with the fixed URL http://127.0.0.1:<port>/wh_sandbox,
@@ -107,7 +108,8 @@ async function main(argv: string[]): Promise<number> {
       const m = args.mapping
       if (existsSync(m)) mapping = readText(m, 'mapping')
       else if (/^[a-z0-9][a-z0-9-]*$/i.test(m)) mapping = m
-      else throw new UsageError(`cannot read the mapping file ${m}: no such file (and it is not a shipped mapping name)`)
+      else if (/^https:\/\//i.test(m)) mapping = m // a pinned mapping URL: register fetches it and says what is wrong
+      else throw new UsageError(`cannot read the mapping file ${m}: no such file (and it is not a shipped mapping name or an https URL)`)
     }
     if (args.settings !== undefined) settings = readText(args.settings, 'settings')
     const defaultSeconds = mapping === undefined ? 15 : 600

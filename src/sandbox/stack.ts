@@ -13,6 +13,8 @@ import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from './runtime-
 import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
 
 const WEBCHAT_ID = 'intg_webchat_sandbox'
+/** The sandbox's header limit: room for a whole pasted mapping file (Node's default is 16 KiB). */
+const LOCAL_HEADER_LIMIT = 1024 * 1024
 
 export type Progress = <T>(label: string, run: () => Promise<T>, detail?: (value: T) => string) => Promise<T>
 const silent: Progress = (_label, run) => run()
@@ -128,6 +130,9 @@ export function createSandbox(opts: SandboxOptions) {
         })
       const integration = await progress(
         'starting the integration (built bundle behind the Botpress SDK server)',
+        // A mapping file is pasted whole (comments, fixtures) so that errors point at its own lines: let it
+        // through a larger header limit than Node's default; register still warns about the size, and the
+        // integration's tests cover the default limit.
         () =>
           startIntegrationServer({
             bundle: opts.bundle,
@@ -136,6 +141,7 @@ export function createSandbox(opts: SandboxOptions) {
             // The Demo Desk logs what it receives itself; another helpdesk's requests are logged by the integration.
             env: logVendorRequests ? { UNIVERSAL_HITL_LOG_REQUESTS: '1' } : undefined,
             onOutput: integrationLog,
+            maxHeaderSize: LOCAL_HEADER_LIMIT,
           }),
         (i) => `${i.url}, pid ${i.pid}`,
       )
@@ -189,7 +195,7 @@ export function createSandbox(opts: SandboxOptions) {
       s.bp = bp
 
       await progress(
-        `register (mapping ${/^[a-z0-9-]+$/i.test(s.mapping.trim()) ? s.mapping.trim() : 'from file'})`,
+        `register (mapping ${/^[a-z0-9-]+$/i.test(s.mapping.trim()) ? s.mapping.trim() : /^https:\/\//i.test(s.mapping.trim()) ? 'by URL' : 'from file'})`,
         async () => {
           const r = await bp.register()
           if (r.status !== 200) throw new IntegrationCallError('register', r)

@@ -5,6 +5,7 @@ import { runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
 import { MAX_EVENTS_PER_DELIVERY } from './limits'
+import { mayMatch } from './ruleGuards'
 import { verifyReadsBody, verifySignature } from './signature'
 
 export type IncomingWebhook = {
@@ -197,6 +198,6 @@ const tooManyEvents = (n: number): WebhookOutcome => ({
 })
 
 async function firstMatch(rules: CompiledEventRule[], object: unknown, scope: Scope): Promise<CompiledEventRule | undefined> {
-  for (const rule of rules) if (await rule.when.evaluate(object, scope)) return rule
+  for (const rule of rules) if (mayMatch(rule.when.source, object) && (await rule.when.evaluate(object, scope))) return rule
   return undefined
 }

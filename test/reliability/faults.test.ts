@@ -148,7 +148,7 @@ describe('reliability: helpdesk and Botpress faults, both directions', () => {
         if (random() < FAULT_RATE) {
           const path = integrationPaths[Math.floor(random() * integrationPaths.length)]!
           b.emulator.injectFault({ path, method: path.source.includes('users') ? 'GET' : 'PUT', status: 503, times: 1 })
-          count('Botpress call failed (user side)')
+          count('Botpress call fault armed (user side: next matching call fails)')
         }
         const r = await bp.messageCreated({ type: 'text', payload, conversation, message, user: botUser })
         if (r.status === 200) return
@@ -165,7 +165,7 @@ describe('reliability: helpdesk and Botpress faults, both directions', () => {
       if (random() < FAULT_RATE) {
         const path = agentPaths[Math.floor(random() * agentPaths.length)]!
         b.emulator.injectFault({ path, status: 503, times: 1, drop: random() < 0.3 })
-        count('Botpress call failed (agent side)')
+        count('Botpress call fault armed (agent side: next matching call fails)')
       }
       const res = await fetch(`${desk.url}/api/tickets/${ticketId}/reply`, { method: 'POST', headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ agentId: 'agt_1', text: `agent-${i}` }) })
       expect(res.status).toBe(201)

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Client } from '@botpress/client'
 import { startStubHelpdesk } from '../../src/fixtures/stubHelpdesk'
-import { startRuntimeEmulator } from '../../src/sandbox/runtime-emulator'
+import definition from '../../integration.definition'
+import { declaredTagsOf, startRuntimeEmulator } from '../../src/sandbox/runtime-emulator'
 import { botpressCaller, startIntegrationServer, type IntegrationConfiguration } from '../../src/sandbox/integrationServer'
 
 export const root = join(__dirname, '..', '..')
@@ -16,7 +17,8 @@ export const acmeSettings = (baseUrl: string) => `baseUrl: ${baseUrl}\napiToken:
 
 /** Emulator + stub helpdesk + the built integration behind the real SDK server. */
 export async function startStack() {
-  const emulator = await startRuntimeEmulator({ token: 'bp-token' })
+  // The integration may only write the tags its definition declares, as in Botpress.
+  const emulator = await startRuntimeEmulator({ token: 'bp-token', integrationTags: { [who.integrationId]: declaredTagsOf(definition) } })
   const helpdesk = await startStubHelpdesk()
   const integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp-token' })
   /** The bot's own view of the runtime API (no x-integration-id): plays the HITL plugin's writes. */

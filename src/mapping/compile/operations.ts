@@ -11,7 +11,8 @@ export type CompiledOperation = {
 }
 
 export type CompiledOperations = {
-  createUser: CompiledOperation
+  /** `placeholderEmail`: whether the Botpress HITL plugin's made-up address reaches the mapping (default drop). */
+  createUser: CompiledOperation & { placeholderEmail: M.PlaceholderEmail }
   createTicket: CompiledOperation
   /** By message type, plus `fallback`. */
   sendMessage: Record<string, CompiledOperation>
@@ -35,12 +36,13 @@ export function compileOperations(ops: M.Operations, cx: CompileContext): Compil
   // The hand-off cannot go on without these ids (the schema requires them too).
   if (createUser && !createUser.result?.externalUserId) cx.problem(['operations', 'createUser'], 'must have result.externalUserId')
   if (createTicket && !createTicket.result?.ticketId) cx.problem(['operations', 'createTicket'], 'must have result.ticketId')
+  const { placeholderEmail, ...createUserSteps } = createUser
   const byType: Record<string, CompiledOperation> = {}
   for (const [type, op] of Object.entries(sendMessage ?? {})) {
     if (op) byType[type] = compileOperation(op, `sendMessage.${type}`, cx, ['operations', 'sendMessage', type])
   }
   return {
-    createUser: compileOperation(createUser, 'createUser', cx, ['operations', 'createUser']),
+    createUser: { ...compileOperation(createUserSteps, 'createUser', cx, ['operations', 'createUser']), placeholderEmail: placeholderEmail ?? 'drop' },
     createTicket: compileOperation(createTicket, 'createTicket', cx, ['operations', 'createTicket']),
     sendMessage: byType,
     closeTicket: compileOperation(closeTicket, 'closeTicket', cx, ['operations', 'closeTicket']),

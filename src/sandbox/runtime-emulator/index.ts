@@ -9,14 +9,20 @@
 //   `x-integration-id`; get-or-create only matches records of the same integration (and channel);
 // - states expire after `expiry` ms without a write (reads do not refresh them); `payload: null` deletes;
 // - lists are newest first, `pageSize` items per page behind `meta.nextToken`.
+// Bodies are checked first against the API's rules: unknown and required fields, lengths, id formats
+// (requestRules.ts, 400 InvalidPayload).
 // Not emulated: `<alias>:` prefixing of tags and event types in bot-side views (tags are stored and answered
-// as written), delivery of scheduled messages/events, `meta.cached` (always false), request size limits.
+// as written), delivery of scheduled messages/events, `meta.cached` (always false), request and state size
+// limits, tag names the integration did not declare, the format of ids in paths and query strings (a
+// malformed one is a 404 here), payload schemas of message types, quotas and rate limits.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Conversation, Event, Message, User } from '@botpress/client'
 import { ApiFailure, defaultTypeForStatus, errorBody, invalidPayload } from './errors'
 import { isObject, parseQuery } from './input'
 import { createRoutes, matchRoute, type RouteHooks } from './routes'
+import { checkRequestBody, type DeclaredTags } from './requestRules'
+export { declaredTagsOf, type DeclaredTags } from './requestRules'
 import { Store, stateKey, type EmulatorData, type StoredState } from './store'
 import { readBody } from '../../http/localServer'
 
@@ -31,7 +37,9 @@ export type RecordedCall = {
   headers: Record<string, string>
   /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
   body: unknown
-  /** 0 while in flight, and for dropped calls. */
+  /** The client operation it reached (`getOrCreateMessage`, ...); undefined when no route matched. */
+  op?: string
+  /** 0 while in flight, and for dropped calls (the status the emulator would have sent when `loseAnswer`). */
   status: number
   response: unknown
   at: number
@@ -40,8 +48,9 @@ export type RecordedCall = {
 /**
  * A failure for the next `times` (default 1) calls matching `method` (any when absent) and `path`.
  * `path`: a RegExp, or a string matched whole where `:name` stands for one segment and `*` for anything.
- * Order of effects: wait `delayMs`, then drop the socket (`drop`), else answer `status` with an error of
- * `type` (default derived from the status), else handle the call normally.
+ * Order of effects: wait `delayMs`, then drop the socket (`drop`: nothing written), else answer `status` with
+ * an error of `type` (default derived from the status), else handle the call normally; `loseAnswer` then
+ * drops the socket instead of answering (the write happened, the caller cannot know it).
  */
 export type Fault = {
   method?: string
@@ -52,6 +61,7 @@ export type Fault = {
   message?: string
   delayMs?: number
   drop?: boolean
+  loseAnswer?: boolean
 }
 
 export type RuntimeEmulator = {
@@ -62,6 +72,11 @@ export type RuntimeEmulator = {
   /** Calls with `method` (`*` for any) whose path matches `pathPattern` (same syntax as `Fault.path`). */
   callsTo(method: string, pathPattern: string | RegExp): RecordedCall[]
   clearCalls(): void
+  /**
+   * Calls per client operation since the last clearCalls (answered or not), e.g. `{ getOrCreateMessage: 3 }`;
+   * `caller` keeps only the integration's (`x-integration-id` set) or only the bot's.
+   */
+  callCounts(caller?: 'integration' | 'bot'): Record<string, number>
   injectFault(f: Fault): void
   clearFaults(): void
   /** Live records of every bot, for assertions (do not mutate). States are keyed by `stateKey(...)`. */
@@ -80,6 +95,11 @@ export type RuntimeEmulatorOptions = {
   log?: (line: string) => void
   /** Items per page of the list endpoints (default 100). */
   pageSize?: number
+  /**
+   * Tags each integration (by id) declared, e.g. `{ [integrationId]: declaredTagsOf(definition) }`: its
+   * requests with other tag names are refused, as by the API. Integrations not listed are not checked.
+   */
+  integrationTags?: Record<string, DeclaredTags>
 }
 
 export type { User, Conversation, Message, Event }
@@ -129,6 +149,15 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
     eventCreated: (e) => notify(eventListeners, e),
   }
   const routes = createRoutes(store, hooks, opts.pageSize ?? 100)
+  // Faulted calls never reach `answer`: their operation is found from the path alone.
+  const routeOf = (c: RecordedCall) => {
+    try {
+      const m = matchRoute(routes, c.method, c.path)
+      return m && m !== 'method-not-allowed' ? m.route.op : undefined
+    } catch {
+      return undefined // a malformed path: counted nowhere, like the API would refuse it
+    }
+  }
 
   const takeFault = (method: string, path: string): Fault | undefined => {
     const i = faults.findIndex((f) => methodMatches(f.fault.method, method) && f.matches(path))
@@ -157,6 +186,7 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
         throw new ApiFailure('Unauthorized', 'Missing or invalid bearer token')
       const match = matchRoute(routes, call.method, call.path)
       if (match === undefined) throw new ApiFailure('ResourceNotFound', `No route for ${call.method} ${call.path}`)
+      if (match !== 'method-not-allowed') call.op = match.route.op
       if (match === 'method-not-allowed') throw new ApiFailure('MethodNotFound', `${call.method} is not supported on ${call.path}`)
       const botId = call.headers['x-bot-id']
       if (!botId) throw invalidPayload('Missing required header x-bot-id')
@@ -168,6 +198,7 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
         integrationAlias: call.headers['x-integration-alias'] || undefined,
       }
       const body = (call.body ?? {}) as Record<string, unknown>
+      checkRequestBody(match.route.op, body, ctx.integrationId ? opts.integrationTags?.[ctx.integrationId] : undefined)
       return [match.route.status, match.route.run({ ctx, params: match.params, query: call.query, body })]
     } catch (e) {
       if (e instanceof ApiFailure) return [e.status, errorBody(e.status, e.type, e.message)]
@@ -223,6 +254,10 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
       return send(call, res, fault.status, errorBody(fault.status, type, fault.message ?? `Injected fault (${type})`))
     }
     const [status, response] = answer(call, bodyIsJson)
+    if (fault?.loseAnswer) {
+      log(`${call.method} ${call.path} → ${status}, answer lost (fault)`)
+      return void req.socket.destroy()
+    }
     send(call, res, status, response)
   }
 
@@ -247,6 +282,15 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
           return calls.filter((c) => methodMatches(method, c.method) && matches(c.path))
         },
         clearCalls: () => void calls.splice(0),
+        callCounts: (caller) => {
+          const counts: Record<string, number> = {}
+          for (const c of calls) {
+            if (caller !== undefined && (caller === 'integration') !== Boolean(c.headers['x-integration-id'])) continue
+            const op = c.op ?? routeOf(c)
+            if (op) counts[op] = (counts[op] ?? 0) + 1
+          }
+          return counts
+        },
         injectFault: (fault) => {
           const left = fault.times ?? 1
           if (left > 0) faults.push({ fault, matches: pathMatcher(fault.path), left })

@@ -105,14 +105,12 @@ export const optStringArray = (b: Obj, key: string): string[] | undefined => {
   return v as string[]
 }
 
-const MAX_TAG_VALUE = 500
-
 const checkTags = (key: string, v: unknown, nullable: boolean): Record<string, string | null> => {
   if (!isObject(v)) throw invalidPayload(`"${key}" must be an object of strings`)
   for (const [k, value] of Object.entries(v)) {
     if (value === null && nullable) continue
+    // Lengths are checked with the other API limits in requestRules.ts.
     if (typeof value !== 'string') throw invalidPayload(`"${key}.${k}" must be a string`)
-    if (value.length > MAX_TAG_VALUE) throw invalidPayload(`"${key}.${k}" is longer than ${MAX_TAG_VALUE} characters`)
   }
   return v as Record<string, string | null>
 }
