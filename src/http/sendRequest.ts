@@ -11,7 +11,8 @@ export type HttpRequest = {
   /** Already serialised body and its content type. */
   body?: { text: string; contentType: string }
   timeoutMs: number
-  retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number }
+  /** `retryAfterHeader`: a header read like Retry-After (seconds), for vendors that name it otherwise. */
+  retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number; retryAfterHeader?: string }
   /** Network errors and retryable statuses are retried for idempotent requests; 429 and 503 + Retry-After for all. */
   idempotent: boolean
   okStatus: number[]
@@ -83,11 +84,14 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
         maxRetryAfter: req.retry.maxRetryAfterSeconds * 1000,
         calculateDelay: ({ attemptCount, retryOptions, error, computedValue }) => {
           if (computedValue === 0 || attemptCount > retryOptions.limit) return 0
-          if (!req.idempotent && !vendorDidNotAct(error.response?.statusCode, error.response?.headers['retry-after'])) return 0
+          const waitHeader = error.response?.headers['retry-after'] ?? (req.retry.retryAfterHeader ? error.response?.headers[req.retry.retryAfterHeader] : undefined)
+          if (!req.idempotent && !vendorDidNotAct(error.response?.statusCode, waitHeader)) return 0
           // got already turned Retry-After into computedValue (0 when it exceeds the cap); "Retry-After: 0"
           // (now) gets our short backoff instead of got's one-second default.
           const retryAfter = error.response?.headers['retry-after']
           if (retryAfter !== undefined && String(retryAfter).trim() !== '0') return computedValue
+          const other = req.retry.retryAfterHeader ? Number(error.response?.headers[req.retry.retryAfterHeader]) : NaN
+          if (Number.isFinite(other) && other >= 0) return other > req.retry.maxRetryAfterSeconds ? 0 : other * 1000
           return 200 * 2 ** (attemptCount - 1) + Math.floor(Math.random() * 100)
         },
       },

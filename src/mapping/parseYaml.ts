@@ -8,9 +8,10 @@ const DUPLICATE_KEY = 'Map keys must be unique'
 export function parseYaml(text: string, file: string): SourceDocument {
   refuseDeepNesting(text, file)
   const lines = new LineCounter()
+  // merge: YAML merge keys (`<<: *base`), which the shipped mappings' anchors invite authors to use.
   // `yaml`'s own unique-keys check compares every key with all earlier ones (quadratic in a map's size):
   // duplicates are found here instead, with one Set per map.
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false })
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false, merge: true })
   const errors = [...doc.errors.map((e) => ({ pos: e.pos[0], message: e.message.split('\n')[0]!, duplicate: false })), ...duplicateKeys(doc)]
   if (errors.length > 0) {
     // A structural mistake (indentation, a tab, an unclosed bracket) makes the parser misread what follows,
@@ -52,7 +53,8 @@ function duplicateKeys(doc: Document.Parsed): { pos: number; message: string; du
     Map(_, map) {
       const seen = new Set<unknown>()
       for (const pair of map.items) {
-        if (!isScalar(pair.key)) continue
+        // Merge keys (`<<`) may repeat, as `yaml` allows them to.
+        if (!isScalar(pair.key) || pair.key.value === '<<') continue
         if (seen.has(pair.key.value)) found.push({ pos: pair.key.range?.[0] ?? 0, message: DUPLICATE_KEY, duplicate: true })
         seen.add(pair.key.value)
       }

@@ -1,12 +1,12 @@
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
-import { runSteps, type RunContext } from '../operations/runSteps'
+import { fetchVendorJson, runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
 import { MAX_EVENTS_PER_DELIVERY } from './limits'
 import { mayMatch } from './ruleGuards'
-import { verifyReadsBody, verifySignature } from './signature'
+import { cachedKeySet, verifyReadsBody, verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string
@@ -87,7 +87,8 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const scope: Scope = { ...ctx.scope, rawBody: raw, headers, query, method: (req.method ?? 'POST').toUpperCase(), path: req.path ?? '/' }
   const verify = async (body: unknown): Promise<WebhookOutcome | undefined> => {
     if (options?.skipVerify) return undefined
-    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now })
+    const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
+    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
     return verdict.ok ? undefined : { kind: 'rejected', status: 401, reason: verdict.reason }
   }
 

@@ -11,6 +11,7 @@ import { compileMappingText } from '../../src/mapping/loadMapping'
 import type { CompiledMapping } from '../../src/mapping/compileMapping'
 import { parseSettings } from '../../src/mapping/parseSettings'
 import { parseWebhookBody } from '../../src/webhook/parseWebhookBody'
+import { verifyKeyTemplate } from '../../src/webhook/signature'
 import type { IncomingWebhook } from '../../src/webhook/routeWebhook'
 import { mappingNames, report, root, startBundle, writesBy } from './support'
 
@@ -23,7 +24,7 @@ const WRONG = 'wrong-secret-value-000'
 /** The scope a verify block renders its secret in, with every secret replaced by `value`. */
 function scopeWithSecrets(mapping: CompiledMapping, settings: Record<string, unknown>, registration: Record<string, unknown>, value: string) {
   // Only what the verify secret reads: the other secrets (API tokens) stay as they are.
-  const source = mapping.webhook.verify.scheme === 'none' ? '' : mapping.webhook.verify.secret.source
+  const source = verifyKeyTemplate(mapping.webhook.verify)?.source ?? ''
   const s = Object.fromEntries(Object.entries(settings).map(([k, v]) => [k, source.includes(`$settings.${k}`) ? value : v]))
   const r = Object.fromEntries(Object.entries(registration).map(([k, v]) => [k, source.includes(`$registration.${k}`) ? value : v]))
   return { settings: s, registration: r }
