@@ -4,8 +4,9 @@ import type { CompiledEventRule } from '../mapping/compileMapping'
 import { fetchVendorJson, runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
+import { MAX_EVENTS_PER_DELIVERY } from './limits'
 import { mayMatch } from './ruleGuards'
-import { cachedKeySet, verifySignature } from './signature'
+import { cachedKeySet, verifyReadsBody, verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string
@@ -153,16 +154,30 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = String(v)
   const query = parseQuery(req.query)
+  const scope: Scope = { ...ctx.scope, rawBody: raw, headers, query, method: (req.method ?? 'POST').toUpperCase(), path: req.path ?? '/' }
+  const verify = async (body: unknown): Promise<WebhookOutcome | undefined> => {
+    if (options?.skipVerify) return undefined
+    const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
+    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
+    return verdict.ok ? undefined : { kind: 'rejected', status: 401, reason: verdict.reason }
+  }
 
+  // Where the signature covers the raw body (and no handshake must be answered first), verify before parsing:
+  // an unsigned request then costs no parse at all.
+  const verifyFirst = w.handshake.length === 0 && !verifyReadsBody(w.verify)
+  if (verifyFirst) {
+    const rejected = await verify(undefined)
+    if (rejected) return rejected
+  }
   let body: unknown
-  let bodyError: string | undefined
+  let bodyError: WebhookBodyError | undefined
   try {
     body = parseWebhookBody(raw, w.body, headers['content-type'])
   } catch (e) {
     if (!(e instanceof WebhookBodyError)) throw e
-    bodyError = e.message
+    bodyError = e
   }
-  const scope: Scope = { ...ctx.scope, body, rawBody: raw, headers, query, method: (req.method ?? 'POST').toUpperCase(), path: req.path ?? '/' }
+  scope.body = body
 
   for (const h of w.handshake) {
     if (await h.when.evaluate(body ?? {}, scope)) {
@@ -173,22 +188,24 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
     }
   }
 
-  if (!options?.skipVerify) {
-    const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
-    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
-    if (!verdict.ok) return { kind: 'rejected', status: 401, reason: verdict.reason }
+  if (!verifyFirst) {
+    const rejected = await verify(body)
+    if (rejected) return rejected
   }
-  if (bodyError !== undefined) return { kind: 'invalid', status: 400, reason: bodyError }
+  if (bodyError !== undefined) return { kind: 'invalid', status: bodyError.status, reason: bodyError.message }
 
   let objects: unknown[] = [body]
   if (w.forEach) {
     const v = await w.forEach.evaluate(body, scope)
     objects = v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]
   } else if (Array.isArray(body)) objects = body // a batched delivery is a list of event objects
+  if (objects.length > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(objects.length)
 
-  const events: WebhookEvent[] = []
-  const usedKeys = new Set<string>()
+  // First every object's rules, key and elements (no HTTP; a rule reading $ticket may read it), so an
+  // over-limit delivery is refused before any lookup step or Botpress write happens.
   const tickets = new DeliveryTickets(options?.ticketValues)
+  const planned: { rule: CompiledEventRule; key?: string; list: unknown[] }[] = []
+  let total = 0
   let unmatched = 0
   const skipped: string[] = []
   const explain: ObjectExplanation[] | undefined = options?.explain ? [] : undefined
@@ -209,50 +226,61 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
       skipped.push(`webhook rules: ${e.message}`)
       continue
     }
-    // Each matching rule in order (several with `continue: true`), each element, each emitted type: the order
-    // the helpdesk's update happened in (assigned before the reply).
-    const fromObject: WebhookEvent[] = []
+    // Each matching rule in order (several with `continue: true`), then each element and emitted type: the
+    // order the helpdesk's update happened in (assigned before the reply).
     for (const rule of rules) {
-      let list: unknown[]
       try {
         const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
-        list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
+        const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
+        total += list.length * rule.emit.length
+        if (total > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(total)
+        planned.push({ rule, key, list })
       } catch (e) {
         if (!(e instanceof ExpressionEvaluationError)) throw e
         skipped.push(`${rule.label}: ${e.message}`)
-        continue
-      }
-      for (const [i, element] of list.entries()) {
-        let produced: Omit<WebhookEvent, 'dedupeKey'>[]
-        try {
-          produced = await produce(rule, ctx, element, scope, tickets)
-        } catch (e) {
-          // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
-          // than answer 5xx and have the helpdesk retry it forever.
-          // Expression errors are the mapping's and will not heal on a retry either; vendor errors of lookup
-          // steps may, so those still fail the delivery (5xx: retried).
-          if (e instanceof ExpressionEvaluationError) skipped.push(`${rule.label}: ${e.message}`)
-          else if (e instanceof WebhookBodyError) skipped.push(e.message)
-          else throw e
-          continue
-        }
-        for (const event of produced) {
-          if (key) {
-            // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
-            // e.g. when the key is the delivery's id header and the body holds several events.
-            let unique = list.length > 1 ? `${key}#${i}` : key
-            while (usedKeys.has(unique)) unique = `${unique}#${events.length + fromObject.length}`
-            usedKeys.add(unique)
-            ;(event as WebhookEvent).dedupeKey = unique
-          }
-          fromObject.push(event as WebhookEvent)
-        }
       }
     }
-    events.push(...fromObject)
+  }
+
+  const events: WebhookEvent[] = []
+  const usedKeys = new Set<string>()
+  for (const { rule, key, list } of planned) {
+    for (const [i, element] of list.entries()) {
+      let produced: Omit<WebhookEvent, 'dedupeKey'>[]
+      try {
+        produced = await produce(rule, ctx, element, scope, tickets)
+      } catch (e) {
+        // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
+        // than answer 5xx and have the helpdesk retry it forever.
+        // Expression errors are the mapping's and will not heal on a retry either; vendor errors of lookup
+        // steps may, so those still fail the delivery (5xx: retried).
+        if (e instanceof ExpressionEvaluationError) skipped.push(`${rule.label}: ${e.message}`)
+        else if (e instanceof WebhookBodyError) skipped.push(e.message)
+        else throw e
+        continue
+      }
+      for (const p of produced) {
+        const event = p as WebhookEvent
+        if (key) {
+          // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
+          // e.g. when the key is the delivery's id header and the body holds several events.
+          let unique = list.length > 1 ? `${key}#${i}` : key
+          while (usedKeys.has(unique)) unique = `${unique}#${events.length}`
+          usedKeys.add(unique)
+          event.dedupeKey = unique
+        }
+        events.push(event)
+      }
+    }
   }
   return { kind: 'events', events, unmatched, skipped, ...(explain ? { explain } : {}) }
 }
+
+const tooManyEvents = (n: number): WebhookOutcome => ({
+  kind: 'invalid',
+  status: 413,
+  reason: `delivery holds at least ${n} events; at most ${MAX_EVENTS_PER_DELIVERY} are handled per delivery, so none was`,
+})
 
 /** The first rule whose `when` holds, and after it the next ones as long as the matched rule says `continue`. */
 async function matchingRules(rules: CompiledEventRule[], object: unknown, scope: Scope, tickets: DeliveryTickets): Promise<CompiledEventRule[]> {
