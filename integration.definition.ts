@@ -1,6 +1,6 @@
 import * as sdk from '@botpress/sdk'
 import { hitlPackage } from './src/definition/hitlInterface'
-import { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema } from './src/definition/schemas'
+import { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema, tokensStateSchema } from './src/definition/schemas'
 
 export default new sdk.IntegrationDefinition({
   name: 'universal-hitl',
@@ -21,6 +21,7 @@ export default new sdk.IntegrationDefinition({
   },
   states: {
     registration: { type: 'integration', schema: registrationStateSchema },
+    tokens: { type: 'integration', schema: tokensStateSchema },
     mappingFile: { type: 'integration', schema: mappingFileStateSchema },
     deliveries: { type: 'conversation', schema: deliveriesStateSchema },
   },

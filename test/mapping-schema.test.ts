@@ -412,7 +412,11 @@ describe('validating mappings', () => {
   it('rejects an auth of unknown type, listing the allowed types', () => {
     const m = validMapping()
     m.http.auth = { type: 'oauth2', token: 'x' }
-    expectOneError(m, { instancePath: '/http/auth/type', keyword: 'enum', params: { allowedValues: ['basic', 'bearer', 'apiKey', 'none'] } })
+    expectOneError(m, {
+      instancePath: '/http/auth/type',
+      keyword: 'enum',
+      params: { allowedValues: ['basic', 'bearer', 'apiKey', 'none', 'oauth2ClientCredentials', 'oauth2RefreshToken', 'tokenRequest'] },
+    })
   })
 
   it('rejects a known auth type with a missing field, without dumping the other auth types', () => {
@@ -431,8 +435,8 @@ describe('validating mappings', () => {
     const m = validMapping()
     m.webhook.verify = 'none '
     expectOneError(m, { instancePath: '/webhook/verify', keyword: 'enum', params: { allowedValues: ['none'] } })
-    m.webhook.verify = { scheme: 'rsa', header: 'X-Signature' }
-    expectOneError(m, { instancePath: '/webhook/verify/scheme', keyword: 'enum', params: { allowedValues: ['hmac', 'secret'] } })
+    m.webhook.verify = { scheme: 'ecdsa', header: 'X-Signature' }
+    expectOneError(m, { instancePath: '/webhook/verify/scheme', keyword: 'enum', params: { allowedValues: ['hmac', 'secret', 'rsa', 'jwt', 'standardWebhooks'] } })
   })
 
   it('rejects an hmac verify without its secret', () => {

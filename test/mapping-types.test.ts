@@ -38,9 +38,21 @@ export function differences(root: SchemaNode, type: ts.Type): string[] {
   const out: string[] = []
   const resolve = (n: SchemaNode): SchemaNode => (typeof n?.$ref === 'string' ? resolve(n.$ref.replace('#/', '').split('/').reduce((o: SchemaNode, k: string) => o[k], root)) : n)
 
+  // The format is recursive (a token request's steps are steps): a node met again inside itself is not re-entered.
+  const open: { node: SchemaNode; types: ts.Type[] }[] = []
   function compare(node: SchemaNode, types: ts.Type[], at: string): void {
     const n = resolve(node)
     if (typeof n !== 'object' || n === null) return
+    if (open.some((o) => o.node === n && o.types.length === types.length && o.types.every((t, i) => t === types[i]))) return
+    open.push({ node: n, types })
+    try {
+      compareNode(n, types, at)
+    } finally {
+      open.pop()
+    }
+  }
+
+  function compareNode(n: SchemaNode, types: ts.Type[], at: string): void {
     const objects = types.filter(isObject)
 
     // A discriminated union (`auth`, `verify`): `allOf` of `if: {properties: {<key>: {const}}}, then: {$ref}`.

@@ -1,22 +1,21 @@
 import type { Scope } from '../expr/compileExpression'
 import type { CompiledAuth } from '../mapping/compileMapping'
-import type { TokenStore } from './tokenStore'
+import { tokenFor, type TokenContext } from './tokenAuth'
 
-/** What auth adds to a request. */
-export type Credentials = { headers: Record<string, string>; query: [string, string][] }
+/** What auth adds to a request; `tokenKey` when it carries a cached token (a 401 drops it and retries once). */
+export type Credentials = { headers: Record<string, string>; query: [string, string][]; tokenKey?: string }
 
 /** What applying auth may need besides the templates' context: where obtained tokens are kept. */
-export type AuthContext = { tokens: TokenStore }
+export type AuthContext = TokenContext
 
 const NO_CREDENTIALS: Credentials = { headers: {}, query: [] }
 
 /**
  * The credentials a request carries, from the step's `auth` or else `http.auth`. Runs between rendering a
  * step's request and sending it (src/operations/runSteps.ts), so every vendor call, of operations and of webhook
- * lookups, is authorised the same way. The token store is unused until token auth (issue 9, item 2) caches
- * tokens there; callers already pass it.
+ * lookups, is authorised the same way. Token auth obtains its token through the context (cached in its store).
  */
-export async function applyAuth(auth: CompiledAuth | undefined, _store: AuthContext, context: unknown, scope: Scope): Promise<Credentials> {
+export async function applyAuth(auth: CompiledAuth | undefined, ax: AuthContext, context: unknown, scope: Scope): Promise<Credentials> {
   if (!auth) return NO_CREDENTIALS
   switch (auth.type) {
     case 'none':
@@ -31,6 +30,10 @@ export async function applyAuth(auth: CompiledAuth | undefined, _store: AuthCont
     case 'apiKey': {
       const value = await auth.value.render(context, scope)
       return auth.in === 'header' ? { headers: { [auth.name.toLowerCase()]: value }, query: [] } : { headers: {}, query: [[auth.name, value]] }
+    }
+    case 'token': {
+      const token = await tokenFor(auth, ax, context, scope)
+      return { headers: { [auth.header]: `${auth.prefix}${token.value}` }, query: [], tokenKey: token.key }
     }
   }
 }

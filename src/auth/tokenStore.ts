@@ -13,6 +13,8 @@ export type StoredToken = {
 export interface TokenStore {
   get(key: string): Promise<StoredToken | undefined>
   set(key: string, token: StoredToken): Promise<void>
+  /** Drops a token the vendor refused (401), so the next request obtains a new one. */
+  delete(key: string): Promise<void>
 }
 
 /** Tokens kept per process at most; per-end-user tokens in a long sandbox run must not grow without bound. */
@@ -36,5 +38,9 @@ export class MemoryTokenStore implements TokenStore {
     this.tokens.delete(key) // re-inserted last: the Map's order is then oldest-written first
     this.tokens.set(key, token)
     if (this.tokens.size > MEMORY_TOKEN_LIMIT) this.tokens.delete(this.tokens.keys().next().value!)
+  }
+
+  async delete(key: string): Promise<void> {
+    this.tokens.delete(key)
   }
 }

@@ -36,7 +36,8 @@ const USAGE = `universal-hitl — check and try vendor mappings
       whether the conformance hand-off (npm test) can play its fixtures, and if not why
   universal-hitl dry-run <mapping.yaml> <operation> [--input <file.json>] [--settings <file>]
                  [--registration <file>] [--responses <file>]
-      runs createUser | createTicket | sendMessage | closeTicket | register | unregister against a local stub
+      runs createUser | createTicket | sendMessage | closeTicket | register | unregister | checkCredentials against
+      a local stub
       (answering --responses: a list in order, or by step id; else 200 {}) and prints every request as
       rendered, secrets masked, and every step left out by its when; settings default to the file's
       fixtures.settings; input and responses to the file's first fixture of that operation (else a sample)
@@ -72,6 +73,7 @@ const SAMPLE_INPUTS: Record<OperationName, Record<string, unknown>> = {
   closeTicket: { ticketId: '123' },
   register: {},
   unregister: {},
+  checkCredentials: {},
 }
 
 const printProblems = (problems: Problem[]) => problems.forEach((p) => console.log(formatProblem(p)))

@@ -38,6 +38,12 @@ export const registrationStateSchema = z.object({
   webhookUrl: z.string(),
 })
 
+export const tokensStateSchema = z.object({
+  tokens: z
+    .record(z.object({ value: z.string(), expiresAt: z.number().optional() }))
+    .describe('Access tokens (and rotated refresh tokens) the mapping\'s token auth obtained, shared by every worker'),
+})
+
 export const mappingFileStateSchema = z.object({
   url: z.string().describe('The mapping URL of the configuration, without its pin'),
   sha256: z.string().describe('The pin: SHA-256 of the text, hex'),

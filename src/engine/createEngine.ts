@@ -4,6 +4,7 @@ import { Redactor } from '../http/redact'
 import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
 import { requireId, runOperation, type RunContext } from '../operations/runSteps'
 import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
+import { verifyKeyTemplate } from '../webhook/signature'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
 export class UnsupportedMessageTypeError extends Error {}
@@ -17,6 +18,9 @@ export type EngineOptions = {
   rewriteUrl?: RunContext['rewriteUrl']
   /** Where tokens the auth module obtains are kept; by default in this engine's memory. */
   tokens?: TokenStore
+  /** The clock (epoch ms) for token expiry and webhook replay windows; fixtures set it. */
+  now?: () => number
+  keySet?: RunContext['keySet']
 }
 
 export type OutgoingMessage = {
@@ -51,7 +55,10 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
   const ctx: RunContext = {
     mapping: loaded.mapping,
     redactor,
-    tokens: options.tokens ?? new MemoryTokenStore(),
+    tokens: options.tokens ?? new MemoryTokenStore(options.now),
+    tokenNamespace: loaded.hash.slice(0, 12),
+    now: options.now,
+    keySet: options.keySet,
     onRequest: options.onRequest,
     onStepSkipped: options.onStepSkipped,
     rewriteUrl: options.rewriteUrl,
@@ -120,10 +127,10 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
 
     /** A verify block whose secret renders empty can never accept a delivery: say so at save time. */
     async missingWebhookSecret(): Promise<string | undefined> {
-      const verify = loaded.mapping.webhook.verify
-      if (verify.scheme === 'none') return undefined
-      if (await verify.secret.render(undefined, ctx.scope)) return undefined
-      return `webhook.verify needs a secret, but "${verify.secret.source}" is empty: set it in the settings (or make the register steps return it)`
+      const key = verifyKeyTemplate(loaded.mapping.webhook.verify)
+      if (!key) return undefined
+      if (await key.render(undefined, ctx.scope)) return undefined
+      return `webhook.verify needs a secret or key, but "${key.source}" is empty: set it in the settings (or make the register steps return it)`
     },
 
     async createUser(input: { userId?: string; name: string; email?: string; pictureUrl?: string }): Promise<string> {
@@ -150,6 +157,11 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       return runOperation(ops.register, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
     },
 
+    /** `operations.checkCredentials`: a call that fails on bad credentials, run before register creates anything. */
+    async checkCredentials(): Promise<void> {
+      if (ops.checkCredentials) await runOperation(ops.checkCredentials, ctx, {})
+    },
+
     async unregister(webhookUrl: string): Promise<void> {
       if (!ops.unregister) return
       await runOperation(ops.unregister, { ...ctx, scope: { ...ctx.scope, webhookUrl } }, { webhookUrl })
@@ -171,7 +183,7 @@ export function secretsIn(registration: Record<string, unknown> | undefined): st
     .map(([, v]) => v as string)
 }
 
-export const OPERATION_NAMES = ['createUser', 'createTicket', 'sendMessage', 'closeTicket', 'register', 'unregister'] as const
+export const OPERATION_NAMES = ['createUser', 'createTicket', 'sendMessage', 'closeTicket', 'register', 'unregister', 'checkCredentials'] as const
 export type OperationName = (typeof OPERATION_NAMES)[number]
 
 /**
@@ -195,6 +207,9 @@ export async function runOperationByName(engine: Engine, operation: OperationNam
       return engine.register(webhookUrl)
     case 'unregister':
       await engine.unregister(webhookUrl)
+      return {}
+    case 'checkCredentials':
+      await engine.checkCredentials()
       return {}
   }
 }

@@ -10,6 +10,7 @@ import { HostNotAllowedError, OperationResultError } from '../operations/runStep
 import { ExpressionEvaluationError } from '../expr/compileExpression'
 import { configuredMapping } from './configuredMapping'
 import { readState } from './states'
+import { IntegrationStateTokenStore } from './tokenState'
 import type { Client, Ctx } from './types'
 import { BoundedCache } from './workerCache'
 
@@ -18,10 +19,25 @@ import { BoundedCache } from './workerCache'
 // configuration changes without growing for ever.
 const ENGINES_KEPT = 32
 const engines = new BoundedCache<string, Engine>(ENGINES_KEPT)
+// One token store per integration, shared by its engines; each handler call binds it to that call's client.
+const tokenStores = new BoundedCache<string, IntegrationStateTokenStore>(ENGINES_KEPT)
+
+/** Where Botpress Cloud receives an integration's webhooks: `<base>/<webhookId>` (`$webhookUrl` in webhook rules). */
+const BOTPRESS_WEBHOOK_BASE = 'https://webhook.botpress.cloud'
+
+function tokenStoreFor(ctx: Ctx, client: Client): IntegrationStateTokenStore {
+  let store = tokenStores.get(ctx.integrationId)
+  if (!store) tokenStores.set(ctx.integrationId, (store = new IntegrationStateTokenStore(client, ctx.integrationId)))
+  store.bind(client)
+  return store
+}
 
 export type EngineOptions = {
   webhookUrl?: string
-  /** false: build without reading the registration (register, before it exists). */
+  /**
+   * false: build without reading the registration (register, before it exists); true: read it even when the
+   * hand-off does not (unregister steps read `$registration.webhookId`); absent: when the hand-off reads it.
+   */
   withRegistration?: boolean
   /** true: read the registration again instead of the worker's copy (the webhook, after a signature check failed). */
   fresh?: boolean
@@ -43,10 +59,12 @@ export async function engineWithOrigin(ctx: Ctx, client: Client, options: Engine
   const configured = await withRuntimeErrors(() => configuredMapping(ctx, client, { fetch: options.fetchMapping }))
   const loaded = asRuntimeError(() => loadMapping({ mapping: configured.mapping, settings: ctx.configuration.settings }))
   await configured.keep?.()
-  // Only mappings that read `$registration` pay for the state lookup.
-  const needsRegistration = loaded.mapping.usesRegistration && options.withRegistration !== false
+  // Only mappings that read `$registration` pay for the state lookup (and unregister, which must have it).
+  const needsRegistration = options.withRegistration === true || (loaded.mapping.usesRegistration && options.withRegistration !== false)
+  const tokens = tokenStoreFor(ctx, client)
+  const webhookUrl = options.webhookUrl ?? `${BOTPRESS_WEBHOOK_BASE}/${ctx.webhookId}`
   const build = (registration?: Record<string, unknown>) =>
-    createEngine(loaded, { registration, webhookUrl: options.webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger() })
+    createEngine(loaded, { registration, webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger(), tokens })
   if (options.webhookUrl !== undefined) {
     // Lifecycle calls (rare): built fresh, with the registration as stored now.
     return { engine: build(needsRegistration ? (await getRegistration(client, ctx.integrationId))?.values : undefined), cached: false }

@@ -1,4 +1,5 @@
 import * as sdk from '@botpress/sdk'
+import { verifyKeyTemplate } from '../webhook/signature'
 import { adviceForConfiguration } from '../definition/configurationSize'
 import { engineFor, forgetRegistration, getRegistration, withRuntimeErrors } from './engineFor'
 import type { Props } from './types'
@@ -15,11 +16,13 @@ export const register: Props['register'] = async ({ ctx, client, webhookUrl, log
     const sizeAdvice = adviceForConfiguration(ctx.configuration)
     if (sizeAdvice) logger.forBot().warn(`register: ${sizeAdvice}`)
     // A secret that must come from the settings is checked before anything is created at the helpdesk.
-    const verify = engine.mapping.webhook.verify
-    if (verify.scheme !== 'none' && !verify.secret.source.includes('$registration')) {
+    const key = verifyKeyTemplate(engine.mapping.webhook.verify)
+    if (key && !key.source.includes('$registration')) {
       const missing = await engine.missingWebhookSecret()
       if (missing) throw new sdk.RuntimeError(missing)
     }
+    // A bad token fails the save with the vendor's words, before anything is created at the helpdesk.
+    await engine.checkCredentials()
     const previous = await getRegistration(client, ctx.integrationId)
     const hash = engine.configHash
     if (previous && previous.configHash === hash && previous.webhookUrl === webhookUrl) {
@@ -42,7 +45,9 @@ export const register: Props['register'] = async ({ ctx, client, webhookUrl, log
 
 export const unregister: Props['unregister'] = async ({ ctx, client, webhookUrl, logger }) =>
   withRuntimeErrors(async () => {
-    const engine = await engineFor(ctx, client, { webhookUrl })
+    // Always with the stored registration: unregister steps read it ($registration.webhookId) even when the
+    // hand-off does not.
+    const engine = await engineFor(ctx, client, { webhookUrl, withRegistration: true })
     await engine.unregister(webhookUrl)
     await client.setState({ type: 'integration', id: ctx.integrationId, name: 'registration', payload: null as never })
     forgetRegistration(ctx)

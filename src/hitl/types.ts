@@ -1,5 +1,5 @@
 import type * as sdk from '@botpress/sdk'
-import type { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema } from '../definition/schemas'
+import type { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema, tokensStateSchema } from '../definition/schemas'
 
 type Infer<S extends sdk.z.ZodTypeAny> = sdk.z.infer<S>
 type Tags<K extends string> = Record<K, { title?: string; description?: string }>
@@ -38,6 +38,7 @@ export type TIntegration = sdk.DefaultIntegration<{
   events: { hitlAssigned: { conversationId: string; userId: string }; hitlStopped: { conversationId: string } }
   states: {
     registration: { type: 'integration'; payload: Infer<typeof registrationStateSchema> }
+    tokens: { type: 'integration'; payload: Infer<typeof tokensStateSchema> }
     mappingFile: { type: 'integration'; payload: Infer<typeof mappingFileStateSchema> }
     deliveries: { type: 'conversation'; payload: Infer<typeof deliveriesStateSchema> }
   }

@@ -1,8 +1,19 @@
+/** Run-time secrets (tokens) masked at most: far more than the tokens alive at once in one configuration. */
+export const REMEMBERED_SECRETS_LIMIT = 100
+
 /** Masks secret values (and their URL/base64 encodings) in any text that leaves the engine. */
 export class Redactor {
-  private readonly needles: string[]
+  private needles: string[]
+  private readonly base: string[]
+  /** Secrets learnt at run time, oldest first (a long-lived engine sees a new token every hour or so). */
+  private readonly learnt: string[] = []
 
   constructor(secrets: readonly string[]) {
+    this.base = Redactor.needlesOf(secrets)
+    this.needles = this.base
+  }
+
+  private static needlesOf(secrets: readonly string[]): string[] {
     const set = new Set<string>()
     for (const s of secrets) {
       // Very short values would mask ordinary words; settings that short are not real secrets anyway.
@@ -11,7 +22,16 @@ export class Redactor {
       set.add(encodeURIComponent(s))
       set.add(Buffer.from(s).toString('base64'))
     }
-    this.needles = [...set].sort((a, b) => b.length - a.length)
+    return [...set].sort((a, b) => b.length - a.length)
+  }
+
+  /** Masks a secret learned at run time (a token the auth module obtained) from now on. */
+  remember(secret: string): void {
+    if (!secret || this.learnt.includes(secret) || this.base.includes(secret)) return
+    this.learnt.push(secret)
+    // Old tokens expired long ago; masking a bounded number of recent ones keeps every call's cost flat.
+    if (this.learnt.length > REMEMBERED_SECRETS_LIMIT) this.learnt.shift()
+    this.needles = Redactor.needlesOf([...this.base, ...this.learnt])
   }
 
   with(more: readonly string[]): Redactor {

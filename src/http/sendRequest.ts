@@ -11,7 +11,8 @@ export type HttpRequest = {
   /** Already serialised body and its content type. */
   body?: { text: string; contentType: string }
   timeoutMs: number
-  retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number }
+  /** `retryAfterHeader`: a header read like Retry-After (seconds), for vendors that name it otherwise. */
+  retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number; retryAfterHeader?: string }
   /** Only idempotent requests are retried (network errors and retryable statuses). */
   idempotent: boolean
   okStatus: number[]
@@ -77,6 +78,8 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
           if (computedValue === 0 || attemptCount > retryOptions.limit) return 0
           // got already turned Retry-After into computedValue (0 when it exceeds the cap).
           if (error.response?.headers['retry-after'] !== undefined) return computedValue
+          const other = req.retry.retryAfterHeader ? Number(error.response?.headers[req.retry.retryAfterHeader]) : NaN
+          if (Number.isFinite(other) && other >= 0) return other > req.retry.maxRetryAfterSeconds ? 0 : other * 1000
           return 200 * 2 ** (attemptCount - 1) + Math.floor(Math.random() * 100)
         },
       },

@@ -4,7 +4,8 @@ import { MappingError, SourceDocument, type Problem } from './problems'
 /** Parses YAML keeping node positions; syntax errors become positioned problems. */
 export function parseYaml(text: string, file: string): SourceDocument {
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false })
+  // merge: YAML merge keys (`<<: *base`), which the shipped mappings' anchors invite authors to use.
+  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: true, prettyErrors: false, merge: true })
   if (doc.errors.length > 0) {
     // A structural mistake (indentation, a tab, an unclosed bracket) makes the parser misread what follows,
     // so errors after the first such one are often about lines that are fine: report up to that first one.

@@ -29,11 +29,52 @@ export type Auth =
   | { type: 'bearer'; token: Template }
   | { type: 'apiKey'; in: 'header' | 'query'; name: string; value: Template }
   | { type: 'none' }
+  | OAuth2ClientCredentialsAuth
+  | OAuth2RefreshTokenAuth
+  | TokenRequestAuth
+
+// Token auth (format 1.1): a token obtained from the vendor, cached in the token store until shortly before it
+// expires, refreshed once on a 401. `header`/`prefix` say how a request carries it (default `Authorization: Bearer`).
+export type OAuth2ClientCredentialsAuth = {
+  type: 'oauth2ClientCredentials'
+  tokenUrl: Template
+  clientId: Template
+  clientSecret: Template
+  scope?: Template
+  header?: string
+  prefix?: string
+}
+
+export type OAuth2RefreshTokenAuth = {
+  type: 'oauth2RefreshToken'
+  tokenUrl: Template
+  clientId: Template
+  clientSecret: Template
+  /** The refresh token the admin pasted; a rotated one the vendor returns replaces it in the token store. */
+  refreshToken: Template
+  scope?: Template
+  header?: string
+  prefix?: string
+}
+
+export type TokenRequestAuth = {
+  type: 'tokenRequest'
+  /** The token request(s); their requests carry no auth unless they say so. */
+  steps: Step[]
+  token: Expression
+  expiresIn?: Expression
+  /** One token per rendered key (e.g. per end user: `{{ $input.externalUserId }}`). */
+  key?: Template
+  header?: string
+  prefix?: string
+}
 
 export type RetryPolicy = {
   limit?: number
   statusCodes?: number[]
   maxRetryAfterSeconds?: number
+  /** A header read like `Retry-After` when the vendor uses another name (`X-RateLimit-Retry-After`). */
+  retryAfterHeader?: string
 }
 
 export type HttpDefaults = {
@@ -91,7 +132,11 @@ export type Operations = {
   closeTicket: Operation
   register?: Operation
   unregister?: Operation
+  /** Run first by register: a call that fails on bad credentials (`GET /me`), so a bad token fails the save. */
+  checkCredentials?: Operation
 }
+
+export type VerifyTimestamp = { value: Template; format: 'unix' | 'unixMs' | 'iso'; toleranceSeconds?: number }
 
 export type HmacVerify = {
   scheme: 'hmac'
@@ -101,10 +146,52 @@ export type HmacVerify = {
   header: string
   /** Text before the signature in the header, e.g. "sha256=". */
   prefix?: string
+  /** Expression over `$header` (and the delivery): the signature(s) in a structured header. */
+  signature?: Expression
+  /** Template with `$signature` and `$timestamp`: how the vendor writes the header (what fixtures sign). */
+  headerFormat?: Template
   /** The signed content. `{{ rawBody }}` etc. */
   signed: Template
   secret: Template
-  timestamp?: { value: Template; format: 'unix' | 'unixMs' | 'iso'; toleranceSeconds?: number }
+  timestamp?: VerifyTimestamp
+}
+
+export type RsaVerify = {
+  scheme: 'rsa'
+  algorithm: 'sha256' | 'sha512'
+  padding?: 'pkcs1' | 'pss'
+  encoding?: 'hex' | 'base64'
+  header: string
+  prefix?: string
+  signature?: Expression
+  headerFormat?: Template
+  signed: Template
+  /** PEM public key (usually a setting). */
+  publicKey: Template
+  timestamp?: VerifyTimestamp
+}
+
+export type JwtVerify = {
+  scheme: 'jwt'
+  /** Header carrying the JWT (a `Bearer ` prefix is removed). */
+  header: string
+  prefix?: string
+  algorithms: ('RS256' | 'ES256' | 'HS256')[]
+  jwksUrl?: Template
+  /** PEM public key (RS256/ES256) or shared secret (HS256). */
+  key?: Template
+  issuer?: Template
+  audience?: Template
+  /** Claims that must be present besides `exp`. */
+  requiredClaims?: string[]
+  clockSkewSeconds?: number
+}
+
+export type StandardWebhooksVerify = {
+  scheme: 'standardWebhooks'
+  /** The `whsec_…` secret (base64 after the prefix). */
+  secret: Template
+  toleranceSeconds?: number
 }
 
 export type SecretVerify = {
@@ -115,7 +202,7 @@ export type SecretVerify = {
   secret: Template
 }
 
-export type Verify = 'none' | HmacVerify | SecretVerify
+export type Verify = 'none' | HmacVerify | SecretVerify | RsaVerify | JwtVerify | StandardWebhooksVerify
 
 export type HandshakeRule = {
   when: Expression
@@ -182,7 +269,7 @@ export type FixtureResponse = { status?: number; headers?: Record<string, string
 
 export type OperationFixture = {
   name: string
-  operation: 'createUser' | 'createTicket' | 'sendMessage' | 'closeTicket' | 'register' | 'unregister'
+  operation: 'createUser' | 'createTicket' | 'sendMessage' | 'closeTicket' | 'register' | 'unregister' | 'checkCredentials'
   input?: Record<string, unknown>
   registration?: Record<string, unknown>
   /** Responses the stub helpdesk gives, in order. */
@@ -202,6 +289,10 @@ export type Fixtures = {
   settings?: Record<string, unknown>
   /** Values `$registration` holds in fixtures (what register would have returned, e.g. a signing secret). */
   registration?: Record<string, unknown>
+  /** The clock of every fixture (ISO date-time): replay windows and token expiry are judged against it. */
+  now?: string
+  /** The fixtures' own signing keys (test keys only): what `sign: true` signs `rsa` and `jwt` deliveries with. */
+  keys?: { privateKey?: string; kid?: string }
   webhooks?: WebhookFixture[]
   operations?: OperationFixture[]
 }

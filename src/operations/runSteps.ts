@@ -1,7 +1,7 @@
 import type { Method } from 'got'
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
-import { applyAuth } from '../auth/applyAuth'
+import { applyAuth, type AuthContext } from '../auth/applyAuth'
 import type { TokenStore } from '../auth/tokenStore'
 import { Redactor } from '../http/redact'
 import { sendRequest, VendorRequestError, type HttpRequest, type HttpResponse } from '../http/sendRequest'
@@ -17,6 +17,12 @@ export type RunContext = {
   redactor: Redactor
   /** Where auth keeps the tokens it obtains (integration state in Botpress, memory elsewhere). */
   tokens: TokenStore
+  /** Prefixes token keys (the configuration's hash): tokens of another configuration are not reused. */
+  tokenNamespace?: string
+  /** The clock token expiry is judged by (fixtures set it); Date.now by default. */
+  now?: () => number
+  /** Serves `jwt` key sets instead of fetching them (fixtures serve their own test key); see routeWebhook. */
+  keySet?: (url: string, refetch: boolean, now: number) => Promise<{ kid?: string; [field: string]: unknown }[]>
   /**
    * Sends requests elsewhere (fixtures point every request at a local stub); gets the rendered URL and the
    * step sending it (fixtures answer lookups by step id).
@@ -53,8 +59,21 @@ function checkHost(url: string, base: string, allowed: string[], ctx: RunContext
   throw new HostNotAllowedError(`requests may only go to ${hostOf(base) ?? 'the host of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${host}; list it in http.allowedHosts if it is the helpdesk's`)
 }
 
+function authContext(ctx: RunContext, context: unknown): AuthContext {
+  return {
+    tokens: ctx.tokens,
+    redactor: ctx.redactor,
+    namespace: ctx.tokenNamespace ?? '',
+    now: ctx.now ?? Date.now,
+    runTokenSteps: (steps, scope) => runSteps(steps, ctx, context, scope),
+  }
+}
+
+/** A request rendered from a step; `tokenKey` when it carries a cached token. */
+export type BuiltRequest = HttpRequest & { tokenKey?: string }
+
 /** Renders a compiled request template into a concrete HTTP request. */
-export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }): Promise<HttpRequest> {
+export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }): Promise<BuiltRequest> {
   const http = ctx.mapping.http
   const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
@@ -67,7 +86,7 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   const headers: Record<string, string> = { accept: 'application/json' }
   for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(context, scope)
   for (const [k, t] of req.headers) headers[k.toLowerCase()] = await t.render(context, scope)
-  const auth = await applyAuth(req.auth ?? http.auth, ctx, context, scope)
+  const auth = await applyAuth(req.auth ?? http.auth, authContext(ctx, context), context, scope)
   Object.assign(headers, auth.headers)
   const query: [string, string][] = []
   for (const [k, t] of http.query) query.push([k, await t.render(context, scope)])
@@ -97,7 +116,22 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
     retry: http.retry,
     idempotent: req.idempotent,
     okStatus: req.okStatus,
+    tokenKey: auth.tokenKey,
   }
+}
+
+/**
+ * GETs a vendor's JSON document (a JWKS for webhook verification) like any vendor request: host allowlist,
+ * redirected in fixtures, timeout and retries, no auth.
+ */
+export async function fetchVendorJson(url: string, ctx: RunContext, label: string): Promise<unknown> {
+  const http = ctx.mapping.http
+  checkHost(url, await http.baseUrl.render(undefined, ctx.scope), http.allowedHosts, ctx)
+  const response = await sendRequest(
+    { method: 'GET', url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url, renderedUrl: url, headers: { accept: 'application/json' }, query: [], timeoutMs: http.timeoutMs, retry: http.retry, idempotent: true, okStatus: [] },
+    { label, redactor: ctx.redactor },
+  )
+  return response.body
 }
 
 /** Evaluation errors carry only JSONata's words: say which operation, step or field they come from. */
@@ -110,7 +144,32 @@ async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>)
   }
 }
 
+/** A 401 to a request that carried a cached token: the token is stale (revoked, rotated by another worker). */
+class StaleTokenError extends Error {
+  constructor(
+    readonly tokenKey: string,
+    readonly original: VendorRequestError,
+  ) {
+    super(original.message)
+  }
+}
+
+/** Sends a step's request; a 401 with a cached token drops the token and tries once more with a new one. */
 async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
+  try {
+    return await sendStep(step, ctx, context, scope)
+  } catch (e) {
+    if (!(e instanceof StaleTokenError)) throw e
+    await ctx.tokens.delete(e.tokenKey)
+    try {
+      return await sendStep(step, ctx, context, scope)
+    } catch (again) {
+      throw again instanceof StaleTokenError ? again.original : again
+    }
+  }
+}
+
+async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
   const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, step))
   const errorMessage = ctx.mapping.http.errorMessage
   let response: HttpResponse | undefined
@@ -124,6 +183,7 @@ async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, sc
     return { status: response.status, headers: response.headers, body: response.body }
   } catch (e) {
     if (e instanceof VendorRequestError) failed = { status: e.status, error: e.message }
+    if (e instanceof VendorRequestError && e.status === 401 && request.tokenKey) throw new StaleTokenError(request.tokenKey, e)
     throw e
   } finally {
     if (ctx.onRequest) {
@@ -138,7 +198,8 @@ async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, sc
         body: request.body ? ctx.redactor.body(request.body.text) : undefined,
         status: response?.status ?? failed?.status,
         error: failed?.error,
-        response: response && { status: response.status, headers: response.headers, body: response.body },
+        // A token request's answer is the token itself: observers (dry run, capture) see only that it came.
+        response: response && { status: response.status, headers: response.headers, body: step.secretResponse ? '***' : response.body },
       })
     }
   }

@@ -1,11 +1,11 @@
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
-import { runSteps, type RunContext } from '../operations/runSteps'
+import { fetchVendorJson, runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
 import { mayMatch } from './ruleGuards'
-import { verifySignature } from './signature'
+import { cachedKeySet, verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string
@@ -104,7 +104,8 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   }
 
   if (!options?.skipVerify) {
-    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now })
+    const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
+    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
     if (!verdict.ok) return { kind: 'rejected', status: 401, reason: verdict.reason }
   }
   if (bodyError !== undefined) return { kind: 'invalid', status: 400, reason: bodyError }

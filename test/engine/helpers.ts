@@ -88,6 +88,16 @@ export function replaceOnce(text: string, from: string, to: string): string {
   return text.slice(0, first) + to + text.slice(first + from.length)
 }
 
+/** The error a promise rejects with. */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p
+  } catch (e) {
+    return e as Error
+  }
+  throw new Error('expected a rejection')
+}
+
 export type CliRun = { code: number | null; stdout: string; stderr: string }
 
 /** Runs the built command-line tool (`dist/cli.cjs`) in `cwd` as a user would; resolves when it exits. */

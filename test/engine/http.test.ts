@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startStubHelpdesk, type StubHelpdesk } from '../../src/fixtures/stubHelpdesk'
 import { VendorRequestError } from '../../src/http/sendRequest'
 import { OperationResultError } from '../../src/operations/runSteps'
-import { engineOf, mappingObject } from './helpers'
+import { engineOf, mappingObject, rejection } from './helpers'
 
 const TOKEN = 'tok-SECRET-8842-zz'
 let stub: StubHelpdesk
@@ -20,16 +20,6 @@ afterEach(() => stub.reset())
 const settings = () => ({ baseUrl: stub.url, apiToken: TOKEN })
 const http = (extra: Record<string, unknown> = {}) => ({ baseUrl: '{{ $settings.baseUrl }}/api', auth: { type: 'bearer', token: '{{ $settings.apiToken }}' }, timeoutMs: 5000, ...extra })
 const ticketRequest = (extra: Record<string, unknown> = {}) => ({ userId: 'u1', externalUserId: 'c1', user: { name: 'Ada' }, title: 'Help', messageHistory: [], ...extra })
-
-/** The error a promise rejects with. */
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p
-  } catch (e) {
-    return e as Error
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('retries', () => {
   it('a 429 with Retry-After: 1 on an idempotent PUT is retried and succeeds', async () => {

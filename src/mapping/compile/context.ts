@@ -1,6 +1,7 @@
 import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from '../../expr/compileExpression'
 import { compileTemplate, type CompiledTemplate } from '../../expr/compileTemplate'
 import type { PathSegment, Problem, SourceDocument } from '../problems'
+import { MAPPING_VARIABLES, unknownVariables } from './variables'
 
 /** Ids of the earlier steps of an operation or webhook rule: what `$steps.<id>` may name there. */
 export type StepIds = ReadonlySet<string>
@@ -29,6 +30,7 @@ export class CompileContext {
   /** A JSONata expression slot (the result keeps its JSON type). */
   expr(text: string, path: PathSegment[], stepIds?: StepIds): CompiledExpression {
     this.lintReferences(text, path, stepIds)
+    this.lintVariables(text, 'expression', path)
     if (/^\s*\{\{[\s\S]*\}\}\s*$/.test(text)) {
       // A common slip: template braces in an expression slot, which JSONata would read as nested objects.
       this.problem(path, 'this field is an expression, not a template: write the JSONata without {{ }}', { offsetInValue: text.indexOf('{{') })
@@ -50,6 +52,7 @@ export class CompileContext {
   /** A `{{ }}` template slot (always renders to a string). */
   tmpl(text: string, path: PathSegment[], stepIds?: StepIds): CompiledTemplate {
     this.lintReferences(text, path, stepIds)
+    this.lintVariables(text, 'template', path)
     try {
       return compileTemplate(text)
     } catch (e) {
@@ -67,6 +70,12 @@ export class CompileContext {
     return Object.entries(obj ?? {})
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => [k, this.expr(String(v), [...path, k], stepIds)])
+  }
+
+  private lintVariables(text: string, kind: 'expression' | 'template', path: PathSegment[]) {
+    for (const v of unknownVariables(text, kind)) {
+      this.problem(path, `unknown variable $${v.name}: mappings read ${[...MAPPING_VARIABLES].map((n) => `$${n}`).join(', ')} (or variables bound with :=)`, { offsetInValue: v.offset })
+    }
   }
 
   private lintReferences(text: string, path: PathSegment[], stepIds?: StepIds) {

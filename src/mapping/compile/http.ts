@@ -11,11 +11,11 @@ export type CompiledHttp = {
   query: [string, CompiledTemplate][]
   auth?: CompiledAuth
   timeoutMs: number
-  retry: Required<M.RetryPolicy>
+  retry: Required<Omit<M.RetryPolicy, 'retryAfterHeader'>> & { retryAfterHeader?: string }
   errorMessage?: CompiledExpression
 }
 
-export const DEFAULT_RETRY: Required<M.RetryPolicy> = {
+export const DEFAULT_RETRY: CompiledHttp['retry'] = {
   limit: 2,
   statusCodes: [408, 429, 500, 502, 503, 504],
   maxRetryAfterSeconds: 30,
@@ -34,7 +34,7 @@ export function compileHttp(http: M.HttpDefaults, cx: CompileContext): CompiledH
     query: cx.tmplMap(query, ['http', 'query']),
     auth: compileAuth(auth, cx, ['http', 'auth']),
     timeoutMs: timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    retry: { ...DEFAULT_RETRY, ...retry },
+    retry: { ...DEFAULT_RETRY, ...retry, retryAfterHeader: retry?.retryAfterHeader?.toLowerCase() },
     errorMessage: cx.optionalExpr(errorMessage, ['http', 'errorMessage']),
   }
 }

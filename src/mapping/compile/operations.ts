@@ -19,6 +19,7 @@ export type CompiledOperations = {
   closeTicket: CompiledOperation
   register?: CompiledOperation
   unregister?: CompiledOperation
+  checkCredentials?: CompiledOperation
 }
 
 function compileOperation(op: M.Operation<Record<string, M.Expression | undefined>>, name: string, cx: CompileContext, path: PathSegment[]): CompiledOperation {
@@ -31,7 +32,7 @@ function compileOperation(op: M.Operation<Record<string, M.Expression | undefine
 const optional = (op: M.Operation | undefined, name: string, cx: CompileContext) => (op ? compileOperation(op, name, cx, ['operations', name]) : undefined)
 
 export function compileOperations(ops: M.Operations, cx: CompileContext): CompiledOperations {
-  const { createUser, createTicket, sendMessage, closeTicket, register, unregister, ...rest } = ops
+  const { createUser, createTicket, sendMessage, closeTicket, register, unregister, checkCredentials, ...rest } = ops
   allFieldsRead(rest)
   // The hand-off cannot go on without these ids (the schema requires them too).
   if (createUser && !createUser.result?.externalUserId) cx.problem(['operations', 'createUser'], 'must have result.externalUserId')
@@ -48,5 +49,6 @@ export function compileOperations(ops: M.Operations, cx: CompileContext): Compil
     closeTicket: compileOperation(closeTicket, 'closeTicket', cx, ['operations', 'closeTicket']),
     register: optional(register, 'register', cx),
     unregister: optional(unregister, 'unregister', cx),
+    checkCredentials: optional(checkCredentials, 'checkCredentials', cx),
   }
 }

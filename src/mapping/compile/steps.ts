@@ -25,6 +25,8 @@ export type CompiledStep = {
   when?: CompiledExpression
   forEach?: CompiledExpression
   request: CompiledRequest
+  /** A token request's step (src/mapping/compile/auth.ts): its response holds credentials, never shown to observers. */
+  secretResponse?: boolean
 }
 
 /** Methods that may be retried unless the mapping says otherwise (repeating them changes nothing). */

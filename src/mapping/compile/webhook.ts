@@ -5,19 +5,39 @@ import type * as M from '../types'
 import { allFieldsRead, type CompileContext } from './context'
 import { compileSteps, type CompiledStep } from './steps'
 
+export type CompiledTimestamp = { value: CompiledTemplate; format: 'unix' | 'unixMs' | 'iso'; toleranceSeconds: number }
+
+/** What `hmac` and `rsa` share: a signature in a header (maybe structured), over a `signed` template. */
+export type CompiledHeaderSignature = {
+  header: string
+  prefix: string
+  encoding: 'hex' | 'base64'
+  /** Reads the signature candidates out of `$header`; absent = the header split at commas/spaces, prefix removed. */
+  signature?: CompiledExpression
+  /** How the vendor writes the header from `$signature` and `$timestamp` (the signer's side). */
+  headerFormat?: CompiledTemplate
+  signed: CompiledTemplate
+  timestamp?: CompiledTimestamp
+}
+
 /** `webhook.verify`, templates compiled; src/webhook/signature verifies and signs it. */
 export type CompiledVerify =
   | { scheme: 'none' }
+  | ({ scheme: 'hmac'; algorithm: 'sha1' | 'sha256' | 'sha512'; secret: CompiledTemplate } & CompiledHeaderSignature)
+  | ({ scheme: 'rsa'; algorithm: 'sha256' | 'sha512'; padding: 'pkcs1' | 'pss'; publicKey: CompiledTemplate } & CompiledHeaderSignature)
   | {
-      scheme: 'hmac'
-      algorithm: 'sha1' | 'sha256' | 'sha512'
-      encoding: 'hex' | 'base64'
+      scheme: 'jwt'
       header: string
       prefix: string
-      signed: CompiledTemplate
-      secret: CompiledTemplate
-      timestamp?: { value: CompiledTemplate; format: 'unix' | 'unixMs' | 'iso'; toleranceSeconds: number }
+      algorithms: ('RS256' | 'ES256' | 'HS256')[]
+      jwksUrl?: CompiledTemplate
+      key?: CompiledTemplate
+      issuer?: CompiledTemplate
+      audience?: CompiledTemplate
+      requiredClaims: string[]
+      clockSkewSeconds: number
     }
+  | { scheme: 'standardWebhooks'; secret: CompiledTemplate; toleranceSeconds: number }
   | { scheme: 'secret'; in: 'header' | 'query' | 'basic' | 'body'; name: string; nameExpr?: CompiledExpression; secret: CompiledTemplate }
 
 export type CompiledEventRule = {
@@ -46,6 +66,8 @@ export type CompiledWebhook = {
 
 /** A replay window when the mapping gives none: what most helpdesks document (5 minutes). */
 const DEFAULT_TOLERANCE_SECONDS = 300
+/** JWT clocks drift: `exp`/`nbf` are allowed this far off when the mapping gives no `clockSkewSeconds`. */
+const DEFAULT_CLOCK_SKEW_SECONDS = 60
 /** Larger deliveries are refused (413) before parsing; no helpdesk event comes near 1 MiB. */
 const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
@@ -54,18 +76,48 @@ function compileVerify(verify: M.Verify, cx: CompileContext): CompiledVerify {
   if (verify === 'none') return { scheme: 'none' }
   switch (verify.scheme) {
     case 'hmac': {
-      const { scheme, algorithm, encoding, header, prefix, signed, secret, timestamp, ...rest } = verify
+      const { scheme, algorithm, encoding, header, prefix, signature, headerFormat, signed, secret, timestamp, ...rest } = verify
       allFieldsRead(rest)
       return {
         scheme,
         algorithm,
-        encoding,
+        secret: cx.tmpl(secret, [...path, 'secret']),
+        ...compileHeaderSignature({ encoding, header, prefix, signature, headerFormat, signed, timestamp }, cx, path),
+      }
+    }
+    case 'rsa': {
+      const { scheme, algorithm, padding, encoding, header, prefix, signature, headerFormat, signed, publicKey, timestamp, ...rest } = verify
+      allFieldsRead(rest)
+      return {
+        scheme,
+        algorithm,
+        padding: padding ?? 'pkcs1',
+        publicKey: cx.tmpl(publicKey, [...path, 'publicKey']),
+        ...compileHeaderSignature({ encoding: encoding ?? 'base64', header, prefix, signature, headerFormat, signed, timestamp }, cx, path),
+      }
+    }
+    case 'jwt': {
+      const { scheme, header, prefix, algorithms, jwksUrl, key, issuer, audience, requiredClaims, clockSkewSeconds, ...rest } = verify
+      allFieldsRead(rest)
+      if (!jwksUrl && !key) cx.problem(path, 'a jwt verify needs jwksUrl (the vendor\'s key set) or key (a PEM public key or, for HS256, the secret)')
+      const optional = (t: string | undefined, name: string) => (t !== undefined ? cx.tmpl(t, [...path, name]) : undefined)
+      return {
+        scheme,
         header: header.toLowerCase(),
         prefix: prefix ?? '',
-        signed: cx.tmpl(signed, [...path, 'signed']),
-        secret: cx.tmpl(secret, [...path, 'secret']),
-        timestamp: timestamp ? compileTimestamp(timestamp, cx, [...path, 'timestamp']) : undefined,
+        algorithms,
+        jwksUrl: optional(jwksUrl, 'jwksUrl'),
+        key: optional(key, 'key'),
+        issuer: optional(issuer, 'issuer'),
+        audience: optional(audience, 'audience'),
+        requiredClaims: requiredClaims ?? [],
+        clockSkewSeconds: clockSkewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
       }
+    }
+    case 'standardWebhooks': {
+      const { scheme, secret, toleranceSeconds, ...rest } = verify
+      allFieldsRead(rest)
+      return { scheme, secret: cx.tmpl(secret, [...path, 'secret']), toleranceSeconds: toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS }
     }
     case 'secret': {
       const { scheme, in: where, name, secret, ...rest } = verify
@@ -81,7 +133,23 @@ function compileVerify(verify: M.Verify, cx: CompileContext): CompiledVerify {
   }
 }
 
-function compileTimestamp(timestamp: NonNullable<M.HmacVerify['timestamp']>, cx: CompileContext, path: PathSegment[]) {
+function compileHeaderSignature(
+  v: Pick<M.HmacVerify, 'encoding' | 'header' | 'prefix' | 'signature' | 'headerFormat' | 'signed' | 'timestamp'>,
+  cx: CompileContext,
+  path: PathSegment[],
+): CompiledHeaderSignature {
+  return {
+    header: v.header.toLowerCase(),
+    prefix: v.prefix ?? '',
+    encoding: v.encoding,
+    signature: cx.optionalExpr(v.signature, [...path, 'signature']),
+    headerFormat: v.headerFormat !== undefined ? cx.tmpl(v.headerFormat, [...path, 'headerFormat']) : undefined,
+    signed: cx.tmpl(v.signed, [...path, 'signed']),
+    timestamp: v.timestamp ? compileTimestamp(v.timestamp, cx, [...path, 'timestamp']) : undefined,
+  }
+}
+
+function compileTimestamp(timestamp: M.VerifyTimestamp, cx: CompileContext, path: PathSegment[]) {
   const { value, format, toleranceSeconds, ...rest } = timestamp
   allFieldsRead(rest)
   return { value: cx.tmpl(value, [...path, 'value']), format, toleranceSeconds: toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS }

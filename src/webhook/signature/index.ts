@@ -2,12 +2,17 @@
 // fixtures and the bench sign with it, so a mapping's signed fixtures test what its verifier accepts).
 // A new scheme adds a module and a case to both switches below.
 import type { CompiledVerify } from '../../mapping/compileMapping'
+import type { CompiledTemplate } from '../../expr/compileTemplate'
 import { signHmac, verifyHmac } from './hmac'
+import { signJwt, verifyJwt } from './jwt'
+import { signRsa, verifyRsa } from './rsa'
 import { signSharedSecret, verifySharedSecret } from './sharedSecret'
+import { signStandardWebhooks, verifyStandardWebhooks } from './standardWebhooks'
 import type { SignableDelivery, SignOptions, VerifyInput, VerifyOutcome } from './types'
 
 export { safeEqual } from './compare'
 export { hmacDigest } from './hmac'
+export { cachedKeySet, fixtureKeySet, JWKS_CACHE_LIMIT } from './jwt'
 export { formatTimestamp, parseTimestamp, type TimestampFormat } from './timestamp'
 export type { SignableDelivery, SignOptions, VerifyInput, VerifyOutcome } from './types'
 
@@ -18,6 +23,12 @@ export async function verifySignature(verify: CompiledVerify, input: VerifyInput
       return { ok: true }
     case 'hmac':
       return verifyHmac(verify, input)
+    case 'rsa':
+      return verifyRsa(verify, input)
+    case 'jwt':
+      return verifyJwt(verify, input)
+    case 'standardWebhooks':
+      return verifyStandardWebhooks(verify, input)
     case 'secret':
       return verifySharedSecret(verify, input)
   }
@@ -30,7 +41,29 @@ export async function signDelivery(verify: CompiledVerify, delivery: SignableDel
       return delivery
     case 'hmac':
       return signHmac(verify, delivery, options)
+    case 'rsa':
+      return signRsa(verify, delivery, options)
+    case 'jwt':
+      return signJwt(verify, delivery, options)
+    case 'standardWebhooks':
+      return signStandardWebhooks(verify, delivery, options)
     case 'secret':
       return signSharedSecret(verify, delivery, options)
+  }
+}
+
+/** The template holding what a verifier cannot work without (secret or key); none for a key set fetched by URL. */
+export function verifyKeyTemplate(verify: CompiledVerify): CompiledTemplate | undefined {
+  switch (verify.scheme) {
+    case 'none':
+      return undefined
+    case 'hmac':
+    case 'standardWebhooks':
+    case 'secret':
+      return verify.secret
+    case 'rsa':
+      return verify.publicKey
+    case 'jwt':
+      return verify.key
   }
 }

@@ -11,6 +11,8 @@ export type VerifyInput = {
   /** What the mapping's templates see: `$settings`, `$registration`, and the delivery (`$headers`, `$rawBody`, ...). */
   scope: Scope
   now?: number
+  /** The keys of a JWKS URL (`jwt` with `jwksUrl`); `refetch` when a kid is unknown (the vendor rotated keys). */
+  keySet?: (url: string, refetch: boolean, now: number) => Promise<{ kid?: string; [field: string]: unknown }[]>
 }
 
 /** A delivery to sign as the vendor would (fixtures, the bench); header names lower case. */
@@ -21,4 +23,6 @@ export type SignOptions = {
   scope: Scope
   /** The signing time (epoch ms) for schemes with a timestamp. */
   now: number
+  /** The fixture's own test keys (`fixtures.keys`): what rsa and asymmetric jwt deliveries are signed with. */
+  keys?: { privateKey?: string; kid?: string }
 }
