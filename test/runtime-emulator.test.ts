@@ -495,3 +495,56 @@ describe('getOrCreateMessage, lost answers and call counts (the hot path relies 
     expect(emu.callCounts('bot')).toEqual({ listUsers: 1 })
   })
 })
+
+describe('files (upsertFile, the upload URL, the served file)', () => {
+  it('uploadFile of the real client: pending file, PUT of the bytes, then served at `url` with its type', async () => {
+    const client = integration()
+    const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0x10])
+    const { file } = await client.uploadFile({ key: uniq('agent/report.png').replace(' ', '-'), content: bytes, contentType: 'image/png', accessPolicies: ['public_content'] })
+    expect(file).toMatchObject({ botId: 'bot_1', size: 7, contentType: 'image/png', owner: { type: 'integration', id: 'int_1' } })
+    expect(emu.calls.map((c) => [c.method, c.op ?? c.path.split('/').slice(0, 3).join('/'), c.status])).toEqual([
+      ['PUT', 'upsertFile', 200],
+      ['PUT', '/_files/upload', 200],
+    ])
+    expect(emu.calls[0]!.body).toMatchObject({ size: 7, contentType: 'image/png' })
+    expect(emu.calls[1]!.bytes).toBe(7)
+    expect(emu.data.files.get(file.id)!.file.status).toBe('upload_completed')
+    const served = await fetch(file.url)
+    expect(served.status).toBe(200)
+    expect(served.headers.get('content-type')).toBe('image/png')
+    expect(Buffer.from(await served.arrayBuffer())).toEqual(bytes)
+  })
+
+  it('upsert by key keeps the id and needs a new upload; nothing is served before it', async () => {
+    const client = integration()
+    const key = uniq('k').replace(' ', '-')
+    const first = await client.uploadFile({ key, content: 'one', contentType: 'text/plain' })
+    const { file: again } = await client.upsertFile({ key, size: 3, contentType: 'text/plain' })
+    expect(again.id).toBe(first.file.id)
+    expect(again.status).toBe('upload_pending')
+    expect((await fetch(again.url)).status).toBe(404)
+    // The first upload URL is stale once the file is replaced.
+    expect((await fetch(first.file.uploadUrl, { method: 'PUT', body: 'two', headers: { 'content-type': 'text/plain' } })).status).toBe(403)
+    expect((await fetch(again.uploadUrl, { method: 'PUT', body: 'two', headers: { 'content-type': 'text/plain' } })).status).toBe(200)
+    expect(await (await fetch(again.url)).text()).toBe('two')
+  })
+
+  it('is strict like a signed URL: other Content-Type 403, wrong length 400; the body rules of the API apply', async () => {
+    const client = integration()
+    const { file } = await client.upsertFile({ key: uniq('s').replace(' ', '-'), size: 4, contentType: 'application/pdf' })
+    const put = (body: string, type: string) => fetch(file.uploadUrl, { method: 'PUT', body, headers: { 'content-type': type } })
+    const wrongType = await put('%PDF', 'text/plain')
+    expect(wrongType.status).toBe(403)
+    expect(await wrongType.text()).toContain('Content-Type')
+    expect((await put('%PDF-1.7', 'application/pdf')).status).toBe(400)
+    expect((await fetch(file.url)).status).toBe(404)
+    expect((await rejection(client.upsertFile({ key: 'x', size: 1.5 }))).type).toBe('InvalidPayload')
+    const unknownField = await fetch(`${emu.url}/v1/files`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer tok', 'x-bot-id': 'bot_1', 'content-type': 'application/json' },
+      body: JSON.stringify({ key: 'x', size: 1, fileName: 'x' }),
+    })
+    expect(unknownField.status).toBe(400)
+    expect((await rejection(client.upsertFile({ key: '', size: 1 }))).type).toBe('InvalidPayload')
+  })
+})

@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net'
 export class BodyTooLargeError extends Error {}
 
 /** The whole request body as UTF-8 text (servers of the sandbox, the stub helpdesk and the emulator). */
-export function readBody(req: IncomingMessage, maxBytes = Infinity): Promise<string> {
+export async function readBody(req: IncomingMessage, maxBytes = Infinity): Promise<string> {
+  return (await readBodyBytes(req, maxBytes)).toString('utf8')
+}
+
+/** The whole request body as bytes (file uploads). */
+export function readBodyBytes(req: IncomingMessage, maxBytes = Infinity): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
     let size = 0
@@ -18,7 +23,7 @@ export function readBody(req: IncomingMessage, maxBytes = Infinity): Promise<str
       }
       chunks.push(chunk)
     })
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('end', () => resolve(Buffer.concat(chunks)))
     req.on('error', reject)
   })
 }

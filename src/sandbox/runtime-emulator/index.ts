@@ -8,7 +8,10 @@
 // - a record's `integration` is the caller's `x-integration-alias`, else the body's `integrationName`, else
 //   `x-integration-id`; get-or-create only matches records of the same integration (and channel);
 // - states expire after `expiry` ms without a write (reads do not refresh them); `payload: null` deletes;
-// - lists are newest first, `pageSize` items per page behind `meta.nextToken`.
+// - lists are newest first, `pageSize` items per page behind `meta.nextToken`;
+// - files: `upsertFile` answers an `uploadUrl` on the emulator itself (`/_files/...`, no bearer, like a pre-signed
+//   URL); PUT the bytes there, then the file is served at its `url` (fileHost.ts). Only upsertFile is routed
+//   of the Files API (no getFile/listFiles/deleteFile, no indexing).
 // Bodies are checked first against the API's rules: unknown and required fields, lengths, id formats
 // (requestRules.ts, 400 InvalidPayload).
 // Not emulated: `<alias>:` prefixing of tags and event types in bot-side views (tags are stored and answered
@@ -24,7 +27,11 @@ import { createRoutes, matchRoute, type RouteHooks } from './routes'
 import { checkRequestBody, type DeclaredTags } from './requestRules'
 export { declaredTagsOf, type DeclaredTags } from './requestRules'
 import { Store, stateKey, type EmulatorData, type StoredState } from './store'
-import { readBody } from '../../http/localServer'
+import { BodyTooLargeError, readBodyBytes } from '../../http/localServer'
+import { FILE_HOST_PREFIX, answerFileHost, fileUrlsOn } from './fileHost'
+
+/** Largest body taken (API call or file upload): the emulator keeps files in memory; the API's own cap is 100 MB. */
+const MAX_BODY_BYTES = 100 * 1024 * 1024
 
 export { stateKey }
 export type { EmulatorData, StoredState }
@@ -35,8 +42,10 @@ export type RecordedCall = {
   query: Record<string, string | string[]>
   /** Lower-cased names; repeated headers joined with ", ". */
   headers: Record<string, string>
-  /** Parsed JSON body; the raw text when it is not JSON; undefined when empty. */
+  /** Parsed JSON body; the raw text when it is not JSON; undefined when empty or bytes (file host calls). */
   body: unknown
+  /** Calls to the file host (`uploadUrl`, a file's `url`): bytes sent (PUT) or served (GET). */
+  bytes?: number
   /** The client operation it reached (`getOrCreateMessage`, ...); undefined when no route matched. */
   op?: string
   /** 0 while in flight, and for dropped calls (the status the emulator would have sent when `loseAnswer`). */
@@ -148,7 +157,8 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
     messageCreated: (m) => notify(messageListeners, m),
     eventCreated: (e) => notify(eventListeners, e),
   }
-  const routes = createRoutes(store, hooks, opts.pageSize ?? 100)
+  let baseUrl = ''
+  const routes = createRoutes(store, hooks, opts.pageSize ?? 100, fileUrlsOn(() => baseUrl))
   // Faulted calls never reach `answer`: their operation is found from the path alone.
   const routeOf = (c: RecordedCall) => {
     try {
@@ -219,7 +229,16 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const at = Date.now()
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
-    const raw = await readBody(req)
+    let bytes: Buffer
+    try {
+      bytes = await readBodyBytes(req, MAX_BODY_BYTES)
+    } catch (e) {
+      if (!(e instanceof BodyTooLargeError)) throw e
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' })
+      return void res.end(JSON.stringify(errorBody(413, 'PayloadTooLarge', e.message)))
+    }
+    const isFileHost = url.pathname.startsWith(FILE_HOST_PREFIX)
+    const raw = isFileHost ? '' : bytes.toString('utf8')
     let body: unknown
     let bodyIsJson = true
     if (raw.length > 0) {
@@ -236,6 +255,7 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
       query: parseQuery(url.search),
       headers: flattenHeaders(req.headers),
       body,
+      ...(isFileHost && { bytes: bytes.length }),
       status: 0,
       response: undefined,
       at,
@@ -252,6 +272,15 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
     if (fault?.status !== undefined) {
       const type = fault.type ?? defaultTypeForStatus(fault.status)
       return send(call, res, fault.status, errorBody(fault.status, type, fault.message ?? `Injected fault (${type})`))
+    }
+    if (isFileHost) {
+      const a = answerFileHost(store, { method: call.method, path: call.path, query: call.query, contentType: call.headers['content-type'], body: bytes })
+      call.status = a.status
+      if (call.method === 'GET') call.bytes = a.body.length
+      if (a.status >= 400) call.response = a.body.toString('utf8')
+      res.writeHead(a.status, { ...a.headers, 'content-length': a.body.length })
+      res.end(a.body)
+      return void log(`${call.method} ${call.path} → ${a.status}`)
     }
     const [status, response] = answer(call, bodyIsJson)
     if (fault?.loseAnswer) {
@@ -273,6 +302,7 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
     server.listen(opts.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject)
       const port = (server.address() as AddressInfo).port
+      baseUrl = `http://127.0.0.1:${port}`
       resolve({
         url: `http://127.0.0.1:${port}`,
         port,

@@ -42,6 +42,9 @@ const rules =
   <R extends BodyRules<K, P>>(table: R & { [X in Exclude<keyof R, keyof BodyRules<K, P>>]: never }): Record<string, FieldRule> =>
     table
 
+/** Longest file key accepted here: the API documents none; S3 object keys (where files live) stop at 1024 bytes. */
+const MAX_FILE_KEY_LENGTH = 1024
+
 const tags: FieldRule = { tags: true }
 const userTags: FieldRule = { tags: 'user' }
 const conversationTags: FieldRule = { tags: 'conversation' }
@@ -87,6 +90,18 @@ const setState = rules<'setState', StateParams>()({ payload: required, expiry: a
 const getOrSetState = rules<'getOrSetState', StateParams>()({ payload: required, expiry: any })
 const patchState = rules<'patchState', StateParams>()({ payload: required })
 const setStateExpiry = rules<'setStateExpiry', StateParams>()({ expiry: required })
+const upsertFile = rules<'upsertFile'>()({
+  key: { required: true, maxLength: MAX_FILE_KEY_LENGTH },
+  size: required,
+  tags,
+  index: any,
+  indexing: any,
+  accessPolicies: any,
+  contentType: any,
+  expiresAt: any,
+  publicContentImmediatelyAccessible: any,
+  metadata: any,
+})
 const configureIntegration = rules<'configureIntegration'>()({ identifier: any, scheduleRegisterCall: any, sandboxIdentifiers: any })
 
 /** Operations with a JSON body; the others (GET, DELETE) take none. */
@@ -97,6 +112,7 @@ const RULES: Partial<Record<Op, Record<string, FieldRule>>> = {
   createEvent,
   setState, getOrSetState, patchState, setStateExpiry,
   configureIntegration,
+  upsertFile,
 }
 
 const checkLength = (field: string, value: unknown, max: number) => {

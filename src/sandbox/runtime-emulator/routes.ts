@@ -120,7 +120,19 @@ const stateParams = (r: RouteRequest) => {
   return { type, id: r.params.id!, name: r.params.name! }
 }
 
-export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number): Route[] => {
+/** Where a file's bytes go and are served (the emulator's own file host, see fileHost.ts). */
+export type FileUrls = (file: { id: string; key: string }, uploadToken: string) => { url: string; uploadUrl: string }
+
+/** `size`: a whole number of bytes (the API refuses others). */
+const reqSize = (b: Record<string, unknown>, key: string): number => {
+  const v = b[key]
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw invalidPayload(`"${key}" must be a whole number of bytes (got ${JSON.stringify(v)})`)
+  return v
+}
+
+const accessPolicies = ['integrations', 'public_content'] as const
+
+export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, fileUrls: FileUrls): Route[] => {
   const list = <T>(items: T[], nextToken: string | undefined) => {
     const page = paginate(items, nextToken, pageSize)
     return { items: page.items, meta: compact({ nextToken: page.nextToken }) }
@@ -524,6 +536,53 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number):
       (input, ctx): Out<'setStateExpiry'> => {
         const entry = liveStateOr404(ctx, input)
         return { state: writeState(ctx, input, entry.state.payload, input.expiry) }
+      }),
+
+    // A file is created (or replaced, same key, same bot) as `upload_pending`; its bytes go by PUT to
+    // `uploadUrl` (fileHost.ts), which completes it. Indexing is accepted but never runs.
+    define('upsertFile', 'PUT', '/v1/files',
+      (r): In<'upsertFile'> => {
+        const policies = r.body.accessPolicies
+        if (policies !== undefined && (!Array.isArray(policies) || policies.some((p) => !accessPolicies.includes(p))))
+          throw invalidPayload(`"accessPolicies" must be a list of ${accessPolicies.join(', ')}`)
+        return {
+          key: reqString(r.body, 'key'),
+          size: reqSize(r.body, 'size'),
+          tags: optTags(r.body, 'tags'),
+          contentType: optString(r.body, 'contentType'),
+          accessPolicies: policies as In<'upsertFile'>['accessPolicies'],
+          index: r.body.index === undefined ? undefined : r.body.index === true,
+          expiresAt: optString(r.body, 'expiresAt'),
+          publicContentImmediatelyAccessible: r.body.publicContentImmediatelyAccessible === undefined ? undefined : r.body.publicContentImmediatelyAccessible === true,
+          metadata: optObject(r.body, 'metadata'),
+        }
+      },
+      (input, ctx): Out<'upsertFile'> => {
+        if (input.key === '') throw invalidPayload('"key" must not be empty')
+        const previous = [...store.data.files.values()].find((f) => f.file.botId === ctx.botId && f.file.key === input.key)
+        const id = previous?.file.id ?? newId('file')
+        const uploadToken = newId('upload')
+        const t = now()
+        const file: Out<'upsertFile'>['file'] = compact({
+          id,
+          botId: ctx.botId,
+          key: input.key,
+          ...fileUrls({ id, key: input.key }, uploadToken),
+          size: input.size,
+          // The API guesses from the key when none is given; the emulator does not guess.
+          contentType: input.contentType ?? 'application/octet-stream',
+          tags: input.tags ?? {},
+          metadata: input.metadata ?? {},
+          createdAt: previous?.file.createdAt ?? t,
+          updatedAt: t,
+          accessPolicies: input.accessPolicies ?? [],
+          index: input.index ?? false,
+          status: 'upload_pending' as const,
+          expiresAt: input.expiresAt,
+          owner: ctx.integrationId !== undefined ? { type: 'integration' as const, id: ctx.integrationId, alias: ctx.integrationAlias } : { type: 'bot' as const, id: ctx.botId },
+        })
+        store.data.files.set(id, { file, uploadToken })
+        return { file }
       }),
 
     // Accepted and recorded only: there is no integration registration to configure here.

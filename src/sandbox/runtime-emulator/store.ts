@@ -1,7 +1,7 @@
 // In-memory records of the emulated runtime API, plus the rules shared by every resource: ids, bot scoping,
 // tag matching/merging, ordering and pagination, state expiry.
 import { randomBytes } from 'node:crypto'
-import type { Conversation, Event, Message, State, User } from '@botpress/client'
+import type { ClientOutputs, Conversation, Event, Message, State, User } from '@botpress/client'
 import { ApiFailure, notFound } from './errors'
 import type { Tags } from './input'
 
@@ -18,7 +18,14 @@ export type EmulatorData = {
   events: Map<string, Event>
   /** Keyed by `stateKey(botId, type, id, name)`. */
   states: Map<string, StoredState>
+  /** Files by id (upsertFile), with their bytes once uploaded to the emulator's file host. */
+  files: Map<string, StoredFile>
 }
+
+/** A file of the Files API as upsertFile answers it (`uploadUrl` included: it is valid until replaced). */
+export type BotFile = ClientOutputs['upsertFile']['file']
+/** `content`: the uploaded bytes (absent while `upload_pending`); `uploadToken`: the secret in `uploadUrl`. */
+export type StoredFile = { file: BotFile; uploadToken: string; content?: Buffer }
 
 type RecordOf = { users: User; conversations: Conversation; messages: Message; events: Event }
 type Kind = keyof RecordOf
@@ -101,6 +108,7 @@ export class Store {
     messages: new Map(),
     events: new Map(),
     states: new Map(),
+    files: new Map(),
   }
   /** record id → `x-bot-id` of its creator: every read is scoped to the caller's bot. */
   private readonly botOf = new Map<string, string>()
