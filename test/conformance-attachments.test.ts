@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { acmeMapping, acmeSettings, signedAcmeDelivery, startStack } from './support/harness'
+import { acmeMapping, acmeSettings, SECRETS, signedAcmeDelivery, startStack } from './support/harness'
 import { replaceOnce } from './engine/helpers'
 
 type Stack = Awaited<ReturnType<typeof startStack>>
@@ -58,5 +58,33 @@ describe('conformance: agent attachments become Botpress media messages', () => 
     s.emulator.clearCalls()
     expect((await bp.webhook(signedAcmeDelivery(reply('m_a2', '', [{ url: 'https://cdn.acme.example/f/x.mp3', name: 'x.mp3', type: 'audio/mpeg' }])))).status).toBe(200)
     expect(s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => (c.body as { type: string }).type)).toEqual(['audio'])
+  })
+
+  it('rehost: a file behind the helpdesk\'s auth is downloaded with it and arrives as a Botpress file; a failure as a text naming it', async () => {
+    const rehosting = replaceOnce(mapping, `"contentType": type}'`, `"contentType": type, "rehost": true}'`)
+    const rbp = s.withConfiguration({ mapping: rehosting, settings: acmeSettings(s.helpdesk.url) })
+    const pdf = '%PDF-1.4 agent terms'
+    s.helpdesk.route({ method: 'GET', path: '/files/terms.pdf', respond: (r) => (r.headers.authorization === `Bearer ${SECRETS.apiToken}` ? { status: 200, headers: { 'content-type': 'application/pdf' }, body: pdf } : { status: 401, body: 'no' }) })
+    s.helpdesk.route({ method: 'GET', path: '/files/gone.png', respond: () => ({ status: 404, body: 'missing' }) })
+    s.emulator.clearCalls()
+    const files = [
+      { url: `${s.helpdesk.url}/files/terms.pdf`, name: 'terms.pdf', type: 'application/pdf' },
+      { url: `${s.helpdesk.url}/files/gone.png`, name: 'gone.png', type: 'image/png' },
+      { url: 'https://elsewhere.example/x.png', name: 'x.png', type: 'image/png' },
+    ]
+    expect((await rbp.webhook(signedAcmeDelivery(reply('m_r1', 'See attached', files)))).status).toBe(200)
+    const upserts = s.emulator.callsTo('PUT', '/v1/files')
+    expect(upserts).toHaveLength(1)
+    expect(upserts[0]!.body).toMatchObject({ size: pdf.length, contentType: 'application/pdf', accessPolicies: ['public_content'] })
+    const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => c.body as { type: string; payload: Record<string, string> })
+    expect(created.map((c) => c.type)).toEqual(['text', 'file', 'text', 'text'])
+    const fileUrl = created[1]!.payload.fileUrl!
+    expect(fileUrl.startsWith(s.emulator.url)).toBe(true)
+    expect(created[1]!.payload.title).toBe('terms.pdf')
+    expect(await (await fetch(fileUrl)).text()).toBe(pdf)
+    expect(created[2]!.payload.text).toBe('gone.png (file not delivered: downloading it from the helpdesk answered 404)')
+    expect(created[3]!.payload.text).toMatch(/^x\.png \(file not delivered: requests may only go to .*elsewhere\.example/)
+    // The helpdesk's token went only to the helpdesk, and appears in no message.
+    expect(JSON.stringify(created)).not.toContain(SECRETS.apiToken)
   })
 })

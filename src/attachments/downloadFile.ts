@@ -54,30 +54,45 @@ export async function downloadFile(file: MessageFile, limits: { maxBytes: number
   if (!/^https?:$/.test(url.protocol) || !hostAllowed(url.hostname.toLowerCase(), limits.hosts)) {
     throw new FileHostNotAllowedError(`files are only downloaded from Botpress file hosts (${limits.hosts.join(', ')}), not ${url.host || file.url}: ${file.name} was not sent`)
   }
+  const { contentType, size, bytes } = await streamFile(url, {}, file, limits.maxBytes, { source: 'Botpress', limitOf: "the helpdesk's" })
+  if (!contentTypeAllowed(contentType, limits.contentTypes)) throw new FileNotAttached(file, `the helpdesk does not take ${contentType} files here`)
+  return { name: file.name, contentType, size, bytes }
+}
+
+/**
+ * GETs `url` with `headers`, streamed: stops reading as soon as it is over `maxBytes`. Failures are
+ * `FileNotAttached` naming `words.source` (where it came from) and `words.limitOf` (whose limit it broke).
+ */
+export async function streamFile(
+  url: URL | string,
+  headers: Record<string, string>,
+  file: MessageFile,
+  maxBytes: number,
+  words: { source: string; limitOf: string },
+): Promise<Omit<FileContent, 'name'>> {
   const chunks: Buffer[] = []
   let size = 0
   let contentType = file.contentType ?? 'application/octet-stream'
   try {
-    const stream = got.stream(url, { timeout: { request: DOWNLOAD_TIMEOUT_MS }, followRedirect: false, retry: { limit: 0 } })
+    const stream = got.stream(url, { headers, timeout: { request: DOWNLOAD_TIMEOUT_MS }, followRedirect: false, retry: { limit: 0 } })
     stream.on('response', (r: { headers: Record<string, string | undefined> }) => {
       if (r.headers['content-type']) contentType = r.headers['content-type']
       const declared = Number(r.headers['content-length'])
-      if (declared > limits.maxBytes) stream.destroy(new FileNotAttached(file, `${megabytes(declared)} is over the helpdesk's ${megabytes(limits.maxBytes)} limit`))
+      if (declared > maxBytes) stream.destroy(new FileNotAttached(file, `${megabytes(declared)} is over ${words.limitOf} ${megabytes(maxBytes)} limit`))
     })
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length
-      if (size > limits.maxBytes) {
+      if (size > maxBytes) {
         stream.destroy()
-        throw new FileNotAttached(file, `it is over the helpdesk's ${megabytes(limits.maxBytes)} limit`)
+        throw new FileNotAttached(file, `it is over ${words.limitOf} ${megabytes(maxBytes)} limit`)
       }
       chunks.push(chunk)
     }
   } catch (e) {
     if (e instanceof FileNotAttached) throw e
-    if (e instanceof HTTPError) throw new FileNotAttached(file, `downloading it from Botpress answered ${e.response.statusCode}`)
-    if (e instanceof RequestError) throw new FileNotAttached(file, `downloading it from Botpress failed (${e.code ?? e.message})`)
+    if (e instanceof HTTPError) throw new FileNotAttached(file, `downloading it from ${words.source} answered ${e.response.statusCode}`)
+    if (e instanceof RequestError) throw new FileNotAttached(file, `downloading it from ${words.source} failed (${e.code ?? e.message})`)
     throw e
   }
-  if (!contentTypeAllowed(contentType, limits.contentTypes)) throw new FileNotAttached(file, `the helpdesk does not take ${contentType.split(';')[0]} files here`)
-  return { name: file.name, contentType: contentType.split(';')[0]!.trim(), size, bytes: Buffer.concat(chunks) }
+  return { contentType: contentType.split(';')[0]!.trim(), size, bytes: Buffer.concat(chunks) }
 }

@@ -3,12 +3,18 @@ import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
 import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
 import { mediaUrl, messageFiles, renderHistory, renderMessageText } from '../operations/renderMessage'
-import { requireId, runOperation, type RunContext } from '../operations/runSteps'
+import { fetchVendorFile, requireId, runOperation, type RunContext } from '../operations/runSteps'
 import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
 import { verifyKeyTemplate } from '../webhook/signature'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
 export class UnsupportedMessageTypeError extends Error {}
+
+/**
+ * Largest agent file re-hosted on Botpress (`attachments[].rehost`): it is held in memory between the download
+ * and the upload, within one webhook call's time budget; 25 MB covers what helpdesks let agents attach.
+ */
+export const MAX_REHOST_BYTES = 25 * 1024 * 1024
 
 export type EngineOptions = {
   /** Values the mapping's register steps returned (`$registration`). */
@@ -208,6 +214,9 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     withRegistration: (registration: Record<string, unknown> | undefined) => createEngine(loaded, { ...options, registration }),
 
     routeWebhook: (req: IncomingWebhook, o?: RouteOptions) => routeWebhook(req, ctx, o),
+
+    /** An agent's file that needs the helpdesk's credentials (`rehost`), downloaded with the mapping's auth. */
+    downloadAgentFile: (file: { url: string; name: string; contentType?: string }) => fetchVendorFile(file, ctx, MAX_REHOST_BYTES),
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Engine } from '../engine/createEngine'
 import { MEDIA_URL_KEYS } from '../operations/renderMessage'
-import type { WebhookEvent, WebhookOutcome } from '../webhook/routeWebhook'
+import type { Attachment, WebhookEvent, WebhookOutcome } from '../webhook/routeWebhook'
+import { FileNotAttached } from '../attachments/downloadFile'
 import { engineFor, engineWithOrigin } from './engineFor'
 import { tagKey } from './botpressLimits'
 import { agentUserOf, findSession, isSentPart } from './sessions'
@@ -72,7 +73,7 @@ async function applyEvents(client: Client, logger: Logger, engine: Engine, outco
   for (const reason of outcome.skipped) logger.forBot().warn(`webhook: event skipped: ${reason}`)
   let handled = 0
   try {
-    for (const event of outcome.events) if (await applyEvent(client, logger, event)) handled++
+    for (const event of outcome.events) if (await applyEvent(client, logger, engine, event)) handled++
     // After the events: a failure before this leaves the old values, so the helpdesk's retry sees them again.
     for (const problem of await ticketValues.save(outcome.events)) logger.forBot().error(`webhook: ${problem}`)
   } catch (e) {
@@ -86,7 +87,7 @@ async function applyEvents(client: Client, logger: Logger, engine: Engine, outco
 const once = singleFlight<boolean>()
 
 /** Returns whether the event did something. Throws on Botpress failures (the caller answers 5xx). */
-async function applyEvent(client: Client, logger: Logger, event: WebhookEvent): Promise<boolean> {
+async function applyEvent(client: Client, logger: Logger, engine: Engine, event: WebhookEvent): Promise<boolean> {
   const conversationId = await findSession(client, event.ticketId)
   if (!conversationId) {
     logger.forBot().info(`webhook: ticket ${event.ticketId} is not a hand-off session of this bot; ignored (${event.rule})`)
@@ -96,7 +97,7 @@ async function applyEvent(client: Client, logger: Logger, event: WebhookEvent): 
   switch (type) {
     case 'newMessage': {
       const key = event.messageId ?? event.dedupeKey
-      const deliver = () => deliverAgentMessage(client, logger, conversationId, event)
+      const deliver = () => deliverAgentMessage(client, logger, engine, conversationId, event)
       return key ? once(`message\u0000${conversationId}\u0000${key}`, deliver) : deliver()
     }
     case 'assigned':
@@ -125,10 +126,31 @@ function botpressMessage(m: NonNullable<WebhookEvent['message']>): AgentMessage 
 }
 
 /** An agent's message as Botpress messages: the text (if any), then one media message per attachment. */
-function agentMessages(event: WebhookEvent): AgentMessage[] {
+async function agentMessages(client: Client, logger: Logger, engine: Engine, conversationId: string, event: WebhookEvent): Promise<AgentMessage[]> {
   const first = botpressMessage(event.message ?? { type: 'text' })
-  const files = (event.attachments ?? []).map((a) => botpressMessage({ type: a.type, url: a.url, title: a.name }))
+  const files: (AgentMessage | undefined)[] = []
+  for (const [i, a] of (event.attachments ?? []).entries()) {
+    files.push(a.rehost ? await rehosted(client, logger, engine, `${conversationId}/${event.messageId ?? event.dedupeKey ?? Date.now()}/${i + 1}`, a) : botpressMessage({ type: a.type, url: a.url, title: a.name }))
+  }
   return [first, ...files].filter((m): m is AgentMessage => m !== undefined)
+}
+
+/**
+ * A file only the helpdesk's credentials can download: fetched with the mapping's auth and uploaded through
+ * the Botpress Files API, so the end user gets a Botpress URL. Any failure becomes a text message naming the
+ * file and why (the agent's file is not lost silently). `key` keeps a redelivery's upload on the same file.
+ */
+async function rehosted(client: Client, logger: Logger, engine: Engine, key: string, a: Attachment): Promise<AgentMessage | undefined> {
+  const name = a.name ?? (decodeURIComponent(new URL(a.url, 'http://x').pathname.split('/').pop() ?? '') || 'file')
+  try {
+    const content = await engine.downloadAgentFile({ url: a.url, name, contentType: a.contentType })
+    const { file } = await client.uploadFile({ key: `universal-hitl/${key}/${name}`, content: content.bytes, contentType: content.contentType, accessPolicies: ['public_content'] })
+    return botpressMessage({ type: a.type, url: file.url, title: name })
+  } catch (e) {
+    const why = engine.redactor.text(e instanceof FileNotAttached ? e.note : (e as Error).message)
+    logger.forBot().warn(`webhook: agent file ${name} not re-hosted: ${why}`)
+    return { type: 'text', payload: { text: `${name} (file not delivered: ${why})` } }
+  }
 }
 
 /**
@@ -136,9 +158,9 @@ function agentMessages(event: WebhookEvent): AgentMessage[] {
  * not, on any worker) finds the message it created; our own message echoed back finds the message acked with
  * that id. Either way nothing is created.
  */
-async function deliverAgentMessage(client: Client, logger: Logger, conversationId: string, event: WebhookEvent): Promise<boolean> {
+async function deliverAgentMessage(client: Client, logger: Logger, engine: Engine, conversationId: string, event: WebhookEvent): Promise<boolean> {
   // The text, then the agent's files (`attachments`), each its own Botpress message.
-  const [message, ...files] = agentMessages(event)
+  const [message, ...files] = await agentMessages(client, logger, engine, conversationId, event)
   if (!message) {
     logger.forBot().info(`webhook: empty agent message on ticket ${event.ticketId}; ignored`)
     return false

@@ -7,6 +7,7 @@ import { Redactor } from '../http/redact'
 import { sendRequest, VendorRequestError, type HttpRequest, type HttpResponse } from '../http/sendRequest'
 import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
 import { attachFiles } from './attachFiles'
+import { streamFile, type FileContent, type MessageFile } from '../attachments/downloadFile'
 import { runControlledStep, type PageOverride, type StepResult } from './stepControl'
 
 export type { StepResult }
@@ -171,6 +172,24 @@ export async function fetchVendorJson(url: string, ctx: RunContext, label: strin
     { label, redactor: ctx.redactor },
   )
   return response.body
+}
+
+/**
+ * GETs an agent's file from the helpdesk with the mapping's auth (what re-hosting needs): host allowlist like
+ * any vendor request (the credentials go nowhere else), streamed and cut at `maxBytes`. Failures are
+ * `FileNotAttached` (or HostNotAllowedError), for the caller to say which file was not delivered.
+ */
+export async function fetchVendorFile(file: MessageFile, ctx: RunContext, maxBytes: number): Promise<FileContent> {
+  const http = ctx.mapping.http
+  checkHost(file.url, await http.baseUrl.render(undefined, ctx.scope), http.allowedHosts, ctx)
+  const headers: Record<string, string> = {}
+  for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(undefined, ctx.scope)
+  const auth = await applyAuth(http.auth, authContext(ctx, undefined), undefined, ctx.scope)
+  Object.assign(headers, auth.headers)
+  const url = new URL(ctx.rewriteUrl ? ctx.rewriteUrl(file.url) : file.url)
+  for (const [k, v] of auth.query) url.searchParams.append(k, v)
+  const content = await streamFile(url, headers, file, maxBytes, { source: 'the helpdesk', limitOf: 'the' })
+  return { name: file.name, ...content }
 }
 
 /** Evaluation errors carry only JSONata's words: say which operation, step or field they come from. */

@@ -35,7 +35,8 @@ export type WebhookEvent = {
   rule: string
 }
 
-export type Attachment = { type: 'image' | 'audio' | 'video' | 'file'; url: string; name?: string; contentType?: string }
+/** `rehost`: the URL needs the helpdesk's credentials; the glue downloads it and re-hosts it on Botpress. */
+export type Attachment = { type: 'image' | 'audio' | 'video' | 'file'; url: string; name?: string; contentType?: string; rehost?: true }
 const MEDIA_TYPES: readonly string[] = ['image', 'audio', 'video', 'file']
 
 /** A rule's `attachments` result → attachments with a URL; the type from `type`, else from the content type. */
@@ -49,7 +50,7 @@ function attachmentsOf(value: unknown): Attachment[] {
     const family = contentType?.split('/')[0] ?? ''
     const type = (MEDIA_TYPES.includes(String(a.type)) ? a.type : ['image', 'audio', 'video'].includes(family) ? family : 'file') as Attachment['type']
     const name = textOrUndefined(a.name)
-    out.push({ type, url, ...(name ? { name } : {}), ...(contentType ? { contentType } : {}) })
+    out.push({ type, url, ...(name ? { name } : {}), ...(contentType ? { contentType } : {}), ...(a.rehost === true ? { rehost: true as const } : {}) })
   }
   return out
 }
