@@ -168,6 +168,10 @@ describe.each(files)('conformance of %s', (file) => {
 
     // one token request (the cache's first fill) for the whole hand-off
     expect(stub.requests.map(requestLine).filter((l) => tokenLines.has(l))).toEqual(tokenRequests ?? [])
+    if (tokenRequests) {
+      const kept = emulator.data.states.get(stateKey(botId, 'integration', who.integrationId, 'tokens'))
+      expect(Object.keys((kept?.state.payload as { tokens?: object } | undefined)?.tokens ?? {}).length).toBeGreaterThan(0)
+    }
   })
 })
 
