@@ -86,5 +86,13 @@ describe('conformance: agent attachments become Botpress media messages', () => 
     expect(created[3]!.payload.text).toMatch(/^x\.png \(file not delivered: requests may only go to .*elsewhere\.example/)
     // The helpdesk's token went only to the helpdesk, and appears in no message.
     expect(JSON.stringify(created)).not.toContain(SECRETS.apiToken)
+    // A redelivery re-uploads to the same key (the same Botpress file) and creates no message twice.
+    const count = () => [...s.emulator.data.messages.values()].filter((m) => m.conversationId === conversationId).length
+    const before = count()
+    expect((await rbp.webhook(signedAcmeDelivery(reply('m_r1', 'See attached', files)))).status).toBe(200)
+    expect(count()).toBe(before)
+    const ids = s.emulator.callsTo('PUT', '/v1/files').map((c) => (c.response as { file: { id: string } }).file.id)
+    expect(ids).toHaveLength(2)
+    expect(new Set(ids).size).toBe(1)
   })
 })

@@ -125,14 +125,31 @@ function botpressMessage(m: NonNullable<WebhookEvent['message']>): AgentMessage 
   return text ? { type: 'text', payload: { text } } : undefined
 }
 
-/** An agent's message as Botpress messages: the text (if any), then one media message per attachment. */
-async function agentMessages(client: Client, logger: Logger, engine: Engine, conversationId: string, event: WebhookEvent): Promise<AgentMessage[]> {
-  const first = botpressMessage(event.message ?? { type: 'text' })
-  const files: (AgentMessage | undefined)[] = []
-  for (const [i, a] of (event.attachments ?? []).entries()) {
-    files.push(a.rehost ? await rehosted(client, logger, engine, `${conversationId}/${event.messageId ?? event.dedupeKey ?? Date.now()}/${i + 1}`, a) : botpressMessage({ type: a.type, url: a.url, title: a.name }))
+/**
+ * An agent's message as Botpress messages: the text (if any), then one media message per attachment. The
+ * first is ready at once; the rest are made only when asked (`rest`), so our own message echoed back or a
+ * delivery already in the ledger downloads and re-hosts nothing. (A redelivery with a message id re-uploads
+ * to the same file key: the same Botpress file, no second message.)
+ */
+async function agentMessages(client: Client, logger: Logger, engine: Engine, conversationId: string, event: WebhookEvent) {
+  const attachments = event.attachments ?? []
+  const fileMessage = (a: Attachment, i: number) =>
+    a.rehost
+      ? rehosted(client, logger, engine, `${conversationId}/${event.messageId ?? event.dedupeKey ?? Date.now()}/${i + 1}`, a)
+      : Promise.resolve(botpressMessage({ type: a.type, url: a.url, title: a.name }))
+  const text = botpressMessage(event.message ?? { type: 'text' })
+  const firstFile = text ? 0 : 1
+  const first = text ?? (attachments[0] ? await fileMessage(attachments[0], 0) : undefined)
+  const rest = async () => {
+    const out: AgentMessage[] = []
+    for (const [i, a] of attachments.entries()) {
+      if (i < firstFile) continue
+      const m = await fileMessage(a, i)
+      if (m) out.push(m)
+    }
+    return out
   }
-  return [first, ...files].filter((m): m is AgentMessage => m !== undefined)
+  return { first, rest }
 }
 
 /**
@@ -160,7 +177,7 @@ async function rehosted(client: Client, logger: Logger, engine: Engine, key: str
  */
 async function deliverAgentMessage(client: Client, logger: Logger, engine: Engine, conversationId: string, event: WebhookEvent): Promise<boolean> {
   // The text, then the agent's files (`attachments`), each its own Botpress message.
-  const [message, ...files] = await agentMessages(client, logger, engine, conversationId, event)
+  const { first: message, rest } = await agentMessages(client, logger, engine, conversationId, event)
   if (!message) {
     logger.forBot().info(`webhook: empty agent message on ticket ${event.ticketId}; ignored`)
     return false
@@ -175,19 +192,19 @@ async function deliverAgentMessage(client: Client, logger: Logger, engine: Engin
     const created = found.userId === agent.id && found.type === message.type
     if (!created) logger.forBot().debug(`webhook: message ${event.messageId} is ours or already delivered; ignored`)
     // Keyed id#1, id#2…: a redelivery finds them too.
-    else for (const [i, file] of files.entries()) await client.getOrCreateMessage({ conversationId, userId: agent.id, ...file, tags: { id: tagKey(`${event.messageId}#${i + 1}`) }, discriminateByTags: ['id'] })
+    else for (const [i, file] of (await rest()).entries()) await client.getOrCreateMessage({ conversationId, userId: agent.id, ...file, tags: { id: tagKey(`${event.messageId}#${i + 1}`) }, discriminateByTags: ['id'] })
     return created
   }
   if (!event.dedupeKey) {
     logger.forBot().warn(`webhook: agent message on ticket ${event.ticketId} has no message id and the mapping no dedupeKey: a redelivery would show it twice (${event.rule})`)
-    for (const m of [message, ...files]) await client.createMessage({ conversationId, userId: agent.id, ...m, tags: {} })
+    for (const m of [message, ...(await rest())]) await client.createMessage({ conversationId, userId: agent.id, ...m, tags: {} })
     return true
   }
   logger.forBot().info(`webhook: agent message on ticket ${event.ticketId} has no message id; deduplicated by delivery ${event.dedupeKey} (${event.rule})`)
   const seen = (await readState(client, 'conversation', conversationId, 'deliveries'))?.seen ?? {}
   const now = Date.now()
   if ((seen[event.dedupeKey] ?? 0) > now) return false
-  for (const m of [message, ...files]) await client.createMessage({ conversationId, userId: agent.id, ...m, tags: {} })
+  for (const m of [message, ...(await rest())]) await client.createMessage({ conversationId, userId: agent.id, ...m, tags: {} })
   const kept = Object.entries(seen)
     .filter(([, until]) => until > now)
     .slice(-(LEDGER_KEYS_KEPT - 1))
