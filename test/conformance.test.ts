@@ -255,7 +255,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
   })
 
   it('a message type the mapping lacks fails with a message naming it', async () => {
-    const noFallback = acmeMapping.replace(/    fallback:\n(      .*\n)+/, '')
+    const noFallback = acmeMapping.replace(/ {4}fallback:\n( {6}.*\n)+/, '')
     const bp = s.withConfiguration({ mapping: noFallback, settings: `baseUrl: ${s.helpdesk.url}\napiToken: ${SECRETS.apiToken}\nwebhookSecret: ${SECRETS.webhookSecret}` })
     const { conversation } = await s.botClient.getConversation({ id: conversationId })
     const { user } = await s.botClient.getUser({ id: userId })

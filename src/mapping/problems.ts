@@ -1,4 +1,4 @@
-import { isScalar, LineCounter, type Document, type Node, isPair, isMap, isSeq, Scalar } from 'yaml'
+import { isScalar, type LineCounter, type Document, type Node, isPair, isMap, isSeq, Scalar } from 'yaml'
 
 export type PathSegment = string | number
 

@@ -102,7 +102,7 @@ describe('route', () => {
     expect(r.stdout).toBe('')
     const err = lines(r.stderr)
     expect(err).toContain('event object 1: no rule matched')
-    expect(err.find((l) => l.includes('"agent reply"'))).toMatch(/: false \(missing: message\)  — when: event = "message.created" and message.author.type = "agent"$/)
+    expect(err.find((l) => l.includes('"agent reply"'))).toMatch(/: false \(missing: message\) {2}— when: event = "message.created" and message.author.type = "agent"$/)
     expect(err.find((l) => l.includes('"solved"'))).toMatch(/: false \(missing: ticket\.status\)/)
   })
 })
