@@ -1,3 +1,4 @@
+import { DiagnosticError } from '../diagnostics/codes'
 import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
 import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
@@ -7,7 +8,7 @@ import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhoo
 import { verifyKeyTemplate } from '../webhook/signature'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
-export class UnsupportedMessageTypeError extends Error {}
+export class UnsupportedMessageTypeError extends DiagnosticError {}
 
 export type EngineOptions = {
   /** Values the mapping's register steps returned (`$registration`). */
@@ -77,6 +78,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     }
     if (!op) {
       throw new UnsupportedMessageTypeError(
+        'UH-E046',
         `the mapping has no sendMessage.${type} and no sendMessage.fallback; add one of them to send ${type} messages`,
       )
     }

@@ -13,7 +13,7 @@ export function parseYaml(text: string, file: string): SourceDocument {
     const problems: Problem[] = []
     for (const e of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
       const { line, col } = lines.linePos(e.pos[0])
-      problems.push({ file, line, column: col, path: '(yaml)', message: e.message.split('\n')[0]! })
+      problems.push({ file, line, column: col, path: '(yaml)', code: 'UH-E001', message: e.message.split('\n')[0]! })
       if (e.code !== 'DUPLICATE_KEY') break
     }
     throw new MappingError(problems)
@@ -27,6 +27,6 @@ export function toValue(source: SourceDocument): unknown {
     return source.doc.toJS({ maxAliasCount: 100 })
   } catch (e) {
     // `yaml` throws a plain error when the alias cap is hit: report it like any other problem of the file.
-    throw new MappingError([{ ...source.problem([], ''), path: '(yaml)', message: `refused: ${(e as Error).message}` }])
+    throw new MappingError([{ ...source.problem('UH-E002', [], ''), path: '(yaml)', message: `refused: ${(e as Error).message}` }])
   }
 }

@@ -1,3 +1,4 @@
+import { DiagnosticError } from '../diagnostics/codes'
 import type { Method } from 'got'
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
@@ -37,7 +38,7 @@ export type RunContext = {
 /** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
 export type SentRequest = { label: string; stepId?: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number; error?: string; response?: StepResult }
 
-export class HostNotAllowedError extends Error {}
+export class HostNotAllowedError extends DiagnosticError {}
 
 const hostOf = (url: string): string | undefined => {
   try {
@@ -53,10 +54,10 @@ const hostOf = (url: string): string | undefined => {
  */
 function checkHost(url: string, base: string, allowed: string[], ctx: RunContext) {
   const host = hostOf(url)
-  if (!host) throw new HostNotAllowedError(ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
+  if (!host) throw new HostNotAllowedError('UH-E040', ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
   if (host === hostOf(base)) return
   if (allowed.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) : host === a))) return
-  throw new HostNotAllowedError(`requests may only go to ${hostOf(base) ?? 'the host of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${host}; list it in http.allowedHosts if it is the helpdesk's`)
+  throw new HostNotAllowedError('UH-E041', `requests may only go to ${hostOf(base) ?? 'the host of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${host}; list it in http.allowedHosts if it is the helpdesk's`)
 }
 
 function authContext(ctx: RunContext, context: unknown): AuthContext {
@@ -139,7 +140,7 @@ async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>)
   try {
     return await run()
   } catch (e) {
-    if (e instanceof ExpressionEvaluationError) throw new ExpressionEvaluationError(ctx.redactor.text(`${where}: ${e.message}`), e.code)
+    if (e instanceof ExpressionEvaluationError) throw new ExpressionEvaluationError(e.diagnostic, ctx.redactor.text(`${where}: ${e.detail}`), e.code)
     throw e
   }
 }
@@ -235,7 +236,7 @@ export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: 
   return results
 }
 
-export class OperationResultError extends Error {}
+export class OperationResultError extends DiagnosticError {}
 
 /** Runs an operation (its steps, then its `result` expressions) against the operation's input. */
 export async function runOperation(op: CompiledOperation, ctx: RunContext, input: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -251,7 +252,7 @@ export async function runOperation(op: CompiledOperation, ctx: RunContext, input
 /** An id from a vendor response as the string Botpress stores; a missing one is an error naming the place. */
 export function requireId(value: unknown, what: string, op: string): string {
   if (value === undefined || value === null || value === '' || typeof value === 'object') {
-    throw new OperationResultError(`${op}: result.${what} is ${value === undefined ? 'undefined' : JSON.stringify(value)}; check the expression against the vendor's response`)
+    throw new OperationResultError('UH-E042', `${op}: result.${what} is ${value === undefined ? 'undefined' : JSON.stringify(value)}; check the expression against the vendor's response`)
   }
   return String(value)
 }

@@ -1,4 +1,6 @@
-export class WebhookBodyError extends Error {}
+import { DiagnosticError } from '../diagnostics/codes'
+
+export class WebhookBodyError extends DiagnosticError {}
 
 /** Parses a delivery's raw body as the mapping says (`json`, `form` or `auto` by content type). */
 export function parseWebhookBody(raw: string, mode: 'json' | 'form' | 'auto', contentType: string | undefined): unknown {
@@ -12,13 +14,13 @@ export function parseWebhookBody(raw: string, mode: 'json' | 'form' | 'auto', co
     return out
   }
   if (raw.trim() === '') {
-    if (mode === 'json') throw new WebhookBodyError('empty body; expected JSON')
+    if (mode === 'json') throw new WebhookBodyError('UH-E049', 'empty body; expected JSON')
     return {}
   }
   try {
     return JSON.parse(raw)
   } catch (e) {
-    throw new WebhookBodyError(`body is not valid JSON (${(e as Error).message})`)
+    throw new WebhookBodyError('UH-E049', `body is not valid JSON (${(e as Error).message})`)
   }
 }
 

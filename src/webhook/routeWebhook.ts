@@ -1,3 +1,4 @@
+import { withCode } from '../diagnostics/codes'
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
@@ -50,7 +51,7 @@ async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknow
   const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, scope) : {}
   const s = { ...scope, steps }
   const ticketId = idString(await rule.ticketId.evaluate(context, s))
-  if (!ticketId) throw new WebhookBodyError(`${rule.label}: ticketId evaluated to nothing`)
+  if (!ticketId) throw new WebhookBodyError('UH-E050', `${rule.label}: ticketId evaluated to nothing`)
   const event: Omit<WebhookEvent, 'dedupeKey'> = { type: rule.emit, ticketId, rule: rule.label }
   if (rule.messageId) {
     const id = idString(await rule.messageId.evaluate(context, s))
@@ -79,7 +80,7 @@ export type RouteOptions = {
 export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, options?: RouteOptions): Promise<WebhookOutcome> {
   const w = ctx.mapping.webhook
   const raw = req.body ?? ''
-  if (Buffer.byteLength(raw) > w.maxBodyBytes) return { kind: 'invalid', status: 413, reason: `body larger than ${w.maxBodyBytes} bytes` }
+  if (Buffer.byteLength(raw) > w.maxBodyBytes) return { kind: 'invalid', status: 413, reason: withCode('UH-E048', `body larger than ${w.maxBodyBytes} bytes`) }
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = String(v)
   const query = parseQuery(req.query)
@@ -106,7 +107,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   if (!options?.skipVerify) {
     const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
     const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
-    if (!verdict.ok) return { kind: 'rejected', status: 401, reason: verdict.reason }
+    if (!verdict.ok) return { kind: 'rejected', status: 401, reason: withCode('UH-E047', verdict.reason) }
   }
   if (bodyError !== undefined) return { kind: 'invalid', status: 400, reason: bodyError }
 

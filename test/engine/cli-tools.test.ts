@@ -372,12 +372,12 @@ describe('reportFailure (how every command ends on an error)', () => {
   })
   it('usage errors exit 2, run failures 1, mapping problems 1 with every problem', () => {
     expect(report(new CliError('bad'))).toEqual({ code: 2, out: 'error: bad' })
-    expect(report(new VendorRequestError('step "a": GET /x answered 500\nmore'))).toEqual({ code: 1, out: 'error: step "a": GET /x answered 500' })
+    expect(report(new VendorRequestError('UH-E035', 'step "a": GET /x answered 500\nmore'))).toEqual({ code: 1, out: 'error: UH-E035 step "a": GET /x answered 500' })
     const problems = [
-      { file: 'm.yaml', line: 1, column: 2, path: 'a', message: 'one' },
-      { file: 'm.yaml', line: 3, column: 4, path: 'b', message: 'two' },
+      { file: 'm.yaml', line: 1, column: 2, path: 'a', code: 'UH-E005' as const, message: 'one' },
+      { file: 'm.yaml', line: 3, column: 4, path: 'b', code: 'UH-W001' as const, message: 'two' },
     ]
-    expect(report(new MappingError(problems))).toEqual({ code: 1, out: 'm.yaml:1:2: a: one\nm.yaml:3:4: b: two' })
+    expect(report(new MappingError(problems))).toEqual({ code: 1, out: 'm.yaml:1:2: a: UH-E005 one\nm.yaml:3:4: b: UH-W001 two' })
   })
 })
 

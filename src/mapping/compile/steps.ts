@@ -59,7 +59,7 @@ export function compileSteps(list: M.Step[] | undefined, cx: CompileContext, pat
     const p = [...path, i]
     const { id, when, forEach, request, ...rest } = step
     allFieldsRead(rest)
-    if (id && ids.has(id)) cx.problem([...p, 'id'], `step id "${id}" is used twice in ${owner}`)
+    if (id && ids.has(id)) cx.problem('UH-E021', [...p, 'id'], `step id "${id}" is used twice in ${owner}`)
     const compiled: CompiledStep = {
       label: `${owner} step ${id ? `"${id}"` : i + 1}`,
       id,

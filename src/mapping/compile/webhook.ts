@@ -99,7 +99,7 @@ function compileVerify(verify: M.Verify, cx: CompileContext): CompiledVerify {
     case 'jwt': {
       const { scheme, header, prefix, algorithms, jwksUrl, key, issuer, audience, requiredClaims, clockSkewSeconds, ...rest } = verify
       allFieldsRead(rest)
-      if (!jwksUrl && !key) cx.problem(path, 'a jwt verify needs jwksUrl (the vendor\'s key set) or key (a PEM public key or, for HS256, the secret)')
+      if (!jwksUrl && !key) cx.problem('UH-E023', path, 'a jwt verify needs jwksUrl (the vendor\'s key set) or key (a PEM public key or, for HS256, the secret)')
       const optional = (t: string | undefined, name: string) => (t !== undefined ? cx.tmpl(t, [...path, name]) : undefined)
       return {
         scheme,
