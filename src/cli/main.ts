@@ -1,3 +1,4 @@
+import { describeError, withCode } from '../diagnostics/codes'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createEngine, runOperationByName, OPERATION_NAMES, type OperationName } from '../engine/createEngine'
@@ -12,6 +13,7 @@ import { parseSettings } from '../mapping/parseSettings'
 import { parseYaml } from '../mapping/parseYaml'
 import { formatProblem, MappingError, type Problem } from '../mapping/problems'
 import { formatExplanation } from '../webhook/explainRules'
+import { refusalCode } from '../webhook/routeWebhook'
 import { capture } from './capture'
 import { reportFailure } from './failures'
 import { CliError, loadForCli, readJson, readJsonOrYaml, readStepResponses, readText, settingsFrom } from './inputs'
@@ -129,7 +131,7 @@ async function route(file: string | undefined, requestPath: string | undefined, 
       return 0
     case 'rejected':
     case 'invalid':
-      console.error(`${outcome.kind === 'rejected' ? 'verification failed' : 'invalid delivery'} (${outcome.status}): ${outcome.reason}`)
+      console.error(`${outcome.kind === 'rejected' ? 'verification failed' : 'invalid delivery'} (${outcome.status}): ${withCode(refusalCode(outcome), outcome.reason)}`)
       return 1
     case 'events':
       for (const { rule: _rule, ...event } of outcome.events) console.log(JSON.stringify(event))
@@ -176,7 +178,7 @@ async function dryRun(file: string | undefined, operation: string | undefined, o
     console.log(`result: ${engine.redactor.body(JSON.stringify(result))}`)
     return 0
   } catch (e) {
-    console.log(`failed: ${engine.redactor.text((e as Error).message)}`)
+    console.log(`failed: ${engine.redactor.text(describeError(e))}`)
     return 1
   } finally {
     await stub.close()

@@ -84,14 +84,20 @@ export type WarningCode = keyof typeof WARNINGS
 export const withCode = (code: DiagnosticCode, message: string) => `${code} ${message}`
 
 /**
- * An error a run reports (a vendor call, an expression, a delivery): `message` starts with the code,
- * `detail` is the text without it (for wrapping with more context).
+ * An error a run reports (a vendor call, an expression, a delivery), with its code. `message` stays the plain
+ * text (callers wrap it with more context); what prints the error names the code (`describeError`).
  */
 export class DiagnosticError extends Error {
   constructor(
     readonly diagnostic: DiagnosticCode,
-    readonly detail: string,
+    message: string,
   ) {
-    super(withCode(diagnostic, detail))
+    super(message)
   }
+}
+
+/** The error as one reports it: `UH-E035 createTicket step 1: …` for a coded error, the message otherwise. */
+export const describeError = (e: unknown): string => {
+  const message = (e as Error)?.message ?? String(e)
+  return e instanceof DiagnosticError ? withCode(e.diagnostic, message) : message
 }

@@ -1,3 +1,4 @@
+import { describeError } from '../diagnostics/codes'
 import * as sdk from '@botpress/sdk'
 import { createEngine, type Engine, UnsupportedMessageTypeError } from '../engine/createEngine'
 import { VendorRequestError } from '../http/sendRequest'
@@ -88,7 +89,7 @@ const ENGINE_ERRORS = [MappingError, MappingSourceError, VendorRequestError, Uns
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {
-  if (ENGINE_ERRORS.some((cls) => e instanceof cls)) return new sdk.RuntimeError((e as Error).message)
+  if (ENGINE_ERRORS.some((cls) => e instanceof cls)) return new sdk.RuntimeError(describeError(e))
   return e
 }
 

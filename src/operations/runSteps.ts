@@ -140,7 +140,7 @@ async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>)
   try {
     return await run()
   } catch (e) {
-    if (e instanceof ExpressionEvaluationError) throw new ExpressionEvaluationError(e.diagnostic, ctx.redactor.text(`${where}: ${e.detail}`), e.code)
+    if (e instanceof ExpressionEvaluationError) throw new ExpressionEvaluationError(e.diagnostic, ctx.redactor.text(`${where}: ${e.message}`), e.code)
     throw e
   }
 }

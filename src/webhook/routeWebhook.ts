@@ -1,4 +1,4 @@
-import { withCode } from '../diagnostics/codes'
+import type { DiagnosticCode } from '../diagnostics/codes'
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
@@ -33,6 +33,10 @@ export type WebhookOutcome =
   | { kind: 'rejected'; status: 401; reason: string }
   | { kind: 'invalid'; status: 400 | 413; reason: string }
   | { kind: 'events'; events: WebhookEvent[]; unmatched: number; skipped: string[]; explain?: ObjectExplanation[] }
+
+/** The code a refused delivery is reported with (docs/errors.md): one per outcome kind and status. */
+export const refusalCode = (o: Extract<WebhookOutcome, { kind: 'rejected' | 'invalid' }>): DiagnosticCode =>
+  o.kind === 'rejected' ? 'UH-E047' : o.status === 413 ? 'UH-E048' : 'UH-E049'
 
 const idString = (v: unknown): string | undefined => (v === undefined || v === null || v === '' || typeof v === 'object' ? undefined : String(v))
 const textOrUndefined = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : stringify(v))
@@ -80,7 +84,7 @@ export type RouteOptions = {
 export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, options?: RouteOptions): Promise<WebhookOutcome> {
   const w = ctx.mapping.webhook
   const raw = req.body ?? ''
-  if (Buffer.byteLength(raw) > w.maxBodyBytes) return { kind: 'invalid', status: 413, reason: withCode('UH-E048', `body larger than ${w.maxBodyBytes} bytes`) }
+  if (Buffer.byteLength(raw) > w.maxBodyBytes) return { kind: 'invalid', status: 413, reason: `body larger than ${w.maxBodyBytes} bytes` }
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = String(v)
   const query = parseQuery(req.query)
@@ -107,7 +111,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   if (!options?.skipVerify) {
     const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
     const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
-    if (!verdict.ok) return { kind: 'rejected', status: 401, reason: withCode('UH-E047', verdict.reason) }
+    if (!verdict.ok) return { kind: 'rejected', status: 401, reason: verdict.reason }
   }
   if (bodyError !== undefined) return { kind: 'invalid', status: 400, reason: bodyError }
 
