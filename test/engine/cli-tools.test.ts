@@ -77,7 +77,7 @@ describe('route', () => {
     const r = await run('route', 'acme.yaml', 'assigned.json', '--settings', 'settings.yaml')
     expectExit(r, 1)
     const err = lines(r.stderr)
-    expect(err.at(-1)).toMatch(/^error: webhook rule "assignment" step "agent": GET \/api\/agents\/7 failed: ECONNREFUSED/)
+    expect(err.at(-1)).toMatch(/^error: UH-E036 webhook rule "assignment" step "agent": GET \/api\/agents\/7 failed: ECONNREFUSED/)
     expect(r.stderr).not.toContain(TOKEN)
   })
 
@@ -166,9 +166,9 @@ describe('validate warnings', () => {
     const textLines = text.split('\n')
     const lineOf = (needle: string) => textLines.findIndex((l) => l.includes(needle)) + 1
     expect(out).toEqual([
-      `warn.yaml:${lineOf('agentId != "0"')}:${textLines[lineOf('agentId != "0"') - 1]!.indexOf('!=') + 1}: webhook.events[1].when: warning: "agentId != …" is false when agentId is missing (JSONata compares nothing with nothing); if a missing agentId counts as different write "$not(agentId = …)", if it must not match write "$exists(agentId) and agentId != …"`,
-      `warn.yaml:${lineOf('5e70')}:${textLines[lineOf('5e70') - 1]!.indexOf('5e70') + 1}: fixtures.settings.webhookSecret: warning: 5e70 is read as the number 5e+70; quote it ("5e70") if it is an id or text`,
-      `warn.yaml:${lineOf('0o17')}:${textLines[lineOf('0o17') - 1]!.indexOf('0o17') + 1}: fixtures.registration.hookId: warning: 0o17 is read as the number 15; quote it ("0o17") if it is an id or text`,
+      `warn.yaml:${lineOf('agentId != "0"')}:${textLines[lineOf('agentId != "0"') - 1]!.indexOf('!=') + 1}: webhook.events[1].when: UH-W002 warning: "agentId != …" is false when agentId is missing (JSONata compares nothing with nothing); if a missing agentId counts as different write "$not(agentId = …)", if it must not match write "$exists(agentId) and agentId != …"`,
+      `warn.yaml:${lineOf('5e70')}:${textLines[lineOf('5e70') - 1]!.indexOf('5e70') + 1}: fixtures.settings.webhookSecret: UH-W001 warning: 5e70 is read as the number 5e+70; quote it ("5e70") if it is an id or text`,
+      `warn.yaml:${lineOf('0o17')}:${textLines[lineOf('0o17') - 1]!.indexOf('0o17') + 1}: fixtures.registration.hookId: UH-W001 warning: 0o17 is read as the number 15; quote it ("0o17") if it is an id or text`,
       'warn.yaml: ok (3 warnings)',
     ])
   })
@@ -330,8 +330,8 @@ describe('init', () => {
     expectExit(v, 1)
     const out = lines(v.stdout)
     expect(out.length).toBeGreaterThan(10)
-    for (const l of out) expect(l).toMatch(/^newdesk\.yaml:\d+:\d+: \S+: TODO left to fill in: /)
-    expect(out).toContainEqual(expect.stringMatching(/: webhook\.verify\.header: TODO left to fill in: X-TODO-Signature$/))
+    for (const l of out) expect(l).toMatch(/^newdesk\.yaml:\d+:\d+: \S+: UH-E024 TODO left to fill in: /)
+    expect(out).toContainEqual(expect.stringMatching(/: webhook\.verify\.header: UH-E024 TODO left to fill in: X-TODO-Signature$/))
     expectExit(await run('init', 'newdesk'), 2)
     expectExit(await run('init', 'newdesk', '--force'), 0)
   })
