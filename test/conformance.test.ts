@@ -265,6 +265,17 @@ describe('conformance: a full hand-off through the SDK server', () => {
     expect(r.json.message).toContain('the mapping has no sendMessage.video and no sendMessage.fallback')
   })
 
+  it('a user message the helpdesk keeps refusing fails, after the retries, with the step and the vendor\'s words', async () => {
+    const before = s.helpdesk.requests.length
+    const busy = { status: 429, headers: { 'retry-after': '0' }, body: { message: 'rate limited, slow down' } }
+    s.helpdesk.enqueue(busy, busy, busy)
+    const r = await pluginWrites({ text: 'anyone?', userId })
+    expect(r.status).toBe(400)
+    expect(r.json.message).toBe(`sendMessage.text step "post": POST /api/tickets/${TICKET}/messages answered 429: rate limited, slow down`)
+    // A 429 says the helpdesk did nothing: the POST was sent again, up to the mapping's retry limit (2).
+    expect(s.helpdesk.requests.length - before).toBe(3)
+  })
+
   it('register said where requests may go', () => {
     expect(s.integration.output.join('\n')).toContain('register: Acme Desk mapping ready; requests go to 127.0.0.1 only; webhook URL https://webhook.botpress.cloud/')
   })

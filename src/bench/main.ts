@@ -16,6 +16,7 @@ import { shippedMappings } from '../mapping/shippedMappings.generated'
 import { botpressCaller, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../sandbox/integrationServer'
 import { startRuntimeEmulator, type RuntimeEmulator } from '../sandbox/runtime-emulator'
 import { duplicateRatesOnTwoWorkers } from './twoWorkers'
+import { validationFigures } from './validationFigures'
 
 const root = join(__dirname, '..')
 const BUNDLES = { baseline: join(root, 'dist', 'bench-baseline', 'index.cjs'), ours: join(root, '.botpress', 'dist', 'index.cjs') }
@@ -373,7 +374,9 @@ async function main() {
   const two = await twoWorkers()
   console.log(`\nthe same delivery reaching two workers at the same moment (ours, ${two.trials} trials each): duplicated ` +
     `agent messages ${pct(two.agentMessage)}, hitlAssigned ${pct(two.assigned)}, hitlStopped ${pct(two.solved)}`)
-  console.log(`\nload average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log('')
+  validationFigures()
+  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
   console.log(`targets not met: ${misses.length ? '' : 'none'}`)
   for (const name of misses) console.log(`- ${name}: ${TARGETS[name]?.why ?? 'see the figures above'}`)
 }

@@ -64,15 +64,22 @@ const ERRORS = {
   'UH-E046': 'message type the mapping cannot send',
   // Webhook deliveries
   'UH-E047': 'delivery failed verification',
-  'UH-E048': 'delivery body too large',
+  'UH-E048': 'delivery over a size limit',
   'UH-E049': 'delivery body unreadable',
-  'UH-E050': 'delivery ticketId evaluated to nothing',
+  // Limits (issue 8)
+  'UH-E050': 'YAML nested too deep',
+  'UH-E051': 'file over its size limit',
+  'UH-E052': 'too many settings declared',
+  'UH-E053': 'secret setting is only white space',
+  'UH-E054': 'request path with a dot segment',
 } as const
 
 /** Warnings: the file loads, but something in it rarely means what it says. */
 const WARNINGS = {
   'UH-W001': 'fixture scalar read as a surprising number',
   'UH-W002': '!= on a field that may be missing',
+  'UH-W003': 'dedupeKey reads a header or query parameter the signature does not cover',
+  'UH-W004': 'dedupeKey reads a body the signature does not cover',
 } as const
 
 export const DIAGNOSTIC_CODES: Readonly<Record<DiagnosticCode, string>> = { ...ERRORS, ...WARNINGS }

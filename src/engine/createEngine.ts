@@ -127,11 +127,11 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       return { vendor: loaded.mapping.file.vendor.name, baseUrl: await loaded.mapping.http.baseUrl.render(undefined, ctx.scope) }
     },
 
-    /** A verify block whose secret renders empty can never accept a delivery: say so at save time. */
+    /** A verify block whose secret renders empty (or white space) can never accept a delivery: say so at save time. */
     async missingWebhookSecret(): Promise<string | undefined> {
       const key = verifyKeyTemplate(loaded.mapping.webhook.verify)
       if (!key) return undefined
-      if (await key.render(undefined, ctx.scope)) return undefined
+      if ((await key.render(undefined, ctx.scope)).trim()) return undefined
       return `webhook.verify needs a secret or key, but "${key.source}" is empty: set it in the settings (or make the register steps return it)`
     },
 

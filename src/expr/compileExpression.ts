@@ -79,7 +79,27 @@ function syntaxErrorPosition(source: string, err: { position?: number; token?: u
   return Math.max(0, at - 1)
 }
 
+/**
+ * Compiled expressions by source text. A compiled expression keeps no state between evaluations, so a mapping
+ * that repeats `{{ ticketId }}` or `$settings.apiToken` in many places compiles it once (jsonata's compile costs
+ * far more than the lookup). Bounded: cleared when full, so distinct texts cannot grow memory without end.
+ */
+const compiledBySource = new Map<string, CompiledExpression>()
+const COMPILED_CACHE_CAP = 5000
+
+/** Forgets every compiled expression: the benchmark measures a first validation with it. */
+export const clearCompiledExpressions = () => compiledBySource.clear()
+
 export function compileExpression(source: string): CompiledExpression {
+  const hit = compiledBySource.get(source)
+  if (hit) return hit
+  const compiled = compileNew(source)
+  if (compiledBySource.size >= COMPILED_CACHE_CAP) compiledBySource.clear()
+  compiledBySource.set(source, compiled)
+  return compiled
+}
+
+function compileNew(source: string): CompiledExpression {
   let expr: jsonata.Expression
   try {
     expr = jsonata(source, EVAL_LIMITS as never)

@@ -14,7 +14,7 @@ export type HttpRequest = {
   timeoutMs: number
   /** `retryAfterHeader`: a header read like Retry-After (seconds), for vendors that name it otherwise. */
   retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number; retryAfterHeader?: string }
-  /** Only idempotent requests are retried (network errors and retryable statuses). */
+  /** Network errors and retryable statuses are retried for idempotent requests; 429 and 503 + Retry-After for all. */
   idempotent: boolean
   okStatus: number[]
 }
@@ -54,6 +54,14 @@ const toResponse = (r: { statusCode: number; headers: Record<string, string | st
 
 export type SendOptions = { label: string; redactor: Redactor; vendorMessage?: (body: unknown) => Promise<string | undefined> }
 
+/**
+ * A 429, or a 503 with Retry-After, says the vendor did not act on the request: it is safe to send again
+ * whatever the method. Any other failure (5xx, dropped connection) may come after the vendor acted, so only
+ * idempotent requests are retried then.
+ */
+export const vendorDidNotAct = (status: number | undefined, retryAfter: string | string[] | undefined) =>
+  status === 429 || (status === 503 && retryAfter !== undefined)
+
 /** Sends one vendor request with got: timeout, bounded retries honouring Retry-After, 2xx/okStatus or a clear error. */
 export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<HttpResponse> {
   const searchParams = new URLSearchParams(req.query)
@@ -72,14 +80,18 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       throwHttpErrors: true,
       responseType: 'text',
       retry: {
-        limit: req.idempotent ? req.retry.limit : 0,
+        limit: req.retry.limit,
         methods: [req.method],
         statusCodes: req.retry.statusCodes,
         maxRetryAfter: req.retry.maxRetryAfterSeconds * 1000,
         calculateDelay: ({ attemptCount, retryOptions, error, computedValue }) => {
           if (computedValue === 0 || attemptCount > retryOptions.limit) return 0
-          // got already turned Retry-After into computedValue (0 when it exceeds the cap).
-          if (error.response?.headers['retry-after'] !== undefined) return computedValue
+          const waitHeader = error.response?.headers['retry-after'] ?? (req.retry.retryAfterHeader ? error.response?.headers[req.retry.retryAfterHeader] : undefined)
+          if (!req.idempotent && !vendorDidNotAct(error.response?.statusCode, waitHeader)) return 0
+          // got already turned Retry-After into computedValue (0 when it exceeds the cap); "Retry-After: 0"
+          // (now) gets our short backoff instead of got's one-second default.
+          const retryAfter = error.response?.headers['retry-after']
+          if (retryAfter !== undefined && String(retryAfter).trim() !== '0') return computedValue
           const other = req.retry.retryAfterHeader ? Number(error.response?.headers[req.retry.retryAfterHeader]) : NaN
           if (Number.isFinite(other) && other >= 0) return other > req.retry.maxRetryAfterSeconds ? 0 : other * 1000
           return 200 * 2 ** (attemptCount - 1) + Math.floor(Math.random() * 100)

@@ -4,6 +4,7 @@
 import { isMap, isScalar, isSeq, Scalar, type Node } from 'yaml'
 import { notEqualComparisons } from '../expr/expressionPaths'
 import type { DiagnosticCode } from '../diagnostics/codes'
+import { dedupeCoverageWarnings } from './dedupeCoverage'
 import { formatPath, type PathSegment, type Problem, type SourceDocument } from './problems'
 
 /** Plain (unquoted) number forms whose value differs from what was typed: `5e70`, `0o17`, `017`, `0x1f`. */
@@ -72,7 +73,7 @@ function notEqualWarnings(source: SourceDocument): Problem[] {
 }
 
 /** Warnings for `validate`: positioned, never failures. */
-export const mappingWarnings = (source: SourceDocument): Problem[] => [...numberWarnings(source), ...notEqualWarnings(source)].sort((a, b) => a.line - b.line || a.column - b.column)
+export const mappingWarnings = (source: SourceDocument): Problem[] => [...numberWarnings(source), ...notEqualWarnings(source), ...dedupeCoverageWarnings(source)].sort((a, b) => a.line - b.line || a.column - b.column)
 
 /** Values still reading `TODO` (what `init` writes): problems, one per value, so an unfinished file is not ok. */
 export function todoProblems(source: SourceDocument): Problem[] {

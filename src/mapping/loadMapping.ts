@@ -5,6 +5,8 @@ import { parseYaml, toValue } from './parseYaml'
 import { formatPath, MappingError, type SourceDocument } from './problems'
 import { prevalidatedMappings, shippedMappings } from './shippedMappings.generated'
 import type { MappingFile } from './types'
+import { MAX_MAPPING_BYTES, MAX_SETTINGS } from './limits'
+import { refuseOverSize } from './parseYaml'
 import { validateMapping } from './validateMapping'
 
 export type LoadedMapping = {
@@ -33,8 +35,16 @@ export function resolveMappingText(mapping: string): { text: string; file: strin
 
 /** Parses, validates and compiles a mapping file's text; throws MappingError listing every problem. */
 export function compileMappingText(text: string, file: string): CompiledMapping {
+  refuseOverSize(text, MAX_MAPPING_BYTES, file, 'mapping')
   const source = parseYaml(text, file)
   const value = toValue(source)
+  const settings = (value as { settings?: unknown } | null)?.settings
+  if (settings && typeof settings === 'object') {
+    const names = Object.keys(settings)
+    if (names.length > MAX_SETTINGS) {
+      throw new MappingError([source.problem('UH-E052', ['settings', names[MAX_SETTINGS]!], `the mapping declares ${names.length} settings; at most ${MAX_SETTINGS} are allowed`, { key: true })])
+    }
+  }
   const problems = validateMapping(value, source)
   if (problems.length) throw new MappingError(problems)
   const { mapping, problems: compileProblems } = compileMapping(value as MappingFile, source)

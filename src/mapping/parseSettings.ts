@@ -1,6 +1,7 @@
 import { isMap, isScalar } from 'yaml'
-import { parseYaml, toValue } from './parseYaml'
 import type { DiagnosticCode } from '../diagnostics/codes'
+import { MAX_SETTINGS_BYTES } from './limits'
+import { parseYaml, refuseOverSize, toValue } from './parseYaml'
 import { MappingError, type Problem } from './problems'
 import type { SettingDeclaration } from './types'
 
@@ -21,6 +22,7 @@ export function parseSettings(input: string | Record<string, unknown> | undefine
   let place = (code: DiagnosticCode, key: string | undefined, message: string): Problem => ({ file, line: 1, column: 1, path: key ?? '(root)', code, message })
 
   if (typeof input === 'string' && input.trim() !== '') {
+    refuseOverSize(input, MAX_SETTINGS_BYTES, file, 'settings text')
     const source = parseYaml(input, file)
     const contents = source.doc.contents
     if (contents && !isMap(contents) && !(isScalar(contents) && contents.value === null)) {
@@ -44,6 +46,12 @@ export function parseSettings(input: string | Record<string, unknown> | undefine
     if (value === null || value === undefined || value === '') continue
     if (typeof value === 'object') {
       problems.push(place('UH-E027', key, 'must be a single value (text, number or true/false), not a list or mapping'))
+      refused.add(key)
+      continue
+    }
+    if (declared[key]!.secret && typeof value === 'string' && value.trim() === '') {
+      // A secret of spaces is no secret (an HMAC key or token anyone can guess): refuse it rather than use it.
+      problems.push(place('UH-E053', key, `secret setting "${key}" is only white space; give the real value or leave it out`))
       refused.add(key)
       continue
     }

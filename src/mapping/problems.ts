@@ -1,4 +1,4 @@
-import { isScalar, type LineCounter, type Document, type Node, isPair, isMap, isSeq, Scalar } from 'yaml'
+import { isScalar, LineCounter, type Document, type Node, type Pair, type YAMLMap, isPair, isMap, isSeq, Scalar } from 'yaml'
 import type { DiagnosticCode } from '../diagnostics/codes'
 
 export type PathSegment = string | number
@@ -64,7 +64,7 @@ export class SourceDocument {
     for (let i = 0; i < path.length; i++) {
       const seg = path[i]
       if (isMap(node)) {
-        const pair = node.items.find((it) => isPair(it) && (isScalar(it.key) ? it.key.value : it.key) === seg)
+        const pair = this.pairsOf(node).get(seg)
         if (!pair) return undefined
         if (key && i === path.length - 1) return pair.key as Node
         node = pair.value
@@ -73,6 +73,21 @@ export class SourceDocument {
       } else return undefined
     }
     return (node ?? undefined) as Node | undefined
+  }
+
+  /** Key → pair of a map, built once per map: placing many problems stays linear in the file's size. */
+  private readonly pairIndex = new WeakMap<object, Map<unknown, Pair>>()
+  private pairsOf(map: YAMLMap): Map<unknown, Pair> {
+    let index = this.pairIndex.get(map)
+    if (!index) {
+      index = new Map()
+      for (const it of map.items) {
+        const k = isScalar(it.key) ? it.key.value : it.key
+        if (isPair(it) && !index.has(k)) index.set(k, it as Pair)
+      }
+      this.pairIndex.set(map, index)
+    }
+    return index
   }
 
   /** Maps a character offset inside a scalar's value to an offset in the file. */

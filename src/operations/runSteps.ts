@@ -40,24 +40,52 @@ export type SentRequest = { label: string; stepId?: string; method: string; url:
 
 export class HostNotAllowedError extends DiagnosticError {}
 
-const hostOf = (url: string): string | undefined => {
+const parseUrl = (url: string): URL | undefined => {
   try {
-    return new URL(url).hostname.toLowerCase()
+    const u = new URL(url)
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u : undefined
   } catch {
     return undefined
   }
 }
 
 /**
- * Requests go only to the base URL's host or hosts the mapping lists in `http.allowedHosts`: a shared mapping
- * cannot send the settings (tokens) anywhere its file does not say.
+ * `http.allowedHosts` entry → whether it admits `url`. An origin (`https://uploads.example.com:8443`) must match
+ * whole; a host name (optionally `*.` for subdomains) admits that host with the base URL's scheme on its default port.
  */
-function checkHost(url: string, base: string, allowed: string[], ctx: RunContext) {
-  const host = hostOf(url)
-  if (!host) throw new HostNotAllowedError('UH-E040', ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
-  if (host === hostOf(base)) return
-  if (allowed.some((a) => (a.startsWith('*.') ? host.endsWith(a.slice(1)) : host === a))) return
-  throw new HostNotAllowedError('UH-E041', `requests may only go to ${hostOf(base) ?? 'the host of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${host}; list it in http.allowedHosts if it is the helpdesk's`)
+function admits(entry: string, url: URL, base: URL | undefined): boolean {
+  if (entry.includes('://')) {
+    const e = parseUrl(entry)
+    return !!e && e.origin === url.origin
+  }
+  if (url.port !== '' || (base && url.protocol !== base.protocol)) return false
+  const host = url.hostname.toLowerCase()
+  return entry.startsWith('*.') ? host.endsWith(entry.slice(1)) : host === entry
+}
+
+/**
+ * Requests go only to the base URL's origin (scheme, host and port) or those the mapping lists in
+ * `http.allowedHosts`: a shared mapping cannot send the settings (tokens) anywhere its file does not say.
+ */
+function checkHost(url: string, baseUrl: string, allowed: string[], ctx: RunContext) {
+  const u = parseUrl(url)
+  if (!u) throw new HostNotAllowedError('UH-E040', ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
+  const base = parseUrl(baseUrl)
+  if (base && u.origin === base.origin) return
+  if (allowed.some((a) => admits(a, u, base))) return
+  throw new HostNotAllowedError(
+    'UH-E041',
+    ctx.redactor.text(`requests may only go to ${base?.origin ?? 'the origin of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${u.origin}; list it in http.allowedHosts if it is the helpdesk's`),
+  )
+}
+
+/** `.` and `..` segments would climb out of the path the mapping wrote (`/tickets/../admin`): refused, not sent. */
+function refuseDotSegments(path: string) {
+  const bad = path
+    .split(/[?#]/, 1)[0]!
+    .split('/')
+    .find((seg) => /^(\.|%2e){1,2}$/i.test(seg))
+  if (bad !== undefined) throw new ExpressionEvaluationError('UH-E054', `the request path "${path}" has a "${bad}" segment, which would change the path; a path value may not be "." or ".."`)
 }
 
 function authContext(ctx: RunContext, context: unknown): AuthContext {
@@ -81,8 +109,10 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   if (req.url) url = await req.url.render(context, scope, { encode: false })
   else {
     const path = req.path ? await req.path.render(context, scope, { encode: true }) : ''
+    refuseDotSegments(path)
     url = base + (path && !path.startsWith('/') ? `/${path}` : path)
   }
+  if (req.url) refuseDotSegments(url.replace(/^[a-z]+:\/\/[^/]*/i, ''))
   checkHost(url, base, http.allowedHosts, ctx)
   const headers: Record<string, string> = { accept: 'application/json' }
   for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(context, scope)

@@ -5,8 +5,9 @@ import type { CompiledEventRule } from '../mapping/compileMapping'
 import { fetchVendorJson, runSteps, type RunContext } from '../operations/runSteps'
 import { parseQuery, parseWebhookBody, WebhookBodyError } from './parseWebhookBody'
 import { explainObject, type ObjectExplanation } from './explainRules'
+import { MAX_EVENTS_PER_DELIVERY } from './limits'
 import { mayMatch } from './ruleGuards'
-import { cachedKeySet, verifySignature } from './signature'
+import { cachedKeySet, verifyReadsBody, verifySignature } from './signature'
 
 export type IncomingWebhook = {
   method?: string
@@ -55,7 +56,7 @@ async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknow
   const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, scope) : {}
   const s = { ...scope, steps }
   const ticketId = idString(await rule.ticketId.evaluate(context, s))
-  if (!ticketId) throw new WebhookBodyError('UH-E050', `${rule.label}: ticketId evaluated to nothing`)
+  if (!ticketId) throw new WebhookBodyError(`${rule.label}: ticketId evaluated to nothing`)
   const event: Omit<WebhookEvent, 'dedupeKey'> = { type: rule.emit, ticketId, rule: rule.label }
   if (rule.messageId) {
     const id = idString(await rule.messageId.evaluate(context, s))
@@ -88,16 +89,30 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const headers: Record<string, string> = {}
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = String(v)
   const query = parseQuery(req.query)
+  const scope: Scope = { ...ctx.scope, rawBody: raw, headers, query, method: (req.method ?? 'POST').toUpperCase(), path: req.path ?? '/' }
+  const verify = async (body: unknown): Promise<WebhookOutcome | undefined> => {
+    if (options?.skipVerify) return undefined
+    const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
+    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
+    return verdict.ok ? undefined : { kind: 'rejected', status: 401, reason: verdict.reason }
+  }
 
+  // Where the signature covers the raw body (and no handshake must be answered first), verify before parsing:
+  // an unsigned request then costs no parse at all.
+  const verifyFirst = w.handshake.length === 0 && !verifyReadsBody(w.verify)
+  if (verifyFirst) {
+    const rejected = await verify(undefined)
+    if (rejected) return rejected
+  }
   let body: unknown
-  let bodyError: string | undefined
+  let bodyError: WebhookBodyError | undefined
   try {
     body = parseWebhookBody(raw, w.body, headers['content-type'])
   } catch (e) {
     if (!(e instanceof WebhookBodyError)) throw e
-    bodyError = e.message
+    bodyError = e
   }
-  const scope: Scope = { ...ctx.scope, body, rawBody: raw, headers, query, method: (req.method ?? 'POST').toUpperCase(), path: req.path ?? '/' }
+  scope.body = body
 
   for (const h of w.handshake) {
     if (await h.when.evaluate(body ?? {}, scope)) {
@@ -108,29 +123,29 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
     }
   }
 
-  if (!options?.skipVerify) {
-    const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
-    const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
-    if (!verdict.ok) return { kind: 'rejected', status: 401, reason: verdict.reason }
+  if (!verifyFirst) {
+    const rejected = await verify(body)
+    if (rejected) return rejected
   }
-  if (bodyError !== undefined) return { kind: 'invalid', status: 400, reason: bodyError }
+  if (bodyError !== undefined) return { kind: 'invalid', status: bodyError.status, reason: bodyError.message }
 
   let objects: unknown[] = [body]
   if (w.forEach) {
     const v = await w.forEach.evaluate(body, scope)
     objects = v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]
   } else if (Array.isArray(body)) objects = body // a batched delivery is a list of event objects
+  if (objects.length > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(objects.length)
 
-  const events: WebhookEvent[] = []
-  const usedKeys = new Set<string>()
+  // First every object's rule, key and elements (no HTTP), so an over-limit delivery is refused before
+  // any lookup step or Botpress write happens.
+  const planned: { rule: CompiledEventRule; key?: string; list: unknown[] }[] = []
+  let total = 0
   let unmatched = 0
   const skipped: string[] = []
   const explain: ObjectExplanation[] | undefined = options?.explain ? [] : undefined
   for (const [index, object] of objects.entries()) {
     if (explain) explain.push(await explainObject(w.events, object, scope, index))
     let rule: CompiledEventRule | undefined
-    let key: string | undefined
-    let elements: unknown
     try {
       rule = await firstMatch(w.events, object, scope)
       if (!rule) {
@@ -138,14 +153,21 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
         continue
       }
       // The key is read per event object (a batched body carries one id per element).
-      key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
-      elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
+      const key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
+      const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
+      const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
+      total += list.length
+      if (total > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(total)
+      planned.push({ rule, key, list })
     } catch (e) {
       if (!(e instanceof ExpressionEvaluationError)) throw e
       skipped.push(`${rule?.label ?? 'webhook rules'}: ${e.message}`)
-      continue
     }
-    const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
+  }
+
+  const events: WebhookEvent[] = []
+  const usedKeys = new Set<string>()
+  for (const { rule, key, list } of planned) {
     for (const [i, element] of list.entries()) {
       let event: WebhookEvent | undefined
       try {
@@ -174,6 +196,12 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   }
   return { kind: 'events', events, unmatched, skipped, ...(explain ? { explain } : {}) }
 }
+
+const tooManyEvents = (n: number): WebhookOutcome => ({
+  kind: 'invalid',
+  status: 413,
+  reason: `delivery holds at least ${n} events; at most ${MAX_EVENTS_PER_DELIVERY} are handled per delivery, so none was`,
+})
 
 async function firstMatch(rules: CompiledEventRule[], object: unknown, scope: Scope): Promise<CompiledEventRule | undefined> {
   for (const rule of rules) if (mayMatch(rule.when.source, object) && (await rule.when.evaluate(object, scope))) return rule

@@ -38,6 +38,33 @@ describe('retries', () => {
     expect(stub.requests).toHaveLength(1)
   })
 
+  it('a POST is retried on 429 (the vendor did not act) and succeeds once', async () => {
+    const engine = engineOf(mappingObject({ http: http({ retry: { limit: 2, maxRetryAfterSeconds: 5 } }) }), settings())
+    stub.enqueue({ status: 429, headers: { 'retry-after': '0' }, body: { message: 'slow down' } }, { status: 201, body: { id: 'T9' } })
+    expect(await engine.createTicket(ticketRequest())).toBe('T9')
+    expect(stub.requests.map((r) => r.method)).toEqual(['POST', 'POST'])
+  })
+
+  it('a POST is retried on 503 with Retry-After (the vendor did not act)', async () => {
+    const engine = engineOf(mappingObject({ http: http({ retry: { limit: 2, maxRetryAfterSeconds: 5 } }) }), settings())
+    stub.enqueue({ status: 503, headers: { 'retry-after': '1' }, body: { message: 'maintenance' } }, { status: 201, body: { id: 'T9' } })
+    expect(await engine.createTicket(ticketRequest())).toBe('T9')
+    expect(stub.requests).toHaveLength(2)
+  })
+
+  it('a POST is not retried on a dropped connection (the vendor may have acted)', async () => {
+    const server = createServer((req) => req.socket.destroy())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    let hits = 0
+    server.on('request', () => hits++)
+    const port = (server.address() as AddressInfo).port
+    const e = await rejection(engineOf(mappingObject({ http: http({ retry: { limit: 2 } }) }), { baseUrl: `http://127.0.0.1:${port}`, apiToken: TOKEN }).createTicket(ticketRequest()))
+    server.close()
+    expect(e).toBeInstanceOf(VendorRequestError)
+    expect(e.message).toMatch(/^createTicket step "t": POST \/api\/tickets failed/)
+    expect(hits).toBe(1)
+  })
+
   it('a POST marked idempotent: true is retried on 503 and succeeds', async () => {
     const mapping = mappingObject({
       http: http({ retry: { limit: 2 } }),
@@ -358,17 +385,48 @@ describe('hosts a mapping may send requests to', () => {
   it('a step whose url leaves the base URL host is refused before anything is sent, naming both hosts', async () => {
     const engine = engineOf(mappingObject({ http: http(), operations: viaUrl(`${stub.url.replace('127.0.0.1', 'localhost')}/steal?token={{ $settings.apiToken }}`) }), settings())
     const e = await rejection(engine.closeTicket({ ticketId: 'T1' }))
-    expect(e.message).toBe('requests may only go to 127.0.0.1, not localhost; list it in http.allowedHosts if it is the helpdesk\'s')
+    const port = new URL(stub.url).port
+    expect(e.message).toBe(`requests may only go to http://127.0.0.1:${port}, not http://localhost:${port}; list it in http.allowedHosts if it is the helpdesk's`)
     expect(e.message).not.toContain(TOKEN)
     expect(stub.requests).toHaveLength(0)
   })
 
-  it('hosts listed in http.allowedHosts (exact or *.subdomain) are allowed', async () => {
-    const engine = engineOf(mappingObject({ http: http({ allowedHosts: ['localhost'] }), operations: viaUrl(localhostUrl()) }), settings())
+  it('origins listed in http.allowedHosts are allowed; a bare host name (exact or *.subdomain) only on its default port', async () => {
+    const origin = new URL(localhostUrl()).origin
+    const engine = engineOf(mappingObject({ http: http({ allowedHosts: [origin] }), operations: viaUrl(localhostUrl()) }), settings())
     await engine.closeTicket({ ticketId: 'T1' })
     expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['PUT /elsewhere'])
+    const bare = engineOf(mappingObject({ http: http({ allowedHosts: ['localhost'] }), operations: viaUrl(localhostUrl()) }), settings())
+    expect((await rejection(bare.closeTicket({ ticketId: 'T1' }))).message).toContain(`not ${origin}`)
     const wildcard = engineOf(mappingObject({ http: http({ allowedHosts: ['*.example.com'] }), operations: viaUrl('http://api.example.org/x') }), settings())
-    expect((await rejection(wildcard.closeTicket({ ticketId: 'T1' }))).message).toContain('not api.example.org')
+    expect((await rejection(wildcard.closeTicket({ ticketId: 'T1' }))).message).toContain('not http://api.example.org')
+    expect(stub.requests).toHaveLength(1)
+  })
+
+  it('the base URL host on another port does not get the token', async () => {
+    const other = createServer((_req, res) => res.end('{}'))
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve))
+    const port = (other.address() as AddressInfo).port
+    let hits = 0
+    other.on('request', () => hits++)
+    const engine = engineOf(mappingObject({ http: http(), operations: viaUrl(`http://127.0.0.1:${port}/x`) }), settings())
+    const e = await rejection(engine.closeTicket({ ticketId: 'T1' }))
+    other.close()
+    expect(e.message).toContain(`not http://127.0.0.1:${port}`)
+    expect(hits).toBe(0)
+  })
+
+  it('a "." or ".." path value is refused before anything is sent', async () => {
+    const engine = engineOf(mappingObject({ http: http() }), settings())
+    for (const ticketId of ['..', '.']) {
+      const e = await rejection(engine.sendMessage({ ticketId, type: 'text', payload: { text: 'hi' } }))
+      expect(e.message).toMatch(/^sendMessage\.text step 1: the request path ".*" has a ".*" segment/)
+    }
+    expect(stub.requests).toHaveLength(0)
+    // Anything else is sent encoded: '%2e%2e' becomes '%252e%252e', which no server reads as a dot segment.
+    await engine.sendMessage({ ticketId: '..x', type: 'text', payload: { text: 'hi' } })
+    await engine.sendMessage({ ticketId: '%2e%2e', type: 'text', payload: { text: 'hi' } })
+    expect(stub.requests.map((r) => r.path)).toEqual(['/api/tickets/..x/messages', '/api/tickets/%252e%252e/messages'])
   })
 })
 

@@ -1,6 +1,7 @@
 import type { CompiledExpression } from '../../expr/compileExpression'
 import type { CompiledTemplate } from '../../expr/compileTemplate'
 import type { PathSegment } from '../problems'
+import { DEFAULT_MAX_BODY_BYTES } from '../../webhook/limits'
 import type * as M from '../types'
 import { allFieldsRead, type CompileContext } from './context'
 import { compileSteps, type CompiledStep } from './steps'
@@ -68,8 +69,6 @@ export type CompiledWebhook = {
 const DEFAULT_TOLERANCE_SECONDS = 300
 /** JWT clocks drift: `exp`/`nbf` are allowed this far off when the mapping gives no `clockSkewSeconds`. */
 const DEFAULT_CLOCK_SKEW_SECONDS = 60
-/** Larger deliveries are refused (413) before parsing; no helpdesk event comes near 1 MiB. */
-const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 function compileVerify(verify: M.Verify, cx: CompileContext): CompiledVerify {
   const path: PathSegment[] = ['webhook', 'verify']

@@ -302,6 +302,28 @@ function authorized(req: IncomingMessage, apiToken: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
+// ---------- idempotency keys ----------
+// A POST with `Idempotency-Key: <key>` is done once: repeating it (a client retrying after a lost answer)
+// replays the first 2xx answer instead of creating a second message, ticket or subscription.
+const IDEMPOTENCY_KEYS_KEPT = 10_000
+const answered = new WeakMap<ApiContext, Map<string, { status: number; body?: unknown }>>()
+
+function idempotencyKeyOf(ctx: ApiContext, req: IncomingMessage, path: string) {
+  const key = req.headers['idempotency-key']
+  if (req.method !== 'POST' || typeof key !== 'string' || key.trim() === '') return undefined
+  let seen = answered.get(ctx)
+  if (!seen) answered.set(ctx, (seen = new Map()))
+  const id = `${path}\u0000${key}`
+  return {
+    previous: seen.get(id),
+    remember(out: { status: number; body?: unknown }) {
+      if (out.status < 200 || out.status >= 300) return
+      if (seen.size >= IDEMPOTENCY_KEYS_KEPT) seen.delete(seen.keys().next().value as string)
+      seen.set(id, out)
+    },
+  }
+}
+
 /** Handles one /api request. Returns the status sent (for the access log). */
 export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> {
   try {
@@ -327,7 +349,14 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
         }
       }
       const params = m.slice(1).map((p) => decodeURIComponent(p))
+      const idempotency = idempotencyKeyOf(ctx, req, path)
+      if (idempotency?.previous) {
+        res.setHeader('Idempotent-Replayed', 'true')
+        sendJson(res, idempotency.previous.status, idempotency.previous.body)
+        return idempotency.previous.status
+      }
       const out = route.handler(ctx, params, body, url)
+      idempotency?.remember(out)
       sendJson(res, out.status, out.body)
       return out.status
     }

@@ -13,7 +13,8 @@ export function hmacDigest(algorithm: HmacVerify['algorithm'], encoding: HmacVer
 /** `scheme: hmac`: an HMAC of the `signed` template in a header, optionally with a timestamp in a replay window. */
 export async function verifyHmac(verify: HmacVerify, input: VerifyInput): Promise<VerifyOutcome> {
   const secret = await verify.secret.render(undefined, input.scope)
-  if (!secret) return { ok: false, reason: 'no webhook secret is configured' }
+  // White space only is no secret either: a key anyone can guess.
+  if (!secret.trim()) return { ok: false, reason: 'no webhook secret is configured' }
   const read = await readHeaderSignature(verify, input)
   if (!read.ok) return read
   const expected = hmacDigest(verify.algorithm, verify.encoding, secret, read.signed)

@@ -34,6 +34,29 @@ export async function verifySignature(verify: CompiledVerify, input: VerifyInput
   }
 }
 
+/**
+ * Whether checking the signature needs the parsed body (`$body` read by the signed text, the secret or the
+ * timestamp, or a shared secret carried in the body). When it does not, the router verifies before parsing:
+ * an unsigned request costs no parse.
+ */
+export function verifyReadsBody(verify: CompiledVerify): boolean {
+  const readsBody = (source: string) => /\$body\b/.test(source)
+  switch (verify.scheme) {
+    case 'none':
+      return false
+    case 'secret':
+      return verify.in === 'body' || readsBody(verify.secret.source)
+    case 'hmac':
+    case 'rsa':
+      return [verify.signed.source, verifyKeyTemplate(verify)?.source ?? '', verify.timestamp?.value.source ?? '', verify.signature?.source ?? ''].some(readsBody)
+    case 'standardWebhooks':
+      return readsBody(verify.secret.source)
+    case 'jwt':
+      // Claims may be compared with the body: parse first.
+      return true
+  }
+}
+
 /** The delivery as the vendor would send it under the mapping's `verify` block (a new object; the input is kept). */
 export async function signDelivery(verify: CompiledVerify, delivery: SignableDelivery, options: SignOptions): Promise<SignableDelivery> {
   switch (verify.scheme) {

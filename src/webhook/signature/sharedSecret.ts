@@ -10,7 +10,8 @@ const BASIC_USER = 'webhook'
 /** `scheme: secret`: the delivery carries the shared secret itself (a header, the query, basic auth or the body). */
 export async function verifySharedSecret(verify: SecretVerify, input: VerifyInput): Promise<VerifyOutcome> {
   const secret = await verify.secret.render(undefined, input.scope)
-  if (!secret) return { ok: false, reason: 'no webhook secret is configured' }
+  // White space only is no secret either: a key anyone can guess.
+  if (!secret.trim()) return { ok: false, reason: 'no webhook secret is configured' }
   const given = await givenSecret(verify, input)
   if (!given) return { ok: false, reason: 'shared secret missing' }
   return safeEqual(given, secret) ? { ok: true } : { ok: false, reason: 'shared secret does not match' }

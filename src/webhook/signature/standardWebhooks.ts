@@ -15,7 +15,7 @@ const signedText = (id: string, timestamp: string, body: string) => `${id}.${tim
 
 export async function verifyStandardWebhooks(v: StandardWebhooksVerify, input: VerifyInput): Promise<VerifyOutcome> {
   const secret = await v.secret.render(undefined, input.scope)
-  if (!secret) return { ok: false, reason: 'no webhook secret is configured' }
+  if (!secret.trim()) return { ok: false, reason: 'no webhook secret is configured' }
   const id = input.headers['webhook-id']
   const timestamp = input.headers['webhook-timestamp']
   const header = input.headers['webhook-signature']
