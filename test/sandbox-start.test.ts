@@ -125,7 +125,7 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     const r = await runSandbox(['--mapping', join(dir, 'broken.yaml'), '--settings', join(dir, 'settings.yaml')])
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/register \(mapping from file\)… FAILED/)
-    expect(r.stdout).toMatch(/mapping:\d+:\d+: webhook\.events\[2\]\.emit: must be one of: "newMessage", "assigned", "solved"/)
+    expect(r.stdout).toMatch(/mapping:\d+:\d+: webhook\.events\[2\]\.emit: UH-E007 must be one of: "newMessage", "assigned", "solved"/)
     expect(r.stdout + r.stderr).not.toContain('tok-SECRET-never-printed')
   }, 60_000)
 

@@ -24,7 +24,7 @@ describe('parseSettings', () => {
 
   it('a secret that is only white space is refused at its key, naming the setting', () => {
     const e = mappingErrorOf(() => parseSettings('baseUrl: http://127.0.0.1:9\napiToken: tok-1\nwebhookSecret: "   "\n', declared, 'settings'))
-    expect(e.problems.map(formatProblem)).toEqual(['settings:3:1: webhookSecret: secret setting "webhookSecret" is only white space; give the real value or leave it out'])
+    expect(e.problems.map(formatProblem)).toEqual(['settings:3:1: webhookSecret: UH-E053 secret setting "webhookSecret" is only white space; give the real value or leave it out'])
     const required = mappingErrorOf(() => parseSettings('baseUrl: http://127.0.0.1:9\napiToken: "\t "\nwebhookSecret: w-1\n', declared, 'settings'))
     expect(required.problems.map((p) => p.message)).toEqual(['secret setting "apiToken" is only white space; give the real value or leave it out'])
   })
