@@ -42,7 +42,10 @@ export async function tokenFor(auth: CompiledTokenAuth, tx: TokenContext, contex
     return { value: cached.value, key }
   }
   let pending = inFlight.get(tx.tokens)
-  if (!pending) inFlight.set(tx.tokens, (pending = new Map()))
+  if (!pending) {
+    pending = new Map()
+    inFlight.set(tx.tokens, pending)
+  }
   let minting = pending.get(key)
   if (!minting) {
     minting = mint(auth, tx, key, context, scope).finally(() => pending!.delete(key))

@@ -78,7 +78,9 @@ const SAMPLE_INPUTS: Record<OperationName, Record<string, unknown>> = {
   checkCredentials: {},
 }
 
-const printProblems = (problems: Problem[]) => problems.forEach((p) => console.log(formatProblem(p)))
+const printProblems = (problems: Problem[]) => {
+  for (const p of problems) console.log(formatProblem(p))
+}
 
 async function validate(files: string[], settingsPath: string | undefined): Promise<number> {
   if (files.length === 0) throw new CliError('validate needs at least one mapping file')
@@ -119,7 +121,7 @@ async function route(file: string | undefined, requestPath: string | undefined, 
     { mapping, settings, hash: 'cli' },
     { registration, rewriteUrl: stub ? rewriteToStub(stub.url) : vendorOriginOverride(), onRequest: (r) => console.error(`lookup ${requestLine(r)}`) },
   )
-  let outcome
+  let outcome: Awaited<ReturnType<typeof engine.routeWebhook>>
   try {
     outcome = await engine.routeWebhook({ ...(request as object), body } as never, { skipVerify: !opts.verify, explain: opts.explain })
   } finally {
@@ -191,7 +193,7 @@ async function test(files: string[]): Promise<number> {
   let failed = 0
   for (const file of files) {
     const text = readText(file)
-    let results
+    let results: Awaited<ReturnType<typeof runFixtures>>
     try {
       results = await runFixtures(text, file)
     } catch (e) {
@@ -228,6 +230,7 @@ const OPTIONS = {
 } as const
 
 export async function main(argv: string[]): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: TypeScript types it from the assignment below (parseArgs's inferred result)
   let parsed
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })

@@ -28,7 +28,10 @@ const BOTPRESS_WEBHOOK_BASE = 'https://webhook.botpress.cloud'
 
 function tokenStoreFor(ctx: Ctx, client: Client): IntegrationStateTokenStore {
   let store = tokenStores.get(ctx.integrationId)
-  if (!store) tokenStores.set(ctx.integrationId, (store = new IntegrationStateTokenStore(client, ctx.integrationId)))
+  if (!store) {
+    store = new IntegrationStateTokenStore(client, ctx.integrationId)
+    tokenStores.set(ctx.integrationId, store)
+  }
   store.bind(client)
   return store
 }

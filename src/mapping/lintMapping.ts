@@ -17,7 +17,7 @@ function walk(node: unknown, path: PathSegment[], visit: (s: Scalar, path: PathS
       const key = isScalar(pair.key) ? pair.key.value : pair.key
       walk(pair.value, [...path, String(key)], visit)
     }
-  } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i], visit))
+  } else if (isSeq(node)) for (const [i, item] of node.items.entries()) walk(item, [...path, i], visit)
 }
 
 function at(source: SourceDocument, code: DiagnosticCode, node: Node, path: PathSegment[], message: string, offsetInNode = 0): Problem {

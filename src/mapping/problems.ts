@@ -1,4 +1,4 @@
-import { isScalar, LineCounter, type Document, type Node, type Pair, type YAMLMap, isPair, isMap, isSeq, Scalar } from 'yaml'
+import { isScalar, type LineCounter, type Document, type Node, type Pair, type YAMLMap, isPair, isMap, isSeq, Scalar } from 'yaml'
 import type { DiagnosticCode } from '../diagnostics/codes'
 
 export type PathSegment = string | number

@@ -99,7 +99,7 @@ function compileOAuth2(auth: OAuth2Common, refreshSource: string | undefined, cx
     secretResponse: true,
     request: { method: 'POST', url: cx.tmpl(tokenUrl, [...path, 'tokenUrl']), query: [], headers: [], auth: { type: 'none' }, form, idempotent: false, okStatus: [] },
   }
-  const field = (name: string) => fixed(`$steps.token.body.${name}`, async (_c, s) => ((s.steps as Record<string, { body?: Record<string, unknown> }>)?.token?.body ?? {})[name])
+  const field = (name: string) => fixed(`$steps.token.body.${name}`, async (_c, s) => (s.steps as Record<string, { body?: Record<string, unknown> }>)?.token?.body?.[name])
   return {
     type: 'token',
     flow: type,
