@@ -37,7 +37,10 @@ describe('the code table and docs/errors.md', () => {
 
   it('numbers each series from 001 without gaps, and keeps every released code as it was', () => {
     for (const series of ['E', 'W']) {
-      const numbers = table.map(([code]) => code).filter((c) => c[3] === series).map((c) => Number(c.slice(4)))
+      const numbers = table
+        .map(([code]) => code)
+        .filter((c) => c[3] === series)
+        .map((c) => Number(c.slice(4)))
       expect(numbers).toEqual(numbers.map((_, i) => i + 1))
     }
     expect(table.slice(0, RELEASED.length)).toEqual(RELEASED)
@@ -64,7 +67,10 @@ describe('a mapping or settings problem names its code', () => {
     ]
     for (const [text, code] of cases) {
       const problems = problemsOf(text, 'm.yaml')
-      expect(problems.map((p) => p.code), code).toContain(code)
+      expect(
+        problems.map((p) => p.code),
+        code,
+      ).toContain(code)
       const line = formatProblem(problems.find((p) => p.code === code)!)
       expect(line).toMatch(new RegExp(`^m\\.yaml:\\d+:\\d+: \\S+: ${code} \\S`))
     }
