@@ -31,7 +31,12 @@ export default new sdk.IntegrationDefinition({
     hitl: {
       title: 'Helpdesk ticket',
       description: 'A hand-off session: one helpdesk ticket',
-      conversation: { tags: { id: { title: 'Ticket id', description: "The helpdesk's ticket id" } } },
+      conversation: {
+        tags: {
+          id: { title: 'Ticket id', description: "The helpdesk's ticket id" },
+          ticket: { title: 'Ticket values', description: "The mapping's per-ticket values ($ticket), as JSON" },
+        },
+      },
       message: { tags: { id: { title: 'Helpdesk message id', description: "The helpdesk's id of this message" } } },
     },
   },

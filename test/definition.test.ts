@@ -17,10 +17,10 @@ describe('integration.definition.ts', () => {
     expect(Object.keys(definition.events ?? {}).sort()).toEqual(['hitlAssigned', 'hitlStopped'])
   })
 
-  it('has the hitl channel with every message type and the id tags', () => {
+  it('has the hitl channel with every message type, the id tags and the per-ticket values tag', () => {
     const hitl = definition.channels!.hitl!
     expect(Object.keys(hitl.messages).sort()).toEqual(['audio', 'bloc', 'file', 'image', 'text', 'video'])
-    expect(Object.keys(hitl.conversation?.tags ?? {})).toEqual(['id'])
+    expect(Object.keys(hitl.conversation?.tags ?? {})).toEqual(['id', 'ticket'])
     expect(Object.keys(hitl.message?.tags ?? {})).toEqual(['id'])
     expect(Object.keys(definition.user?.tags ?? {}).sort()).toEqual(['email', 'helpdesk', 'id', 'role'])
   })

@@ -251,6 +251,18 @@ describe('Demo Desk', () => {
       expect((await call('POST', `/api/tickets/${ticket.id}/close`)).body.ticket.status).toBe('closed')
     })
 
+    it('lets an agent reply with files, with or without text; a bad attachment is a 400', async () => {
+      const { ticket } = await newTicket()
+      const file = { url: 'https://files.example/label.pdf', title: 'label.pdf', kind: 'file' }
+      const withText = await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1', text: 'Label attached', attachments: [file] })
+      expect(withText.status).toBe(201)
+      expect(withText.body.message).toMatchObject({ authorType: 'agent', text: 'Label attached', attachments: [file] })
+      const only = await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1', attachments: [{ url: 'https://files.example/a.png', kind: 'image' }] })
+      expect(only.body.message).toMatchObject({ text: '', attachments: [{ url: 'https://files.example/a.png', title: null, kind: 'image' }] })
+      expect((await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1', attachments: [{ url: 'ftp://x' }] })).status).toBe(400)
+      expect((await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1' })).status).toBe(400)
+    })
+
     it('serves the console page with the token, only to local hosts', async () => {
       const page = await fetch(`${desk.url}/`)
       expect(page.status).toBe(200)

@@ -72,6 +72,11 @@ const ERRORS = {
   'UH-E052': 'too many settings declared',
   'UH-E053': 'secret setting is only white space',
   'UH-E054': 'request path with a dot segment',
+  // Sections added with the message model (issue 10)
+  'UH-E055': 'step retry without statusCodes or until',
+  'UH-E056': 'files step with a form body',
+  'UH-E057': 'ticketId depends on $steps in a rule reading $ticket',
+  'UH-E058': 'emit without an event type',
 } as const
 
 /** Warnings: the file loads, but something in it rarely means what it says. */

@@ -1,8 +1,9 @@
 import { DiagnosticError } from '../diagnostics/codes'
+import { FileNotAttached } from '../attachments/downloadFile'
 import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
 import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
-import { mediaUrl, renderHistory, renderMessageText } from '../operations/renderMessage'
+import { mediaUrl, messageFiles, renderHistory, renderMessageText } from '../operations/renderMessage'
 import { requireId, runOperation, type RunContext } from '../operations/runSteps'
 import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
 import { verifyKeyTemplate } from '../webhook/signature'
@@ -22,6 +23,8 @@ export type EngineOptions = {
   /** The clock (epoch ms) for token expiry and webhook replay windows; fixtures set it. */
   now?: () => number
   keySet?: RunContext['keySet']
+  /** Hosts `files` steps download from instead of Botpress's file hosts (local tests: the emulator). */
+  fileHosts?: readonly string[]
 }
 
 export type OutgoingMessage = {
@@ -37,7 +40,12 @@ export type OutgoingMessage = {
   userName?: string
   /** hitl interface 2.1.0: a string (≤ 500 characters) the bot attached to the message. */
   additionalData?: string
+  /** The ticket's per-ticket values (`$ticket`), as stored with the conversation. */
+  ticket?: Record<string, unknown>
 }
+
+/** What createTicket gives: the ticket id and the per-ticket values the mapping keeps (`$ticket`). */
+export type OpenedTicket = { ticketId: string; ticket: Record<string, unknown> }
 
 export type TicketRequest = {
   userId: string
@@ -63,9 +71,12 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     onRequest: options.onRequest,
     onStepSkipped: options.onStepSkipped,
     rewriteUrl: options.rewriteUrl,
+    fileHosts: options.fileHosts,
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
   }
   const ops = loaded.mapping.operations
+  /** `$ticket` in an operation on an existing ticket. */
+  const withTicket = (ticket: Record<string, unknown> | undefined): RunContext => ({ ...ctx, scope: { ...ctx.scope, ticket: ticket ?? {} } })
 
   async function sendOne(type: string, message: OutgoingMessage): Promise<string[]> {
     const payload = message.payload
@@ -96,9 +107,34 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       externalUserId: message.externalUserId,
       userName: message.userName,
       additionalData: message.additionalData,
+      files: messageFiles(type, payload),
     }
-    const result = await runOperation(op, ctx, input)
+    let result
+    try {
+      result = await runOperation(op, withTicket(message.ticket), input)
+    } catch (e) {
+      if (!(e instanceof FileNotAttached)) throw e
+      return sendAsLink(message, input, e)
+    }
     return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
+  }
+
+  /** A file the helpdesk cannot take (too large, wrong type, download failed): its link as text, with why. */
+  async function sendAsLink(message: OutgoingMessage, input: Record<string, unknown>, why: FileNotAttached): Promise<string[]> {
+    const op = ops.sendMessage.text ?? ops.sendMessage.fallback
+    if (!op) throw new UnsupportedMessageTypeError('UH-E046', `${why.file.name} could not be attached (${why.note}) and the mapping has no sendMessage.text or fallback to send its link`)
+    const text = `${input.text as string} (not attached: ${why.note})`
+    const result = await runOperation(op, withTicket(message.ticket), { ...input, type: 'text', text, files: [] })
+    return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
+  }
+
+  async function openTicket(req: TicketRequest): Promise<OpenedTicket> {
+    const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
+    const input = { ...req, messageHistory: items, transcript }
+    const { ticketId, ...values } = await runOperation(ops.createTicket, ctx, input)
+    // Result keys besides ticketId are the ticket's own values; undefined ones are not kept.
+    const ticket = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))
+    return { ticketId: requireId(ticketId, 'ticketId', 'createTicket'), ticket }
   }
 
   return {
@@ -140,18 +176,19 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       return requireId(result.externalUserId, 'externalUserId', 'createUser')
     },
 
+    /** createTicket with the per-ticket values the mapping keeps (what the integration stores). */
+    openTicket,
+
     async createTicket(req: TicketRequest): Promise<string> {
-      const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
-      const input = { ...req, messageHistory: items, transcript }
-      const result = await runOperation(ops.createTicket, ctx, input)
-      return requireId(result.ticketId, 'ticketId', 'createTicket')
+      return (await openTicket(req)).ticketId
     },
 
     /** Sends one Botpress message (any type); returns the vendor message ids it created. */
     sendMessage: (message: OutgoingMessage) => sendOne(message.type, message),
 
-    async closeTicket(input: { ticketId: string; conversationId?: string }): Promise<void> {
-      await runOperation(ops.closeTicket, ctx, input)
+    async closeTicket(input: { ticketId: string; conversationId?: string; ticket?: Record<string, unknown> }): Promise<void> {
+      const { ticket, ...rest } = input
+      await runOperation(ops.closeTicket, withTicket(ticket), rest)
     },
 
     async register(webhookUrl: string): Promise<Record<string, unknown>> {
@@ -196,8 +233,10 @@ export async function runOperationByName(engine: Engine, operation: OperationNam
   switch (operation) {
     case 'createUser':
       return { externalUserId: await engine.createUser(input as never) }
-    case 'createTicket':
-      return { ticketId: await engine.createTicket({ messageHistory: [], user: {}, ...input } as never) }
+    case 'createTicket': {
+      const opened = await engine.openTicket({ messageHistory: [], user: {}, ...input } as never)
+      return { ...opened.ticket, ticketId: opened.ticketId }
+    }
     case 'sendMessage': {
       const ids = await engine.sendMessage(input as never)
       return ids.length ? { messageId: ids[ids.length - 1] } : {}

@@ -5,6 +5,7 @@ import { fitName, fitPictureUrl, tagValue } from './botpressLimits'
 import { engineFor, withRuntimeErrors } from './engineFor'
 import { helpdeskEmail, helpdeskFingerprint } from './identity'
 import { endUserOf, knownTicketOf, rememberSession, rememberUser, type EndUser } from './sessions'
+import { readsTicketValues, ticketValuesOf, ticketValuesTags } from './ticketValues'
 import type { Client, Props } from './types'
 
 type Actions = Props['actions']
@@ -52,7 +53,7 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
       externalUserId = await linkHelpdeskUser(engine, client, user, { name: user.name ?? 'User', email: user.tags.email, pictureUrl: user.pictureUrl })
       logger.forBot().info(`startHitl: Botpress user ${user.id} linked to helpdesk user ${externalUserId} of this configuration`)
     }
-    const rawTicketId = await engine.createTicket({
+    const { ticketId: rawTicketId, ticket } = await engine.openTicket({
       userId: user.id,
       externalUserId,
       user: { name: user.name, email: helpdeskEmail(engine, user.tags.email), pictureUrl: user.pictureUrl },
@@ -63,7 +64,9 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
     })
     try {
       const ticketId = tagValue('The helpdesk ticket id', rawTicketId)
-      const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags: { id: ticketId }, discriminateByTags: ['id'] })
+      // The ticket's own values ($ticket) ride along in a tag: no extra call now, none to read them later.
+      const tags = { id: ticketId, ...ticketValuesTags(ticket) }
+      const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags, discriminateByTags: ['id'] })
       rememberSession(ticketId, conversation.id)
       logger.forBot().info(`startHitl: ticket ${ticketId} is conversation ${conversation.id}`)
       return { conversationId: conversation.id }
@@ -85,7 +88,9 @@ export const stopHitl: Actions['stopHitl'] = async ({ ctx, client, input, logger
       logger.forBot().warn(`stopHitl: conversation ${input.conversationId} has no ticket id tag; nothing to close`)
       return {}
     }
-    await engine.closeTicket({ ticketId, conversationId: input.conversationId })
+    // $ticket lives in the conversation's tags: read them only when closeTicket uses it.
+    const ticket = readsTicketValues(engine.mapping.file.operations.closeTicket) ? ticketValuesOf((await client.getConversation({ id: input.conversationId })).conversation) : undefined
+    await engine.closeTicket({ ticketId, conversationId: input.conversationId, ticket })
     logger.forBot().info(`stopHitl: ticket ${ticketId} closed`)
     return {}
   })

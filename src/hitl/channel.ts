@@ -2,6 +2,7 @@ import * as sdk from '@botpress/sdk'
 import { tagKey } from './botpressLimits'
 import { engineFor, withRuntimeErrors } from './engineFor'
 import { endUserOf, rememberSentParts, rememberSession } from './sessions'
+import { ticketValuesOf } from './ticketValues'
 import type { Props } from './types'
 
 type MessageHandler = Props['channels']['hitl']['messages']['text']
@@ -34,6 +35,7 @@ export const sendToHelpdesk: MessageHandler = async (props) =>
       externalUserId,
       userName,
       additionalData: typeof additionalData === 'string' ? additionalData : undefined,
+      ticket: ticketValuesOf(conversation),
     })
     // Every part but the last is known to this worker only; the last one is on the message itself (the ack).
     if (ids.length > 1) rememberSentParts(conversation.id, ids.slice(0, -1).map(tagKey))

@@ -1,5 +1,7 @@
 import { describeError } from '../diagnostics/codes'
 import * as sdk from '@botpress/sdk'
+import { FileHostNotAllowedError } from '../attachments/downloadFile'
+import { StepControlError } from '../operations/stepControl'
 import { createEngine, type Engine, UnsupportedMessageTypeError } from '../engine/createEngine'
 import { VendorRequestError } from '../http/sendRequest'
 import { envRequestLogger } from '../http/requestLog'
@@ -68,7 +70,7 @@ export async function engineWithOrigin(ctx: Ctx, client: Client, options: Engine
   const tokens = tokenStoreFor(ctx, client)
   const webhookUrl = options.webhookUrl ?? `${BOTPRESS_WEBHOOK_BASE}/${ctx.webhookId}`
   const build = (registration?: Record<string, unknown>) =>
-    createEngine(loaded, { registration, webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger(), tokens })
+    createEngine(loaded, { registration, webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger(), tokens, fileHosts: fileHostsOverride() })
   if (options.webhookUrl !== undefined) {
     // Lifecycle calls (rare): built fresh, with the registration as stored now.
     return { engine: build(needsRegistration ? (await getRegistration(client, ctx.integrationId))?.values : undefined), cached: false }
@@ -86,9 +88,18 @@ export function forgetRegistration(ctx: Ctx) {
   engines.deleteWhere((key) => key.startsWith(`${ctx.integrationId}\u0000`))
 }
 
+/**
+ * Local testing only: UNIVERSAL_HITL_FILE_HOSTS=127.0.0.1 lets `files` steps download from those hosts (the
+ * runtime emulator's files) instead of Botpress's file hosts. Not settable from a bot's configuration.
+ */
+function fileHostsOverride(): string[] | undefined {
+  const hosts = process.env.UNIVERSAL_HITL_FILE_HOSTS
+  return hosts ? hosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : undefined
+}
+
 export const getRegistration = (client: Client, integrationId: string) => readState(client, 'integration', integrationId, 'registration')
 
-const ENGINE_ERRORS = [MappingError, MappingSourceError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
+const ENGINE_ERRORS = [FileHostNotAllowedError, StepControlError, MappingError, MappingSourceError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {

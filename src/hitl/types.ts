@@ -33,7 +33,7 @@ export type TIntegration = sdk.DefaultIntegration<{
         bloc: WithUserId<{ items: { type: string; payload: Record<string, unknown> }[] }>
       }
       message: { tags: Tags<'id'> }
-      conversation: { tags: Tags<'id'> }
+      conversation: { tags: Tags<'id' | 'ticket'> }
     }
   }
   events: { hitlAssigned: { conversationId: string; userId: string }; hitlStopped: { conversationId: string } }

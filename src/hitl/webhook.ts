@@ -6,6 +6,7 @@ import { engineFor, engineWithOrigin } from './engineFor'
 import { tagKey } from './botpressLimits'
 import { agentUserOf, findSession, isSentPart } from './sessions'
 import { readState } from './states'
+import { deliveryTicketValues, type DeliveryTicketValues } from './ticketValues'
 import type { Client, Logger, Props, TIntegration } from './types'
 import { singleFlight } from './workerCache'
 
@@ -35,12 +36,14 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
   }
   const incoming = { method: req.method, path: req.path, query: req.query, headers: req.headers as Record<string, string>, body: req.body }
   let outcome: WebhookOutcome
+  // `$ticket`: read only when a rule reads it (one Botpress call per delivery), stored after the events.
+  const ticketValues = deliveryTicketValues(client)
   try {
-    outcome = await engine.routeWebhook(incoming)
+    outcome = await engine.routeWebhook(incoming, { ticketValues: ticketValues.load })
     if (outcome.kind === 'rejected' && registrationFromMemory) {
       // The kept registration values may be old (another worker registered again): read them once more.
       engine = await engineFor(ctx, client, { fresh: true })
-      outcome = await engine.routeWebhook(incoming)
+      outcome = await engine.routeWebhook(incoming, { ticketValues: ticketValues.load })
     }
   } catch (e) {
     logger.forBot().error(`webhook: ${engine.redactor.text(describeError(e))}`)
@@ -56,7 +59,7 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
       logger.forBot().warn(`webhook body refused: ${withCode(refusalCode(outcome), outcome.reason)}`)
       return json(outcome.status, { error: outcome.reason })
     case 'events':
-      return applyEvents(client, logger, engine, outcome)
+      return applyEvents(client, logger, engine, outcome, ticketValues)
     default:
       return unhandled(outcome, 'webhook outcome')
   }
@@ -66,11 +69,13 @@ function unhandled(value: never, what: string): never {
   throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`)
 }
 
-async function applyEvents(client: Client, logger: Logger, engine: Engine, outcome: Extract<WebhookOutcome, { kind: 'events' }>) {
+async function applyEvents(client: Client, logger: Logger, engine: Engine, outcome: Extract<WebhookOutcome, { kind: 'events' }>, ticketValues: DeliveryTicketValues) {
   for (const reason of outcome.skipped) logger.forBot().warn(`webhook: event skipped: ${reason}`)
   let handled = 0
   try {
     for (const event of outcome.events) if (await applyEvent(client, logger, event)) handled++
+    // After the events: a failure before this leaves the old values, so the helpdesk's retry sees them again.
+    for (const problem of await ticketValues.save(outcome.events)) logger.forBot().error(`webhook: ${problem}`)
   } catch (e) {
     logger.forBot().error(`webhook: Botpress call failed, asking the helpdesk to retry: ${engine.redactor.text((e as Error).message)}`)
     return json(503, { error: 'temporarily unavailable' })
@@ -120,13 +125,21 @@ function botpressMessage(m: NonNullable<WebhookEvent['message']>): AgentMessage 
   return text ? { type: 'text', payload: { text } } : undefined
 }
 
+/** An agent's message as Botpress messages: the text (if any), then one media message per attachment. */
+function agentMessages(event: WebhookEvent): AgentMessage[] {
+  const first = botpressMessage(event.message ?? { type: 'text' })
+  const files = (event.attachments ?? []).map((a) => botpressMessage({ type: a.type, url: a.url, title: a.name }))
+  return [first, ...files].filter((m): m is AgentMessage => m !== undefined)
+}
+
 /**
  * One call on a warm worker: getOrCreateMessage keyed by the vendor message id. A redelivery (concurrent or
  * not, on any worker) finds the message it created; our own message echoed back finds the message acked with
  * that id. Either way nothing is created.
  */
 async function deliverAgentMessage(client: Client, logger: Logger, conversationId: string, event: WebhookEvent): Promise<boolean> {
-  const message = botpressMessage(event.message ?? { type: 'text' })
+  // The text, then the agent's files (`attachments`), each its own Botpress message.
+  const [message, ...files] = agentMessages(event)
   if (!message) {
     logger.forBot().info(`webhook: empty agent message on ticket ${event.ticketId}; ignored`)
     return false
@@ -140,18 +153,20 @@ async function deliverAgentMessage(client: Client, logger: Logger, conversationI
     const { message: found } = await client.getOrCreateMessage({ conversationId, userId: agent.id, ...message, tags: { id: tagKey(event.messageId) }, discriminateByTags: ['id'] })
     const created = found.userId === agent.id && found.type === message.type
     if (!created) logger.forBot().debug(`webhook: message ${event.messageId} is ours or already delivered; ignored`)
+    // Keyed id#1, id#2…: a redelivery finds them too.
+    else for (const [i, file] of files.entries()) await client.getOrCreateMessage({ conversationId, userId: agent.id, ...file, tags: { id: tagKey(`${event.messageId}#${i + 1}`) }, discriminateByTags: ['id'] })
     return created
   }
   if (!event.dedupeKey) {
     logger.forBot().warn(`webhook: agent message on ticket ${event.ticketId} has no message id and the mapping no dedupeKey: a redelivery would show it twice (${event.rule})`)
-    await client.createMessage({ conversationId, userId: agent.id, ...message, tags: {} })
+    for (const m of [message, ...files]) await client.createMessage({ conversationId, userId: agent.id, ...m, tags: {} })
     return true
   }
   logger.forBot().info(`webhook: agent message on ticket ${event.ticketId} has no message id; deduplicated by delivery ${event.dedupeKey} (${event.rule})`)
   const seen = (await readState(client, 'conversation', conversationId, 'deliveries'))?.seen ?? {}
   const now = Date.now()
   if ((seen[event.dedupeKey] ?? 0) > now) return false
-  await client.createMessage({ conversationId, userId: agent.id, ...message, tags: {} })
+  for (const m of [message, ...files]) await client.createMessage({ conversationId, userId: agent.id, ...m, tags: {} })
   const kept = Object.entries(seen)
     .filter(([, until]) => until > now)
     .slice(-(LEDGER_KEYS_KEPT - 1))

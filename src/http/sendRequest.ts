@@ -9,8 +9,8 @@ export type HttpRequest = {
   renderedUrl?: string
   headers: Record<string, string>
   query: [string, string][]
-  /** Already serialised body and its content type. */
-  body?: { text: string; contentType: string }
+  /** Already serialised body and its content type; `bytes` (a multipart upload) is sent instead of `text`, which then only describes it for logs. */
+  body?: { text: string; contentType: string; bytes?: Buffer }
   timeoutMs: number
   /** `retryAfterHeader`: a header read like Retry-After (seconds), for vendors that name it otherwise. */
   retry: { limit: number; statusCodes: number[]; maxRetryAfterSeconds: number; retryAfterHeader?: string }
@@ -74,7 +74,7 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       method: req.method,
       headers: { ...req.headers, ...(req.body ? { 'content-type': req.body.contentType } : {}) },
       searchParams: [...searchParams].length ? searchParams : undefined,
-      body: req.body?.text,
+      body: req.body?.bytes ?? req.body?.text,
       timeout: { request: req.timeoutMs },
       followRedirect: false,
       throwHttpErrors: true,

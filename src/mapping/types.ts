@@ -102,14 +102,40 @@ export type RequestSpec = {
   idempotent?: boolean
   /** Statuses that do not fail the step (besides 2xx), e.g. 404 on a close that may already be done. */
   okStatus?: number[]
+  /** Send the message's files themselves (downloaded from Botpress): multipart parts or base64 in the JSON body. */
+  files?: FilesSpec
 }
 
-export type Step = {
+export type FilesSpec = {
+  as: 'multipart' | 'base64'
+  /** multipart: the part name of each file. */
+  field?: string
+  /** The helpdesk's size limit; a larger file is sent as its link, with a note. */
+  maxBytes?: number
+  /** Content types the helpdesk takes here (`image/*`); another type is sent as its link. */
+  contentTypes?: string[]
+}
+
+/** A step of an `onError` recovery: a step without its own `onError` (a recovery is never itself recovered). */
+export type RecoveryStep = {
   id?: string
   when?: Expression
   forEach?: Expression
   request: RequestSpec
+  paginate?: Paginate
+  retry?: StepRetry
 }
+
+export type Step = RecoveryStep & { onError?: OnError }
+
+/** Follow the response to further pages: `next` gives the next page's URL or query, up to `maxPages`. */
+export type Paginate = { next: Expression; until?: Expression; maxPages: number }
+
+/** Re-send this step (overrides `http.retry` for it) on these statuses or while `until` is false. */
+export type StepRetry = { statusCodes?: number[]; until?: Expression; limit: number; delayMs?: number }
+
+/** When the step fails and `when` holds: run `steps`, then send the step once more. */
+export type OnError = { when?: Expression; steps: RecoveryStep[] }
 
 /** Steps, then `result` expressions: what the operation gives back (ids the hand-off keeps). */
 export type Operation<Result extends Record<string, Expression | undefined> = Record<string, Expression>> = {
@@ -127,7 +153,8 @@ export type PlaceholderEmail = 'drop' | 'keep'
 
 export type Operations = {
   createUser: Required<Operation<{ externalUserId: Expression }>> & { placeholderEmail?: PlaceholderEmail }
-  createTicket: Required<Operation<{ ticketId: Expression }>>
+  /** Result keys besides `ticketId` are per-ticket values, kept with the conversation and read as `$ticket.<key>`. */
+  createTicket: Required<Operation<{ ticketId: Expression; [name: string]: Expression }>>
   sendMessage: Partial<Record<MessageType, MessageOperation>> & { fallback?: MessageOperation }
   closeTicket: Operation
   register?: Operation
@@ -217,13 +244,20 @@ export type EventType = (typeof EVENT_TYPES)[number]
 export type EventRule = {
   name?: string
   when: Expression
-  emit: EventType
+  /** One event type, or several produced in this order from the same fields. */
+  emit: EventType | EventType[]
+  /** After this rule, go on trying the next rules (each matching one adds its events). */
+  continue?: boolean
+  /** Per-ticket values to update (`$ticket.<name>`), evaluated like the other fields. */
+  set?: Record<string, Expression>
   forEach?: Expression
   steps?: Step[]
   ticketId: Expression
   messageId?: Expression
   agent?: { id?: Expression; name?: Expression; avatarUrl?: Expression; email?: Expression }
   message?: { type?: Expression; text?: Expression; url?: Expression; title?: Expression }
+  /** The agent's files: a list of `{type?, url, name?, contentType?}`, each a Botpress media message after the text. */
+  attachments?: Expression
 }
 
 export type WebhookSpec = {
@@ -253,6 +287,8 @@ export type WebhookFixture = {
   covers?: ('customerMessage' | 'privateNote')[]
   expect: { events?: ExpectedEvent[]; status?: number; handshake?: { status?: number; body?: unknown } }
   stepResponses?: Record<string, FixtureResponse[]>
+  /** What `$ticket` holds for the ticket of this delivery (the per-ticket values stored so far). */
+  ticket?: Record<string, unknown>
 }
 
 /** The fields given are compared with the event produced (others, e.g. `dedupeKey`, too when given). */

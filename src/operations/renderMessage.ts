@@ -45,6 +45,24 @@ export function mediaUrl(type: string, payload: Payload | undefined): string | u
   return typeof v === 'string' ? v : undefined
 }
 
+/** A file of the message, for `files` steps: its Botpress URL and a name (the title, else the URL's last part). */
+export type MessageFileRef = { url: string; name: string }
+
+/** The files a message carries: its media, or every media item of a bloc. */
+export function messageFiles(type: string, payload: Payload | undefined): MessageFileRef[] {
+  if (type === 'bloc') return ((payload?.items as { type: string; payload: Payload }[] | undefined) ?? []).flatMap((i) => messageFiles(i.type, i.payload))
+  const url = mediaUrl(type, payload)
+  if (!url) return []
+  const title = typeof payload?.title === 'string' && payload.title ? payload.title : undefined
+  let last = ''
+  try {
+    last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
+  } catch {
+    // not a URL: the download says so
+  }
+  return [{ url, name: title ?? (last || type) }]
+}
+
 export type HistoryItem = { source: 'user' | 'bot'; author: string; type: string; text: string; payload: Payload }
 
 /** History items as the mapping sees them, and the plain-text transcript of them. */

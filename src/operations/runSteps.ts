@@ -7,8 +7,10 @@ import type { TokenStore } from '../auth/tokenStore'
 import { Redactor } from '../http/redact'
 import { sendRequest, VendorRequestError, type HttpRequest, type HttpResponse } from '../http/sendRequest'
 import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
+import { attachFiles } from './attachFiles'
+import { runControlledStep, type PageOverride, type StepResult } from './stepControl'
 
-export type StepResult = { status: number; headers: Record<string, string>; body: unknown }
+export type { StepResult }
 
 /** Everything a run needs besides the operation: the mapping, settings and where requests go. */
 export type RunContext = {
@@ -33,6 +35,8 @@ export type RunContext = {
   onRequest?: (r: SentRequest) => void
   /** Observes steps left out because their `when` was not true (the dry run lists them). */
   onStepSkipped?: (s: { label: string; when: string; value: unknown }) => void
+  /** Hosts a `files` step downloads from (default: Botpress's file hosts; local tests add the emulator's). */
+  fileHosts?: readonly string[]
 }
 
 /** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
@@ -102,11 +106,12 @@ function authContext(ctx: RunContext, context: unknown): AuthContext {
 export type BuiltRequest = HttpRequest & { tokenKey?: string }
 
 /** Renders a compiled request template into a concrete HTTP request. */
-export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }): Promise<BuiltRequest> {
+export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }, page?: PageOverride): Promise<BuiltRequest> {
   const http = ctx.mapping.http
   const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
-  if (req.url) url = await req.url.render(context, scope, { encode: false })
+  if (page?.url) url = /^https?:\/\//i.test(page.url) ? page.url : base + (page.url.startsWith('/') ? '' : '/') + page.url
+  else if (req.url) url = await req.url.render(context, scope, { encode: false })
   else {
     const path = req.path ? await req.path.render(context, scope, { encode: true }) : ''
     refuseDotSegments(path)
@@ -119,13 +124,18 @@ export async function buildRequest(req: CompiledRequest, ctx: RunContext, contex
   for (const [k, t] of req.headers) headers[k.toLowerCase()] = await t.render(context, scope)
   const auth = await applyAuth(req.auth ?? http.auth, authContext(ctx, context), context, scope)
   Object.assign(headers, auth.headers)
-  const query: [string, string][] = []
-  for (const [k, t] of http.query) query.push([k, await t.render(context, scope)])
-  for (const [k, t] of req.query) query.push([k, await t.render(context, scope)])
+  let query: [string, string][] = []
+  // A next-page URL taken from the response carries its own query: only auth's parameters are added to it.
+  if (!page?.url) {
+    for (const [k, t] of http.query) query.push([k, await t.render(context, scope)])
+    for (const [k, t] of req.query) query.push([k, await t.render(context, scope)])
+  }
+  if (page?.query) query = [...query.filter(([k]) => !(k in page.query!)), ...Object.entries(page.query)]
   query.push(...auth.query)
 
   let body: HttpRequest['body']
-  if (req.body) {
+  if (req.files) body = await attachFiles(req.files, req.body, ctx, context, scope)
+  else if (req.body) {
     const value = await req.body.evaluate(context, scope)
     if (value !== undefined) body = { text: JSON.stringify(value), contentType: 'application/json' }
   } else if (req.form) {
@@ -185,23 +195,38 @@ class StaleTokenError extends Error {
   }
 }
 
+/** One step's request with its controls (paging, retry, recovery: ./stepControl.ts). */
+function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope, results: Record<string, unknown>): Promise<StepResult> {
+  return runControlledStep(
+    step,
+    scope,
+    (page) => sendWithFreshToken(step, ctx, context, scope, page),
+    async (recovery, recoveryScope) => {
+      await runSteps(recovery, ctx, context, recoveryScope, results)
+    },
+    (where, run) => located(where, ctx, run),
+  )
+}
+
 /** Sends a step's request; a 401 with a cached token drops the token and tries once more with a new one. */
-async function runStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
+async function sendWithFreshToken(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope, page?: PageOverride): Promise<StepResult> {
   try {
-    return await sendStep(step, ctx, context, scope)
+    return await sendStep(step, ctx, context, scope, page)
   } catch (e) {
     if (!(e instanceof StaleTokenError)) throw e
     await ctx.tokens.delete(e.tokenKey)
     try {
-      return await sendStep(step, ctx, context, scope)
+      return await sendStep(step, ctx, context, scope, page)
     } catch (again) {
       throw again instanceof StaleTokenError ? again.original : again
     }
   }
 }
 
-async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope): Promise<StepResult> {
-  const request = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, step))
+async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, scope: Scope, page?: PageOverride): Promise<StepResult> {
+  const built = await located(step.label, ctx, () => buildRequest(step.request, ctx, context, scope, step, page))
+  // A step's own retry replaces http.retry for it (./stepControl.ts re-sends; got must not retry as well).
+  const request = step.retry ? { ...built, retry: { ...built.retry, limit: 0 } } : built
   const errorMessage = ctx.mapping.http.errorMessage
   let response: HttpResponse | undefined
   let failed: { status?: number; error: string } | undefined
@@ -236,9 +261,11 @@ async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, s
   }
 }
 
-/** Runs steps in order; each sees earlier responses as `$steps.<id>`. Returns the `$steps` object. */
-export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: unknown, baseScope: Scope): Promise<Record<string, unknown>> {
-  const results: Record<string, unknown> = {}
+/**
+ * Runs steps in order; each sees earlier responses as `$steps.<id>`. Returns the `$steps` object (`results`,
+ * given when recovery steps add to an operation's own).
+ */
+export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: unknown, baseScope: Scope, results: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
   for (const step of steps) {
     const scope: Scope = { ...baseScope, steps: results }
     if (step.when) {
@@ -255,11 +282,11 @@ export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: 
       const out: StepResult[] = []
       let index = 0
       for (const item of items as unknown[]) {
-        out.push(await runStep(step, ctx, context, { ...scope, item, index: index++ }))
+        out.push(await runStep(step, ctx, context, { ...scope, item, index: index++ }, results))
       }
       if (step.id) results[step.id] = out
     } else {
-      const r = await runStep(step, ctx, context, scope)
+      const r = await runStep(step, ctx, context, scope, results)
       if (step.id) results[step.id] = r
     }
   }

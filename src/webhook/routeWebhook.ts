@@ -23,11 +23,41 @@ export type WebhookEvent = {
   messageId?: string
   agent?: { id?: string; name?: string; avatarUrl?: string; email?: string }
   message?: { type: string; text?: string; url?: string; title?: string }
+  /** The agent's files (newMessage): each becomes a Botpress media message after the text. */
+  attachments?: Attachment[]
+  /**
+   * The ticket's per-ticket values after this event's rule (`set:`), when the rule changed them: the glue
+   * stores them with the conversation. Absent when nothing changed.
+   */
+  ticket?: Record<string, unknown>
   /** Delivery key for deduplication (unique per event within a delivery). */
   dedupeKey?: string
   /** The rule that produced it, for logs. */
   rule: string
 }
+
+export type Attachment = { type: 'image' | 'audio' | 'video' | 'file'; url: string; name?: string; contentType?: string }
+const MEDIA_TYPES: readonly string[] = ['image', 'audio', 'video', 'file']
+
+/** A rule's `attachments` result → attachments with a URL; the type from `type`, else from the content type. */
+function attachmentsOf(value: unknown): Attachment[] {
+  const list = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]
+  const out: Attachment[] = []
+  for (const a of list as Record<string, unknown>[]) {
+    const url = textOrUndefined(a?.url)
+    if (!url) continue
+    const contentType = textOrUndefined(a.contentType)
+    const family = contentType?.split('/')[0] ?? ''
+    const type = (MEDIA_TYPES.includes(String(a.type)) ? a.type : ['image', 'audio', 'video'].includes(family) ? family : 'file') as Attachment['type']
+    const name = textOrUndefined(a.name)
+    out.push({ type, url, ...(name ? { name } : {}), ...(contentType ? { contentType } : {}) })
+  }
+  return out
+}
+
+/** Where the router reads `$ticket` from: the values stored with the ticket's conversation (undefined = none). */
+export type TicketValuesLoader = (ticketId: string) => Promise<Record<string, unknown> | undefined>
+
 
 export type WebhookOutcome =
   | { kind: 'handshake'; status: number; headers: Record<string, string>; body?: string }
@@ -52,23 +82,61 @@ async function fields(pairs: [string, { evaluate(c: unknown, s: Scope): Promise<
   return Object.keys(out).length ? out : undefined
 }
 
-async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknown, scope: Scope): Promise<Omit<WebhookEvent, 'dedupeKey'> | undefined> {
-  const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, scope) : {}
-  const s = { ...scope, steps }
-  const ticketId = idString(await rule.ticketId.evaluate(context, s))
+/** `$ticket` for this delivery: each ticket's values loaded at most once, with the delivery's `set:`s applied. */
+class DeliveryTickets {
+  private readonly values = new Map<string, Record<string, unknown>>()
+  constructor(private readonly load?: TicketValuesLoader) {}
+
+  async get(ticketId: string | undefined): Promise<Record<string, unknown>> {
+    if (!ticketId) return {}
+    let v = this.values.get(ticketId)
+    if (!v) {
+      v = { ...((await this.load?.(ticketId)) ?? {}) }
+      this.values.set(ticketId, v)
+    }
+    return v
+  }
+}
+
+/** The events one rule produces from one element: one per `emit` type, in order, sharing the fields. */
+async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknown, scope: Scope, tickets: DeliveryTickets): Promise<Omit<WebhookEvent, 'dedupeKey'>[]> {
+  // `$ticket` is keyed by the ticket id, so with a rule that reads it the id is read first (it cannot use $steps).
+  const early = rule.readsTicket ? idString(await rule.ticketId.evaluate(context, scope)) : undefined
+  const withTicket = rule.readsTicket ? { ...scope, ticket: await tickets.get(early) } : scope
+  const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, withTicket) : {}
+  const s = { ...withTicket, steps }
+  const ticketId = early ?? idString(await rule.ticketId.evaluate(context, s))
   if (!ticketId) throw new WebhookBodyError(`${rule.label}: ticketId evaluated to nothing`)
-  const event: Omit<WebhookEvent, 'dedupeKey'> = { type: rule.emit, ticketId, rule: rule.label }
+  const base: Omit<WebhookEvent, 'dedupeKey' | 'type'> = { ticketId, rule: rule.label }
   if (rule.messageId) {
     const id = idString(await rule.messageId.evaluate(context, s))
-    if (id) event.messageId = id
+    if (id) base.messageId = id
   }
   const agent = await fields(rule.agent, context, s, ['id'])
-  if (agent) event.agent = agent
-  if (rule.emit === 'newMessage') {
-    const message = (await fields(rule.message, context, s)) ?? {}
-    event.message = { ...message, type: message.type ?? 'text' }
+  if (agent) base.agent = agent
+  if (rule.set.length) {
+    const current = await tickets.get(ticketId)
+    let changed = false
+    for (const [k, e] of rule.set) {
+      const v = await e.evaluate(context, s)
+      if (JSON.stringify(v) !== JSON.stringify(current[k])) changed = true
+      if (v === undefined) delete current[k]
+      else current[k] = v
+    }
+    if (changed) base.ticket = { ...current }
   }
-  return event
+  const events: Omit<WebhookEvent, 'dedupeKey'>[] = []
+  for (const type of rule.emit) {
+    const event: Omit<WebhookEvent, 'dedupeKey'> = { type, ...base }
+    if (type === 'newMessage') {
+      const message = (await fields(rule.message, context, s)) ?? {}
+      event.message = { ...message, type: message.type ?? 'text' }
+      const attachments = rule.attachments ? attachmentsOf(await rule.attachments.evaluate(context, s)) : []
+      if (attachments.length) event.attachments = attachments
+    }
+    events.push(event)
+  }
+  return events
 }
 
 export type RouteOptions = {
@@ -76,6 +144,8 @@ export type RouteOptions = {
   now?: number
   /** Also say, per event object, what every rule's `when` gave (`route --explain`, failing fixtures). */
   explain?: boolean
+  /** Where `$ticket` is read from (the glue: the conversation's tag; fixtures: their `ticket`). */
+  ticketValues?: TicketValuesLoader
 }
 
 /**
@@ -136,8 +206,9 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   } else if (Array.isArray(body)) objects = body // a batched delivery is a list of event objects
   if (objects.length > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(objects.length)
 
-  // First every object's rule, key and elements (no HTTP), so an over-limit delivery is refused before
-  // any lookup step or Botpress write happens.
+  // First every object's rules, key and elements (no HTTP; a rule reading $ticket may read it), so an
+  // over-limit delivery is refused before any lookup step or Botpress write happens.
+  const tickets = new DeliveryTickets(options?.ticketValues)
   const planned: { rule: CompiledEventRule; key?: string; list: unknown[] }[] = []
   let total = 0
   let unmatched = 0
@@ -145,23 +216,34 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const explain: ObjectExplanation[] | undefined = options?.explain ? [] : undefined
   for (const [index, object] of objects.entries()) {
     if (explain) explain.push(await explainObject(w.events, object, scope, index))
-    let rule: CompiledEventRule | undefined
+    let rules: CompiledEventRule[]
+    let key: string | undefined
     try {
-      rule = await firstMatch(w.events, object, scope)
-      if (!rule) {
+      rules = await matchingRules(w.events, object, scope, tickets)
+      if (rules.length === 0) {
         unmatched++
         continue
       }
       // The key is read per event object (a batched body carries one id per element).
-      const key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
-      const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
-      const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
-      total += list.length
-      if (total > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(total)
-      planned.push({ rule, key, list })
+      key = w.dedupeKey ? idString(await w.dedupeKey.evaluate(object, scope)) : undefined
     } catch (e) {
       if (!(e instanceof ExpressionEvaluationError)) throw e
-      skipped.push(`${rule?.label ?? 'webhook rules'}: ${e.message}`)
+      skipped.push(`webhook rules: ${e.message}`)
+      continue
+    }
+    // Each matching rule in order (several with `continue: true`), then each element and emitted type: the
+    // order the helpdesk's update happened in (assigned before the reply).
+    for (const rule of rules) {
+      try {
+        const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
+        const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
+        total += list.length * rule.emit.length
+        if (total > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(total)
+        planned.push({ rule, key, list })
+      } catch (e) {
+        if (!(e instanceof ExpressionEvaluationError)) throw e
+        skipped.push(`${rule.label}: ${e.message}`)
+      }
     }
   }
 
@@ -169,9 +251,9 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const usedKeys = new Set<string>()
   for (const { rule, key, list } of planned) {
     for (const [i, element] of list.entries()) {
-      let event: WebhookEvent | undefined
+      let produced: Omit<WebhookEvent, 'dedupeKey'>[]
       try {
-        event = await produce(rule, ctx, element, scope)
+        produced = await produce(rule, ctx, element, scope, tickets)
       } catch (e) {
         // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
         // than answer 5xx and have the helpdesk retry it forever.
@@ -182,16 +264,18 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
         else throw e
         continue
       }
-      if (!event) continue
-      if (key) {
-        // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
-        // e.g. when the key is the delivery's id header and the body holds several events.
-        let unique = list.length > 1 ? `${key}#${i}` : key
-        while (usedKeys.has(unique)) unique = `${unique}#${events.length}`
-        usedKeys.add(unique)
-        event.dedupeKey = unique
+      for (const p of produced) {
+        const event = p as WebhookEvent
+        if (key) {
+          // Unique within the delivery (and the same on a redelivery), so no event of a batch shadows another,
+          // e.g. when the key is the delivery's id header and the body holds several events.
+          let unique = list.length > 1 ? `${key}#${i}` : key
+          while (usedKeys.has(unique)) unique = `${unique}#${events.length}`
+          usedKeys.add(unique)
+          event.dedupeKey = unique
+        }
+        events.push(event)
       }
-      events.push(event)
     }
   }
   return { kind: 'events', events, unmatched, skipped, ...(explain ? { explain } : {}) }
@@ -203,7 +287,14 @@ const tooManyEvents = (n: number): WebhookOutcome => ({
   reason: `delivery holds at least ${n} events; at most ${MAX_EVENTS_PER_DELIVERY} are handled per delivery, so none was`,
 })
 
-async function firstMatch(rules: CompiledEventRule[], object: unknown, scope: Scope): Promise<CompiledEventRule | undefined> {
-  for (const rule of rules) if (mayMatch(rule.when.source, object) && (await rule.when.evaluate(object, scope))) return rule
-  return undefined
+/** The first rule whose `when` holds, and after it the next ones as long as the matched rule says `continue`. */
+async function matchingRules(rules: CompiledEventRule[], object: unknown, scope: Scope, tickets: DeliveryTickets): Promise<CompiledEventRule[]> {
+  const matched: CompiledEventRule[] = []
+  for (const rule of rules) {
+    const s = rule.readsTicket ? { ...scope, ticket: await tickets.get(idString(await rule.ticketId.evaluate(object, scope))) } : scope
+    if (!mayMatch(rule.when.source, object) || !(await rule.when.evaluate(object, s))) continue
+    matched.push(rule)
+    if (!rule.continue) break
+  }
+  return matched
 }

@@ -24,6 +24,13 @@ export const MAPPING_VARIABLES: ReadonlySet<string> = new Set([
   'header',
   'timestamp',
   'signature',
+  // format 1.1 message model: per-ticket values, a files step's downloaded files, step controls
+  'ticket',
+  'files',
+  'pages',
+  'page',
+  'response',
+  'error',
 ])
 
 /** JSONata's built-in functions and ours: a name passed without a call (`$map(xs, $string)`) is one of them. */

@@ -44,13 +44,21 @@ export type CompiledVerify =
 export type CompiledEventRule = {
   label: string
   when: CompiledExpression
-  emit: M.EventType
+  /** The events produced, in this order, from the same fields. */
+  emit: M.EventType[]
+  /** Go on trying the next rules after this one. */
+  continue: boolean
+  /** Per-ticket values this rule updates (`set:`). */
+  set: [string, CompiledExpression][]
+  /** Whether any of its expressions reads `$ticket`: the router then loads the ticket's values first. */
+  readsTicket: boolean
   forEach?: CompiledExpression
   steps: CompiledStep[]
   ticketId: CompiledExpression
   messageId?: CompiledExpression
   agent: [string, CompiledExpression][]
   message: [string, CompiledExpression][]
+  attachments?: CompiledExpression
 }
 
 export type CompiledHandshake = { when: CompiledExpression; status: number; headers: [string, CompiledTemplate][]; body?: CompiledExpression }
@@ -156,20 +164,31 @@ function compileTimestamp(timestamp: M.VerifyTimestamp, cx: CompileContext, path
 
 function compileEventRule(rule: M.EventRule, i: number, cx: CompileContext): CompiledEventRule {
   const p: PathSegment[] = ['webhook', 'events', i]
-  const { name, when, emit, forEach, steps, ticketId, messageId, agent, message, ...rest } = rule
+  const { name, when, emit, continue: goOn, set, forEach, steps, ticketId, messageId, agent, message, attachments, ...rest } = rule
   allFieldsRead(rest)
   const label = `webhook rule ${name ? `"${name}"` : i + 1}`
   const lookups = compileSteps(steps, cx, [...p, 'steps'], label)
+  const readsTicket = JSON.stringify(rule).includes('$ticket')
+  // `$ticket` is loaded by the ticket's id, so that id must be readable before the lookups run.
+  if (readsTicket && String(ticketId).includes('$steps')) {
+    cx.problem('UH-E057', [...p, 'ticketId'], 'this rule reads $ticket, so its ticketId must not depend on $steps (the ticket is looked up by that id before the steps run)')
+  }
+  const emits = Array.isArray(emit) ? emit : [emit]
+  if (emits.length === 0) cx.problem('UH-E058', [...p, 'emit'], 'emit needs at least one event type')
   return {
     label,
     when: cx.expr(String(when), [...p, 'when']),
-    emit,
+    emit: emits,
+    continue: goOn ?? false,
+    set: cx.exprMap(set, [...p, 'set'], lookups.ids),
+    readsTicket,
     forEach: cx.optionalExpr(forEach, [...p, 'forEach']),
     steps: lookups.steps,
     ticketId: cx.expr(String(ticketId), [...p, 'ticketId'], lookups.ids),
     messageId: cx.optionalExpr(messageId, [...p, 'messageId'], lookups.ids),
     agent: cx.exprMap(agent, [...p, 'agent'], lookups.ids),
     message: cx.exprMap(message, [...p, 'message'], lookups.ids),
+    attachments: cx.optionalExpr(attachments, [...p, 'attachments'], lookups.ids),
   }
 }
 

@@ -182,8 +182,10 @@ const routes: Route[] = [
     pattern: /^\/api\/tickets\/([^/]+)\/reply$/,
     handler: ({ store }, [id], body) => {
       const o = asObject(body)
-      const text = requiredString(o, 'text')
-      return { status: 201, body: { message: store.reply(id, o.agentId, text) } }
+      const attachments = parseAttachments(o.attachments)
+      // Like the contact's messages: text, files, or both.
+      const text = attachments.length && (o.text === undefined || o.text === null) ? '' : requiredString(o, 'text')
+      return { status: 201, body: { message: store.reply(id, o.agentId, text, attachments) } }
     },
   },
   {

@@ -220,13 +220,13 @@ export class DeskStore {
   }
 
   /** An agent's reply. */
-  reply(ticketId: string, agentId: unknown, text: string): Message {
+  reply(ticketId: string, agentId: unknown, text: string, attachments: Attachment[] = []): Message {
     const ticket = this.requireTicket(ticketId)
     const agent = this.requireAgent(agentId)
     this.requireOpen(ticket)
     return this.addMessage(
       ticket,
-      { authorType: 'agent', authorId: agent.id, authorName: agent.name, text, attachments: [], history: false },
+      { authorType: 'agent', authorId: agent.id, authorName: agent.name, text, attachments, history: false },
       { event: 'message.created', agent },
     )
   }
