@@ -109,7 +109,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       additionalData: message.additionalData,
       files: messageFiles(type, payload),
     }
-    let result
+    let result: Awaited<ReturnType<typeof runOperation>>
     try {
       result = await runOperation(op, withTicket(message.ticket), input)
     } catch (e) {
