@@ -77,6 +77,9 @@ const ERRORS = {
   'UH-E056': 'files step with a form body',
   'UH-E057': 'ticketId depends on $steps in a rule reading $ticket',
   'UH-E058': 'emit without an event type',
+  'UH-E059': 'step retry.until still false after the retries',
+  'UH-E060': 'paginate.next gave an unusable value',
+  'UH-E061': 'file not on a Botpress file host',
 } as const
 
 /** Warnings: the file loads, but something in it rarely means what it says. */
