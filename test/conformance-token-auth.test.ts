@@ -90,7 +90,7 @@ describe('conformance: token auth through the SDK server', () => {
     const before = s.helpdesk.requests.length
     const r = await s.withConfiguration({ mapping: checked, settings: settings(s.helpdesk.url).replace('clientId: app-1', 'clientId: app-2') }).register()
     expect(r.status).toBe(400)
-    expect(r.json.message).toBe('checkCredentials step 1: GET /api/me answered 401: This token has no access to account 42')
+    expect(r.json.message).toBe('UH-E035 checkCredentials step 1: GET /api/me answered 401: This token has no access to account 42')
     // the token request, the check and its retry with a fresh token; no webhook created
     expect(s.helpdesk.requests.slice(before).map((q) => `${q.method} ${q.path}`)).toEqual(['POST /oauth/token', 'GET /api/me', 'POST /oauth/token', 'GET /api/me'])
   })

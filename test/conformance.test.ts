@@ -238,7 +238,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
       const r = await s.withConfiguration({ mapping: broken, settings: 'baseUrl: http://x\napiToken: a\nwebhookSecret: b' }).register()
       expect(r.status).toBe(400)
       expect(r.json.type).toBe('Runtime')
-      expect(r.json.message).toMatch(/^mapping:\d+:\d+: webhook\.events\[2\]\.emit: must be one of: "newMessage", "assigned", "solved"/m)
+      expect(r.json.message).toMatch(/^mapping:\d+:\d+: webhook\.events\[2\]\.emit: UH-E007 must be one of: "newMessage", "assigned", "solved"/m)
     })
     it('an unknown shipped mapping name', async () => {
       const r = await s.withConfiguration({ mapping: 'freshdesk-typo' }).register()
@@ -248,14 +248,14 @@ describe('conformance: a full hand-off through the SDK server', () => {
     it('missing and extra settings', async () => {
       const r = await s.withConfiguration({ mapping: acmeMapping, settings: `baseUrl: http://x\napiTokn: a\n` }).register()
       expect(r.status).toBe(400)
-      expect(r.json.message).toContain('settings:2:1: apiTokn: unknown setting "apiTokn"')
+      expect(r.json.message).toContain('settings:2:1: apiTokn: UH-E026 unknown setting "apiTokn"')
       expect(r.json.message).toContain('missing required setting "apiToken"')
       expect(r.json.message).toContain('missing required setting "webhookSecret"')
     })
   })
 
   it('a message type the mapping lacks fails with a message naming it', async () => {
-    const noFallback = acmeMapping.replace(/    fallback:\n(      .*\n)+/, '')
+    const noFallback = acmeMapping.replace(/ {4}fallback:\n( {6}.*\n)+/, '')
     const bp = s.withConfiguration({ mapping: noFallback, settings: `baseUrl: ${s.helpdesk.url}\napiToken: ${SECRETS.apiToken}\nwebhookSecret: ${SECRETS.webhookSecret}` })
     const { conversation } = await s.botClient.getConversation({ id: conversationId })
     const { user } = await s.botClient.getUser({ id: userId })
@@ -271,7 +271,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     s.helpdesk.enqueue(busy, busy, busy)
     const r = await pluginWrites({ text: 'anyone?', userId })
     expect(r.status).toBe(400)
-    expect(r.json.message).toBe(`sendMessage.text step "post": POST /api/tickets/${TICKET}/messages answered 429: rate limited, slow down`)
+    expect(r.json.message).toBe(`UH-E035 sendMessage.text step "post": POST /api/tickets/${TICKET}/messages answered 429: rate limited, slow down`)
     // A 429 says the helpdesk did nothing: the POST was sent again, up to the mapping's retry limit (2).
     expect(s.helpdesk.requests.length - before).toBe(3)
   })

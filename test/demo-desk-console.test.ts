@@ -94,7 +94,7 @@ describe('Demo Desk console', () => {
     })
     const id: string = ticket.id
 
-    await page.goto(desk.url + '/')
+    await page.goto(`${desk.url}/`)
     await page.waitForSelector(tid(`ticket-${id}`))
     const card = (await page.$(tid(`ticket-${id}`)))!
     expect(await card.$eval(tid(`subject-${id}`), (el) => el.textContent)).toBe('Where is my order?')

@@ -49,7 +49,7 @@ async function waitFor<T>(check: () => T | undefined | false, what: string, time
 
 const verify = (secret: string, r: Received) =>
   r.headers['x-desk-signature'] ===
-  'sha256=' + createHmac('sha256', secret).update(`${r.headers['x-desk-timestamp']}.${r.raw}`).digest('hex')
+  `sha256=${createHmac('sha256', secret).update(`${r.headers['x-desk-timestamp']}.${r.raw}`).digest('hex')}`
 
 describe('Demo Desk', () => {
   let desk: DemoDesk
@@ -264,7 +264,7 @@ describe('Demo Desk', () => {
     })
 
     it('serves the console page with the token, only to local hosts', async () => {
-      const page = await fetch(desk.url + '/')
+      const page = await fetch(`${desk.url}/`)
       expect(page.status).toBe(200)
       expect(page.headers.get('content-type')).toMatch(/text\/html/)
       expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'/)
@@ -273,7 +273,7 @@ describe('Demo Desk', () => {
       expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/)
       const rebound = await new Promise<number>((resolve, reject) => {
         http
-          .get(desk.url + '/', { headers: { host: 'evil.example:80' } }, (res) => {
+          .get(`${desk.url}/`, { headers: { host: 'evil.example:80' } }, (res) => {
             res.resume()
             resolve(res.statusCode ?? 0)
           })

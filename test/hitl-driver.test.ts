@@ -50,8 +50,15 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     const registered = await raw.call('register', { webhookUrl: relay.url })
     expect(registered.status, registered.body).toBe(200)
     const caller: Pick<BotpressCaller, 'action' | 'messageCreated'> = {
-      action: (type, input) => (actions.push({ type, input: structuredClone(input) }), order.push(`action ${type}`), raw.action(type, input)),
-      messageCreated: (body) => (channelCalls.push(structuredClone(body) as any), raw.messageCreated(body)),
+      action: (type, input) => {
+        actions.push({ type, input: structuredClone(input) })
+        order.push(`action ${type}`)
+        return raw.action(type, input)
+      },
+      messageCreated: (body) => {
+        channelCalls.push(structuredClone(body) as any)
+        return raw.messageCreated(body)
+      },
     }
     driver = await startHitlDriver({ emulator, token: TOKEN, botId: who.botId, botUserId, caller, endUser: { name: 'Jane Doe', email: 'jane@example.com' } })
     driver.on('upstream', (line) => order.push(`${line.from}: ${line.text}`))
@@ -202,7 +209,13 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     beforeAll(async () => {
       second = await startHitlDriver({
         emulator, token: TOKEN, botId: who.botId, botUserId,
-        caller: { action: (type, input) => (actions.push({ type, input: structuredClone(input) }), order.push(`action ${type}`), raw.action(type, input)), messageCreated: (body) => raw.messageCreated(body) },
+        caller: {
+          action: (type, input) => {
+            actions.push({ type, input: structuredClone(input) })
+            order.push(`action ${type}`)
+            return raw.action(type, input)
+          },
+          messageCreated: (body) => raw.messageCreated(body) },
         endUser: { name: 'Tim Out' }, // no e-mail: the plugin makes one up
         agentAssignedTimeoutSeconds: 0.5,
         messages: { agentAssignedTimeout: timeoutText },

@@ -80,7 +80,10 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
     ]
     // Deterministic pseudo-random choices, so a failure can be replayed.
     let seed = 7
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31)
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31
+      return seed / 2 ** 31
+    }
     let attempts = 0
     let lost = 0
     let next = 0

@@ -23,7 +23,7 @@ const validate = ajv.getSchema(SCHEMA_ID) as ValidateFunction
 // Walking the schema
 
 const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1')
-const pointer = (parts: string[]) => parts.map((p) => '/' + escapePointer(p)).join('')
+const pointer = (parts: string[]) => parts.map((p) => `/${escapePointer(p)}`).join('')
 
 /** Keywords whose values are subschemas that document data (walked). `if` and `not` are conditions, not docs. */
 const SUBSCHEMA_MAPS = ['properties', 'definitions', 'patternProperties', 'dependencies'] as const
@@ -45,7 +45,7 @@ function walk(node: unknown, path: string[], role: 'root' | 'definition' | 'prop
     }
   }
   for (const kw of SUBSCHEMA_SINGLE) if (n[kw] !== undefined) walk(n[kw], [...path, kw], 'other', visit)
-  for (const kw of SUBSCHEMA_LISTS) if (Array.isArray(n[kw])) n[kw].forEach((s: unknown, i: number) => walk(s, [...path, kw, String(i)], 'other', visit))
+  for (const kw of SUBSCHEMA_LISTS) if (Array.isArray(n[kw])) for (const [i, s] of (n[kw] as unknown[]).entries()) walk(s, [...path, kw, String(i)], 'other', visit)
 }
 
 const isNonEmptyString = (v: unknown) => typeof v === 'string' && v.trim().length > 0
@@ -246,7 +246,7 @@ function expectOneError(data: unknown, want: Expected): void {
   expect(new Set(real.map((e) => e.instancePath)), describeErrors(errors)).toEqual(new Set([want.instancePath]))
   // the `if` echoes sit on the same node or on the conditional object that contains it
   for (const e of errors.filter((x) => x.keyword === 'if')) {
-    expect(want.instancePath === e.instancePath || want.instancePath.startsWith(e.instancePath + '/'), describeErrors(errors)).toBe(true)
+    expect(want.instancePath === e.instancePath || want.instancePath.startsWith(`${e.instancePath}/`), describeErrors(errors)).toBe(true)
   }
   const hit = real.find((e) => e.keyword === want.keyword)
   expect(hit, describeErrors(errors)).toBeDefined()
@@ -275,7 +275,7 @@ describe('mapping.schema.json', () => {
     const offenders: string[] = []
     walk(schema, [], 'root', (node, path, role) => {
       if (role === 'other') return
-      const where = '#' + pointer(path)
+      const where = `#${pointer(path)}`
       if (!isNonEmptyString(node.description)) offenders.push(`${where}: no description`)
       const hasExamples = Array.isArray(node.examples) && node.examples.length > 0
       if (!hasExamples && !isConstOrEnumLeaf(node)) offenders.push(`${where}: no examples`)
@@ -291,7 +291,7 @@ describe('mapping.schema.json', () => {
       if (OPEN_OBJECTS.has(ptr)) return
       if (Array.isArray(node.allOf)) return // a dispatcher: each if/then branch is a closed definition
       if (['then', 'else'].includes(path[path.length - 1])) return // a constraint added to an object closed above
-      if (node.additionalProperties !== false) offenders.push('#' + ptr)
+      if (node.additionalProperties !== false) offenders.push(`#${ptr}`)
     })
     expect(offenders, `objects that accept unknown keys:\n${offenders.join('\n')}`).toEqual([])
   })
@@ -301,7 +301,7 @@ describe('mapping.schema.json', () => {
     let checked = 0
     walk(schema, [], 'root', (node, path) => {
       if (!Array.isArray(node.examples)) return
-      const ref = `${SCHEMA_ID}#${path.map((p) => '/' + encodeURIComponent(escapePointer(p))).join('')}`
+      const ref = `${SCHEMA_ID}#${path.map((p) => `/${encodeURIComponent(escapePointer(p))}`).join('')}`
       const v = ajv.getSchema(ref)
       if (!v) {
         failures.push(`#${pointer(path)}: cannot compile`)

@@ -95,7 +95,7 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     // The recorded deliveries, as the demo desk mapping's fixtures, pass `universal-hitl test`.
     const demo = readFileSync(join(root, 'mappings', 'demo-desk.yaml'), 'utf8')
     const combined = join(dir, 'demo-recorded.yaml')
-    writeFileSync(combined, demo.slice(0, demo.indexOf('\nfixtures:')) + '\n' + readFileSync(record, 'utf8'))
+    writeFileSync(combined, `${demo.slice(0, demo.indexOf('\nfixtures:'))}\n${readFileSync(record, 'utf8')}`)
     const t = spawnSync(process.execPath, [join(root, 'dist', 'cli.cjs'), 'test', combined], { encoding: 'utf8' })
     expect(t.status, t.stdout + t.stderr).toBe(0)
     expect(t.stdout).toMatch(/ok {3}\S+ webhook "captured [^"]+ → newMessage"/)
@@ -125,7 +125,7 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     const r = await runSandbox(['--mapping', join(dir, 'broken.yaml'), '--settings', join(dir, 'settings.yaml')])
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/register \(mapping from file\)… FAILED/)
-    expect(r.stdout).toMatch(/mapping:\d+:\d+: webhook\.events\[2\]\.emit: must be one of: "newMessage", "assigned", "solved"/)
+    expect(r.stdout).toMatch(/mapping:\d+:\d+: webhook\.events\[2\]\.emit: UH-E007 must be one of: "newMessage", "assigned", "solved"/)
     expect(r.stdout + r.stderr).not.toContain('tok-SECRET-never-printed')
   }, 60_000)
 

@@ -1,3 +1,4 @@
+import { DiagnosticError } from '../diagnostics/codes'
 import got, { HTTPError, RequestError } from 'got'
 
 // Files of the end user's messages, fetched from Botpress to be uploaded to the helpdesk. Only Botpress's own
@@ -17,7 +18,7 @@ export type MessageFile = { url: string; name: string; contentType?: string }
 /** A downloaded file: what a `files` step sends. */
 export type FileContent = { name: string; contentType: string; size: number; bytes: Buffer }
 
-export class FileHostNotAllowedError extends Error {}
+export class FileHostNotAllowedError extends DiagnosticError {}
 
 /** Why a file could not be attached: the message goes as its link instead, with this note for the agent. */
 export class FileNotAttached extends Error {
@@ -52,7 +53,7 @@ export async function downloadFile(file: MessageFile, limits: { maxBytes: number
     throw new FileNotAttached(file, `its URL "${file.url}" is not a URL`)
   }
   if (!/^https?:$/.test(url.protocol) || !hostAllowed(url.hostname.toLowerCase(), limits.hosts)) {
-    throw new FileHostNotAllowedError(`files are only downloaded from Botpress file hosts (${limits.hosts.join(', ')}), not ${url.host || file.url}: ${file.name} was not sent`)
+    throw new FileHostNotAllowedError('UH-E061', `files are only downloaded from Botpress file hosts (${limits.hosts.join(', ')}), not ${url.host || file.url}: ${file.name} was not sent`)
   }
   const { contentType, size, bytes } = await streamFile(url, {}, file, limits.maxBytes, { source: 'Botpress', limitOf: "the helpdesk's" })
   if (!contentTypeAllowed(contentType, limits.contentTypes)) throw new FileNotAttached(file, `the helpdesk does not take ${contentType} files here`)

@@ -42,7 +42,10 @@ export async function tokenFor(auth: CompiledTokenAuth, tx: TokenContext, contex
     return { value: cached.value, key }
   }
   let pending = inFlight.get(tx.tokens)
-  if (!pending) inFlight.set(tx.tokens, (pending = new Map()))
+  if (!pending) {
+    pending = new Map()
+    inFlight.set(tx.tokens, pending)
+  }
   let minting = pending.get(key)
   if (!minting) {
     minting = mint(auth, tx, key, context, scope).finally(() => pending!.delete(key))
@@ -56,7 +59,7 @@ async function mint(auth: CompiledTokenAuth, tx: TokenContext, key: string, cont
   let refresh: { key: string; current: string } | undefined
   if (auth.refresh) {
     const pasted = await auth.refresh.pasted.render(context, scope)
-    if (!pasted) throw new VendorRequestError(`${auth.label}: no refresh token is configured: paste one in ${auth.refresh.settingHint}`)
+    if (!pasted) throw new VendorRequestError('UH-E038', `${auth.label}: no refresh token is configured: paste one in ${auth.refresh.settingHint}`)
     tx.redactor.remember(pasted)
     // Keyed by the pasted token: pasting a new one starts over from it instead of a rotated old one.
     const refreshKey = `${tx.namespace}:${auth.label}:refresh:${sha(pasted)}`
@@ -107,7 +110,7 @@ function tokenFailure(auth: CompiledTokenAuth, tx: TokenContext, message: string
   const vendor = [code, description].filter((v) => v && !message.includes(v)).join(': ')
   const detail = tx.redactor.text(`could not obtain a token: ${message}${vendor ? ` (${vendor})` : ''}`)
   if (auth.refresh && code && REVOKED_REFRESH_ERRORS.includes(code)) {
-    return new VendorRequestError(`${detail}; the refresh token was revoked or has expired: paste a new refresh token in ${auth.refresh.settingHint}`, status, body)
+    return new VendorRequestError('UH-E039', `${detail}; the refresh token was revoked or has expired: paste a new refresh token in ${auth.refresh.settingHint}`, status, body)
   }
-  return new VendorRequestError(detail, status, body)
+  return new VendorRequestError('UH-E037', detail, status, body)
 }

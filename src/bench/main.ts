@@ -80,7 +80,7 @@ const settingsFor = (desk: StubHelpdesk) => `baseUrl: ${JSON.stringify(desk.url)
 function mappingWithRules(extra: number): string {
   const text = shippedMappings['demo-desk']!
   const rules = Array.from({ length: extra }, (_, i) => `    - name: never ${i}\n      when: event = "never.${i}"\n      emit: solved\n      ticketId: ticket.id\n`).join('')
-  return text.replace(/\n  events:\n/, `\n  events:\n${rules}`)
+  return text.replace(/\n {2}events:\n/, `\n  events:\n${rules}`)
 }
 
 /** utime + stime of a process, in ms (Linux /proc; clock ticks are 10 ms). */

@@ -2,7 +2,7 @@
 // Two integration processes share one runtime emulator; each trial opens a session and sends one delivery to
 // both at once. Agent messages are keyed by the vendor id in one atomic call (expected 0 duplicates);
 // assigned / solved are checked then written, so two workers can both see "not yet" (the measured rate).
-import { Client } from '@botpress/client'
+import type { Client } from '@botpress/client'
 import type { BotpressCaller } from '../sandbox/integrationServer'
 import type { RuntimeEmulator } from '../sandbox/runtime-emulator'
 

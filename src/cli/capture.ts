@@ -1,5 +1,6 @@
 // `universal-hitl capture`: stands where the integration's webhook URL would be, answers the helpdesk as the
 // integration would, and records every delivery as a webhook fixture (see src/fixtures/captureDeliveries.ts).
+import { describeError } from '../diagnostics/codes'
 import { createServer } from 'node:http'
 import { createCapture } from '../fixtures/captureDeliveries'
 import { vendorOriginOverride } from '../http/vendorOrigin'
@@ -47,7 +48,7 @@ export async function capture(file: string | undefined, opts: { port?: string; r
     } catch (e) {
       // A lookup that failed (the vendor is down): the integration would answer 5xx so the vendor retries.
       res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'lookup failed' }))
-      console.error(`not recorded: ${(e as Error).message.split('\n')[0]}`)
+      console.error(`not recorded: ${describeError(e).split('\n')[0]}`)
     }
   })
   const bound = await listenOnLoopback(server, port).catch((e: NodeJS.ErrnoException) => {

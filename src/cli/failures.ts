@@ -1,5 +1,6 @@
 // How the command line ends on a failure: one clean line (or one per mapping problem) and the documented exit
 // code (1 problems found, 2 usage or input error); a stack trace only with --debug.
+import { describeError } from '../diagnostics/codes'
 import { ExpressionEvaluationError } from '../expr/compileExpression'
 import { VendorRequestError } from '../http/sendRequest'
 import { MappingError } from '../mapping/problems'
@@ -21,7 +22,7 @@ export function reportFailure(e: unknown, debug: boolean, write: (line: string) 
     return 2
   }
   if (RUN_ERRORS.some((cls) => e instanceof cls)) {
-    write(`error: ${message.split('\n')[0]}`)
+    write(`error: ${describeError(e).split('\n')[0]}`)
     return 1
   }
   write(debug ? `error: ${(e as Error)?.stack ?? message}` : `error: ${message.split('\n')[0]} (unexpected; --debug shows where)`)

@@ -1,3 +1,4 @@
+import { describeError, withCode } from '../diagnostics/codes'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createEngine, runOperationByName, OPERATION_NAMES, type OperationName } from '../engine/createEngine'
@@ -12,6 +13,7 @@ import { parseSettings } from '../mapping/parseSettings'
 import { parseYaml } from '../mapping/parseYaml'
 import { formatProblem, MappingError, type Problem } from '../mapping/problems'
 import { formatExplanation } from '../webhook/explainRules'
+import { refusalCode } from '../webhook/routeWebhook'
 import { capture } from './capture'
 import { reportFailure } from './failures'
 import { CliError, loadForCli, readJson, readJsonOrYaml, readStepResponses, readText, settingsFrom } from './inputs'
@@ -76,7 +78,9 @@ const SAMPLE_INPUTS: Record<OperationName, Record<string, unknown>> = {
   checkCredentials: {},
 }
 
-const printProblems = (problems: Problem[]) => problems.forEach((p) => console.log(formatProblem(p)))
+const printProblems = (problems: Problem[]) => {
+  for (const p of problems) console.log(formatProblem(p))
+}
 
 async function validate(files: string[], settingsPath: string | undefined): Promise<number> {
   if (files.length === 0) throw new CliError('validate needs at least one mapping file')
@@ -117,7 +121,7 @@ async function route(file: string | undefined, requestPath: string | undefined, 
     { mapping, settings, hash: 'cli' },
     { registration, rewriteUrl: stub ? rewriteToStub(stub.url) : vendorOriginOverride(), onRequest: (r) => console.error(`lookup ${requestLine(r)}`) },
   )
-  let outcome
+  let outcome: Awaited<ReturnType<typeof engine.routeWebhook>>
   try {
     outcome = await engine.routeWebhook({ ...(request as object), body } as never, { skipVerify: !opts.verify, explain: opts.explain })
   } finally {
@@ -129,7 +133,7 @@ async function route(file: string | undefined, requestPath: string | undefined, 
       return 0
     case 'rejected':
     case 'invalid':
-      console.error(`${outcome.kind === 'rejected' ? 'verification failed' : 'invalid delivery'} (${outcome.status}): ${outcome.reason}`)
+      console.error(`${outcome.kind === 'rejected' ? 'verification failed' : 'invalid delivery'} (${outcome.status}): ${withCode(refusalCode(outcome), outcome.reason)}`)
       return 1
     case 'events':
       for (const { rule: _rule, ...event } of outcome.events) console.log(JSON.stringify(event))
@@ -176,7 +180,7 @@ async function dryRun(file: string | undefined, operation: string | undefined, o
     console.log(`result: ${engine.redactor.body(JSON.stringify(result))}`)
     return 0
   } catch (e) {
-    console.log(`failed: ${engine.redactor.text((e as Error).message)}`)
+    console.log(`failed: ${engine.redactor.text(describeError(e))}`)
     return 1
   } finally {
     await stub.close()
@@ -189,7 +193,7 @@ async function test(files: string[]): Promise<number> {
   let failed = 0
   for (const file of files) {
     const text = readText(file)
-    let results
+    let results: Awaited<ReturnType<typeof runFixtures>>
     try {
       results = await runFixtures(text, file)
     } catch (e) {
@@ -226,6 +230,7 @@ const OPTIONS = {
 } as const
 
 export async function main(argv: string[]): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: TypeScript types it from the assignment below (parseArgs's inferred result)
   let parsed
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS })

@@ -1,3 +1,4 @@
+import { DiagnosticError } from '../diagnostics/codes'
 import { FileNotAttached } from '../attachments/downloadFile'
 import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
 import type { LoadedMapping } from '../mapping/loadMapping'
@@ -8,7 +9,7 @@ import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhoo
 import { verifyKeyTemplate } from '../webhook/signature'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
-export class UnsupportedMessageTypeError extends Error {}
+export class UnsupportedMessageTypeError extends DiagnosticError {}
 
 /**
  * Largest agent file re-hosted on Botpress (`attachments[].rehost`): it is held in memory between the download
@@ -94,6 +95,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     }
     if (!op) {
       throw new UnsupportedMessageTypeError(
+        'UH-E046',
         `the mapping has no sendMessage.${type} and no sendMessage.fallback; add one of them to send ${type} messages`,
       )
     }
@@ -113,7 +115,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
       additionalData: message.additionalData,
       files: messageFiles(type, payload),
     }
-    let result
+    let result: Awaited<ReturnType<typeof runOperation>>
     try {
       result = await runOperation(op, withTicket(message.ticket), input)
     } catch (e) {
@@ -126,7 +128,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
   /** A file the helpdesk cannot take (too large, wrong type, download failed): its link as text, with why. */
   async function sendAsLink(message: OutgoingMessage, input: Record<string, unknown>, why: FileNotAttached): Promise<string[]> {
     const op = ops.sendMessage.text ?? ops.sendMessage.fallback
-    if (!op) throw new UnsupportedMessageTypeError(`${why.file.name} could not be attached (${why.note}) and the mapping has no sendMessage.text or fallback to send its link`)
+    if (!op) throw new UnsupportedMessageTypeError('UH-E046', `${why.file.name} could not be attached (${why.note}) and the mapping has no sendMessage.text or fallback to send its link`)
     const text = `${input.text as string} (not attached: ${why.note})`
     const result = await runOperation(op, withTicket(message.ticket), { ...input, type: 'text', text, files: [] })
     return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]

@@ -1,3 +1,4 @@
+import { DiagnosticError, type DiagnosticCode } from '../diagnostics/codes'
 import { createHmac } from 'node:crypto'
 import jsonata from 'jsonata'
 
@@ -16,12 +17,14 @@ export class ExpressionSyntaxError extends Error {
   }
 }
 
-export class ExpressionEvaluationError extends Error {
+/** `code` is JSONata's own error code (e.g. T2001); `diagnostic` the project's (docs/errors.md). */
+export class ExpressionEvaluationError extends DiagnosticError {
   constructor(
+    diagnostic: DiagnosticCode,
     message: string,
     readonly code?: string,
   ) {
-    super(message)
+    super(diagnostic, message)
   }
 }
 
@@ -31,12 +34,12 @@ export type CompiledExpression = {
 }
 
 const forbidden = () => {
-  throw new ExpressionEvaluationError('$eval is not available in mappings')
+  throw new ExpressionEvaluationError('UH-E044', '$eval is not available in mappings')
 }
 
 function hmac(algorithm: string, key: string, data: string, encoding?: string): string {
   if (!['sha1', 'sha256', 'sha512'].includes(algorithm)) {
-    throw new ExpressionEvaluationError(`$hmac: unsupported algorithm "${algorithm}"`)
+    throw new ExpressionEvaluationError('UH-E045', `$hmac: unsupported algorithm "${algorithm}"`)
   }
   return createHmac(algorithm, String(key))
     .update(String(data))
@@ -114,8 +117,10 @@ function compileNew(source: string): CompiledExpression {
         // A fresh bindings object per call (jsonata < 2.2.2 raced on shared state; keep the habit).
         return toPlain(await expr.evaluate(context as never, { ...scope }))
       } catch (e) {
+        // A mapping function's own error ($eval, $hmac) keeps its code; JSONata's errors are evaluation failures.
+        if (e instanceof ExpressionEvaluationError) throw e
         const err = e as { message?: string; code?: string }
-        throw new ExpressionEvaluationError(err.message ?? String(e), err.code)
+        throw new ExpressionEvaluationError('UH-E043', err.message ?? String(e), err.code)
       }
     },
   }

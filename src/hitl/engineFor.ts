@@ -1,3 +1,4 @@
+import { describeError } from '../diagnostics/codes'
 import * as sdk from '@botpress/sdk'
 import { FileHostNotAllowedError } from '../attachments/downloadFile'
 import { StepControlError } from '../operations/stepControl'
@@ -29,7 +30,10 @@ const BOTPRESS_WEBHOOK_BASE = 'https://webhook.botpress.cloud'
 
 function tokenStoreFor(ctx: Ctx, client: Client): IntegrationStateTokenStore {
   let store = tokenStores.get(ctx.integrationId)
-  if (!store) tokenStores.set(ctx.integrationId, (store = new IntegrationStateTokenStore(client, ctx.integrationId)))
+  if (!store) {
+    store = new IntegrationStateTokenStore(client, ctx.integrationId)
+    tokenStores.set(ctx.integrationId, store)
+  }
   store.bind(client)
   return store
 }
@@ -99,7 +103,7 @@ const ENGINE_ERRORS = [FileHostNotAllowedError, StepControlError, MappingError, 
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {
-  if (ENGINE_ERRORS.some((cls) => e instanceof cls)) return new sdk.RuntimeError((e as Error).message)
+  if (ENGINE_ERRORS.some((cls) => e instanceof cls)) return new sdk.RuntimeError(describeError(e))
   return e
 }
 

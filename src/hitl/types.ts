@@ -19,6 +19,7 @@ export type TIntegration = sdk.DefaultIntegration<{
       input: { userId: string; title?: string; description?: string; hitlSession?: Infer<typeof ticketSchema>; messageHistory: HistoryItem[] }
       output: { conversationId: string }
     }
+    // biome-ignore lint/complexity/noBannedTypes: the SDK types an action's empty output object as {}
     stopHitl: { input: { conversationId: string }; output: {} }
   }
   channels: {

@@ -1,6 +1,7 @@
+import { describeError, withCode } from '../diagnostics/codes'
 import type { Engine } from '../engine/createEngine'
 import { MEDIA_URL_KEYS } from '../operations/renderMessage'
-import type { Attachment, WebhookEvent, WebhookOutcome } from '../webhook/routeWebhook'
+import { refusalCode, type Attachment, type WebhookEvent, type WebhookOutcome } from '../webhook/routeWebhook'
 import { FileNotAttached } from '../attachments/downloadFile'
 import { engineFor, engineWithOrigin } from './engineFor'
 import { tagKey } from './botpressLimits'
@@ -46,17 +47,17 @@ export const handleWebhook: Props['handler'] = async ({ ctx, client, req, logger
       outcome = await engine.routeWebhook(incoming, { ticketValues: ticketValues.load })
     }
   } catch (e) {
-    logger.forBot().error(`webhook: ${engine.redactor.text((e as Error).message)}`)
+    logger.forBot().error(`webhook: ${engine.redactor.text(describeError(e))}`)
     return json(502, { error: 'could not process the delivery' })
   }
   switch (outcome.kind) {
     case 'handshake':
       return { status: outcome.status, headers: outcome.headers, body: outcome.body ?? '' }
     case 'rejected':
-      logger.forBot().warn(`webhook rejected: ${outcome.reason}`)
+      logger.forBot().warn(`webhook rejected: ${withCode(refusalCode(outcome), outcome.reason)}`)
       return json(401, { error: 'unauthorized' })
     case 'invalid':
-      logger.forBot().warn(`webhook body refused: ${outcome.reason}`)
+      logger.forBot().warn(`webhook body refused: ${withCode(refusalCode(outcome), outcome.reason)}`)
       return json(outcome.status, { error: outcome.reason })
     case 'events':
       return applyEvents(client, logger, engine, outcome, ticketValues)

@@ -1,3 +1,4 @@
+import { DiagnosticError, type DiagnosticCode } from '../diagnostics/codes'
 import got, { HTTPError, RequestError, type Method } from 'got'
 import type { Redactor } from './redact'
 
@@ -21,13 +22,14 @@ export type HttpRequest = {
 export type HttpResponse = { status: number; headers: Record<string, string>; body: unknown; text: string }
 
 /** A vendor call that failed: the message names the place, method, path, status and the vendor's words. */
-export class VendorRequestError extends Error {
+export class VendorRequestError extends DiagnosticError {
   constructor(
+    code: DiagnosticCode,
     message: string,
     readonly status?: number,
     readonly responseBody?: unknown,
   ) {
-    super(message)
+    super(code, message)
     this.name = 'VendorRequestError'
   }
 }
@@ -103,13 +105,14 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
       if (req.okStatus.includes(response.status)) return response
       const vendor = (await opts.vendorMessage?.(response.body).catch(() => undefined)) ?? defaultVendorMessage(response)
       throw new VendorRequestError(
+        'UH-E035',
         opts.redactor.text(`${opts.label}: ${where()} answered ${response.status}${vendor ? `: ${vendor}` : ''}`),
         response.status,
         response.body,
       )
     }
     if (e instanceof RequestError) {
-      throw new VendorRequestError(opts.redactor.text(`${opts.label}: ${where()} failed: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ')))
+      throw new VendorRequestError('UH-E036', opts.redactor.text(`${opts.label}: ${where()} failed: ${e.code ?? ''} ${e.message}`.replace(/\s+/g, ' ')))
     }
     throw e
   }

@@ -41,13 +41,13 @@ export function dedupeCoverageWarnings(source: SourceDocument): Problem[] {
     if (covered.has(`${read.part}:${read.name}`)) continue
     const what = read.part === 'headers' ? `header "${read.name}"` : `query parameter "${read.name}"`
     warnings.push(
-      source.problem(path, `warning: reads the ${what}, which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`, {
+      source.problem('UH-W003', path, `warning: reads the ${what}, which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`, {
         offsetInValue: read.index,
       }),
     )
   }
   if (!/\$rawBody\b|\$body\b/.test(signed) && readsBodyFields(key)) {
-    warnings.push(source.problem(path, 'warning: reads the body, which the signature (webhook.verify.signed) does not cover: a replay with another body passes deduplication'))
+    warnings.push(source.problem('UH-W004', path, 'warning: reads the body, which the signature (webhook.verify.signed) does not cover: a replay with another body passes deduplication'))
   }
   return warnings
 }

@@ -3,6 +3,7 @@
 // leaves to fill (problems: an unfinished mapping is not ok).
 import { isMap, isScalar, isSeq, Scalar, type Node } from 'yaml'
 import { notEqualComparisons } from '../expr/expressionPaths'
+import type { DiagnosticCode } from '../diagnostics/codes'
 import { dedupeCoverageWarnings } from './dedupeCoverage'
 import { formatPath, type PathSegment, type Problem, type SourceDocument } from './problems'
 
@@ -16,12 +17,12 @@ function walk(node: unknown, path: PathSegment[], visit: (s: Scalar, path: PathS
       const key = isScalar(pair.key) ? pair.key.value : pair.key
       walk(pair.value, [...path, String(key)], visit)
     }
-  } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, [...path, i], visit))
+  } else if (isSeq(node)) for (const [i, item] of node.items.entries()) walk(item, [...path, i], visit)
 }
 
-function at(source: SourceDocument, node: Node, path: PathSegment[], message: string, offsetInNode = 0): Problem {
+function at(source: SourceDocument, code: DiagnosticCode, node: Node, path: PathSegment[], message: string, offsetInNode = 0): Problem {
   const { line, col } = source.lines.linePos((node.range?.[0] ?? 0) + offsetInNode)
-  return { file: source.file, line, column: col, path: formatPath(path), message }
+  return { file: source.file, line, column: col, path: formatPath(path), code, message }
 }
 
 const sectionNode = (source: SourceDocument, name: string): unknown => {
@@ -39,7 +40,7 @@ function numberWarnings(source: SourceDocument): Problem[] {
     // A long plain integer (an id) loses its last digits as a double.
     const unsafe = !surprising && Number.isInteger(node.value) && !Number.isSafeInteger(node.value)
     if (!surprising && !unsafe) return
-    out.push(at(source, node, path, `warning: ${typed} is read as the number ${String(node.value)}${unsafe ? ' (digits lost)' : ''}; quote it ("${typed}") if it is an id or text`))
+    out.push(at(source, 'UH-W001', node, path, `warning: ${typed} is read as the number ${String(node.value)}${unsafe ? ' (digits lost)' : ''}; quote it ("${typed}") if it is an id or text`))
   })
   return out
 }
@@ -61,6 +62,7 @@ function notEqualWarnings(source: SourceDocument): Problem[] {
             line,
             column,
             path: formatPath(path),
+            code: 'UH-W002',
             message: `warning: "${c.path} != …" is false when ${c.path} is missing (JSONata compares nothing with nothing); if a missing ${c.path} counts as different write "$not(${c.path} = …)", if it must not match write "$exists(${c.path}) and ${c.path} != …"`,
           })
         }
@@ -81,7 +83,7 @@ export function todoProblems(source: SourceDocument): Problem[] {
     const offset = node.value.indexOf('TODO')
     const { line, column } = source.locate(path, { offsetInValue: offset })
     const value = node.value.replace(/\s+/g, ' ').trim()
-    out.push({ file: source.file, line, column, path: formatPath(path), message: `TODO left to fill in: ${value.length > 120 ? `${value.slice(0, 120)}…` : value}` })
+    out.push({ file: source.file, line, column, path: formatPath(path), code: 'UH-E024', message: `TODO left to fill in: ${value.length > 120 ? `${value.slice(0, 120)}…` : value}` })
   })
   return out
 }

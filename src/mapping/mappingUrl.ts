@@ -1,3 +1,4 @@
+import { DiagnosticError } from '../diagnostics/codes'
 import { createHash } from 'node:crypto'
 import got from 'got'
 
@@ -15,7 +16,7 @@ const MAX_MAPPING_URL_LENGTH = 2048
 
 export type PinnedMappingUrl = { url: string; sha256: string }
 
-export class MappingSourceError extends Error {}
+export class MappingSourceError extends DiagnosticError {}
 
 const PIN = /#sha256=([0-9a-f]{64})$/i
 
@@ -28,12 +29,13 @@ export function parsePinnedMappingUrl(mapping: string): PinnedMappingUrl | undef
   try {
     url = new URL(value)
   } catch {
-    throw new MappingSourceError(`the mapping "${value.slice(0, 100)}" looks like a URL but is not a valid one`)
+    throw new MappingSourceError('UH-E029', `the mapping "${value.slice(0, 100)}" looks like a URL but is not a valid one`)
   }
-  if (url.protocol !== 'https:') throw new MappingSourceError(`a mapping URL must use https (got ${url.protocol.slice(0, -1)}): ${redactUrl(url)}`)
+  if (url.protocol !== 'https:') throw new MappingSourceError('UH-E030', `a mapping URL must use https (got ${url.protocol.slice(0, -1)}): ${redactUrl(url)}`)
   const pin = PIN.exec(value)
   if (!pin) {
     throw new MappingSourceError(
+      'UH-E031',
       `a mapping URL needs an integrity pin: add "#sha256=<hex>" with the SHA-256 of the file (e.g. \`sha256sum desk.yaml\`) to ${redactUrl(url)}`,
     )
   }
@@ -73,25 +75,26 @@ export async function fetchPinnedMapping(pin: PinnedMappingUrl, options: { ca?: 
     })
     if (status < 200 || status >= 300) {
       stream.destroy()
-      throw new MappingSourceError(`could not fetch the mapping file ${where}: HTTP ${status}`)
+      throw new MappingSourceError('UH-E032', `could not fetch the mapping file ${where}: HTTP ${status}`)
     }
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       size += chunk.length
       if (size > MAX_MAPPING_FILE_BYTES) {
         stream.destroy()
-        throw new MappingSourceError(`the mapping file at ${where} is over ${MAX_MAPPING_FILE_BYTES / 1024} KiB; that is not a mapping`)
+        throw new MappingSourceError('UH-E033', `the mapping file at ${where} is over ${MAX_MAPPING_FILE_BYTES / 1024} KiB; that is not a mapping`)
       }
       chunks.push(chunk)
     }
   } catch (e) {
     if (e instanceof MappingSourceError) throw e
     const status = (e as { response?: { statusCode?: number } }).response?.statusCode
-    throw new MappingSourceError(`could not fetch the mapping file ${where}: ${status ? `HTTP ${status}` : (e as Error).message}`)
+    throw new MappingSourceError('UH-E032', `could not fetch the mapping file ${where}: ${status ? `HTTP ${status}` : (e as Error).message}`)
   }
   const bytes = Buffer.concat(chunks)
   const actual = sha256Hex(bytes)
   if (actual !== pin.sha256) {
     throw new MappingSourceError(
+      'UH-E034',
       `the mapping file at ${where} is not the pinned one: its sha256 is ${actual}, the configuration pins ${pin.sha256}. If the file was changed on purpose, review it and put #sha256=${actual} in the mapping URL.`,
     )
   }

@@ -20,7 +20,7 @@ export function parseYaml(text: string, file: string): SourceDocument {
     const problems: Problem[] = []
     for (const e of errors.sort((a, b) => a.pos - b.pos)) {
       const { line, col } = lines.linePos(e.pos)
-      problems.push({ file, line, column: col, path: '(yaml)', message: e.message })
+      problems.push({ file, line, column: col, path: '(yaml)', code: 'UH-E001', message: e.message })
       if (!e.duplicate) break
     }
     throw new MappingError(problems)
@@ -41,7 +41,7 @@ function refuseDeepNesting(text: string, file: string) {
       lineStart = i + 1
     } else if (c === 91 || c === 123) {
       if (++depth > MAX_FLOW_NESTING) {
-        throw new MappingError([{ file, line, column: i - lineStart + 1, path: '(yaml)', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` }])
+        throw new MappingError([{ file, line, column: i - lineStart + 1, path: '(yaml)', code: 'UH-E050', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` }])
       }
     } else if ((c === 93 || c === 125) && depth > 0) depth--
   }
@@ -77,7 +77,7 @@ export function refuseOverSize(text: string, max: number, file: string, what: st
   const before = text.slice(0, index)
   const line = before.split('\n').length
   const column = index - before.lastIndexOf('\n')
-  throw new MappingError([{ file, line, column, path: '(root)', message: `the ${what} is ${Buffer.byteLength(text)} bytes; at most ${max} are allowed (this is where it passes the limit)` }])
+  throw new MappingError([{ file, line, column, path: '(root)', code: 'UH-E051', message: `the ${what} is ${Buffer.byteLength(text)} bytes; at most ${max} are allowed (this is where it passes the limit)` }])
 }
 
 /** The document's plain value; alias expansions are capped (MAX_ALIAS_EXPANSIONS) against alias bombs. */
@@ -86,6 +86,6 @@ export function toValue(source: SourceDocument): unknown {
     return source.doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS })
   } catch (e) {
     // `yaml` throws a plain error when the alias cap is hit: report it like any other problem of the file.
-    throw new MappingError([{ ...source.problem([], ''), path: '(yaml)', message: `refused: ${(e as Error).message}` }])
+    throw new MappingError([{ ...source.problem('UH-E002', [], ''), path: '(yaml)', message: `refused: ${(e as Error).message}` }])
   }
 }

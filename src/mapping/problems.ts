@@ -1,4 +1,5 @@
-import { isScalar, LineCounter, type Document, type Node, type Pair, type YAMLMap, isPair, isMap, isSeq, Scalar } from 'yaml'
+import { isScalar, type LineCounter, type Document, type Node, type Pair, type YAMLMap, isPair, isMap, isSeq, Scalar } from 'yaml'
+import type { DiagnosticCode } from '../diagnostics/codes'
 
 export type PathSegment = string | number
 
@@ -8,6 +9,8 @@ export type Problem = {
   line: number
   column: number
   path: string
+  /** Stable code listed in docs/errors.md (src/diagnostics/codes.ts). */
+  code: DiagnosticCode
   message: string
 }
 
@@ -16,7 +19,7 @@ export const formatPath = (path: readonly PathSegment[]) =>
     ? '(root)'
     : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
 
-export const formatProblem = (p: Problem) => `${p.file}:${p.line}:${p.column}: ${p.path}: ${p.message}`
+export const formatProblem = (p: Problem) => `${p.file}:${p.line}:${p.column}: ${p.path}: ${p.code} ${p.message}`
 
 /** Thrown when a mapping or settings file has problems; the message lists every one. */
 export class MappingError extends Error {
@@ -51,9 +54,9 @@ export class SourceDocument {
     return { line: 1, column: 1 }
   }
 
-  problem(path: readonly PathSegment[], message: string, options?: { key?: boolean; offsetInValue?: number }): Problem {
+  problem(code: DiagnosticCode, path: readonly PathSegment[], message: string, options?: { key?: boolean; offsetInValue?: number }): Problem {
     const { line, column } = this.locate(path, options)
-    return { file: this.file, line, column, path: formatPath(path), message }
+    return { file: this.file, line, column, path: formatPath(path), code, message }
   }
 
   private nodeAt(path: readonly PathSegment[], key?: boolean): Node | undefined {

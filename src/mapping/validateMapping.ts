@@ -1,5 +1,6 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { validate as generatedValidator } from './mappingValidator.generated'
+import type { DiagnosticCode } from '../diagnostics/codes'
 import type { PathSegment, Problem, SourceDocument } from './problems'
 
 // ajv's standalone code for schemas/mapping.schema.json, generated at build time (scripts/generate-sources.mjs):
@@ -18,30 +19,30 @@ const pointerToPath = (pointer: string): PathSegment[] =>
         .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
         .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
 
-function describe(error: ErrorObject): { path: PathSegment[]; message: string; key?: boolean } {
+function describe(error: ErrorObject): { code: DiagnosticCode; path: PathSegment[]; message: string; key?: boolean } {
   const path = pointerToPath(error.instancePath)
   const p = error.params as Record<string, unknown>
   // An error about a key's name (under `propertyNames`): placed at that key, not at its parent map.
   const name = (error as ErrorObject & { propertyName?: string }).propertyName
-  if (name !== undefined) return { path: [...path, name], message: `invalid name "${name}": ${error.message ?? error.keyword}`, key: true }
+  if (name !== undefined) return { code: 'UH-E004', path: [...path, name], message: `invalid name "${name}": ${error.message ?? error.keyword}`, key: true }
   switch (error.keyword) {
     case 'required':
-      return { path, message: `missing required field "${p.missingProperty}"` }
+      return { code: 'UH-E005', path, message: `missing required field "${p.missingProperty}"` }
     case 'additionalProperties':
-      return { path: [...path, String(p.additionalProperty)], message: `unknown field "${p.additionalProperty}"`, key: true }
+      return { code: 'UH-E006', path: [...path, String(p.additionalProperty)], message: `unknown field "${p.additionalProperty}"`, key: true }
     case 'enum':
-      return { path, message: `must be one of: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` }
+      return { code: 'UH-E007', path, message: `must be one of: ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}` }
     case 'const':
-      return { path, message: `must be ${JSON.stringify(p.allowedValue)}` }
+      return { code: 'UH-E008', path, message: `must be ${JSON.stringify(p.allowedValue)}` }
     case 'type':
-      return { path, message: `must be ${p.type}` }
+      return { code: 'UH-E009', path, message: `must be ${p.type}` }
     case 'false schema':
       // The schema forbids a field outright in this place (e.g. `path` next to `url`).
-      return { path, message: `"${path.at(-1)}" is not allowed here (see the field's description: it excludes another field)` }
+      return { code: 'UH-E010', path, message: `"${path.at(-1)}" is not allowed here (see the field's description: it excludes another field)` }
     case 'propertyNames':
-      return { path, message: `has an invalid name "${p.propertyName}"` }
+      return { code: 'UH-E011', path, message: `has an invalid name "${p.propertyName}"` }
     default:
-      return { path, message: error.message ?? error.keyword }
+      return { code: 'UH-E012', path, message: error.message ?? error.keyword }
   }
 }
 
@@ -63,7 +64,7 @@ export function validateMapping(value: unknown, source: SourceDocument): Problem
     const key = `${d.path.join('/')}|${d.message}`
     if (seen.has(key)) continue
     seen.add(key)
-    problems.push(source.problem(d.path, d.message, { key: d.key }))
+    problems.push(source.problem(d.code, d.path, d.message, { key: d.key }))
     if (problems.length >= MAX_PROBLEMS) break
   }
   return problems

@@ -1,3 +1,4 @@
+import { DiagnosticError } from '../diagnostics/codes'
 import type { Method } from 'got'
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
@@ -42,7 +43,7 @@ export type RunContext = {
 /** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
 export type SentRequest = { label: string; stepId?: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number; error?: string; response?: StepResult }
 
-export class HostNotAllowedError extends Error {}
+export class HostNotAllowedError extends DiagnosticError {}
 
 const parseUrl = (url: string): URL | undefined => {
   try {
@@ -73,11 +74,12 @@ function admits(entry: string, url: URL, base: URL | undefined): boolean {
  */
 function checkHost(url: string, baseUrl: string, allowed: string[], ctx: RunContext) {
   const u = parseUrl(url)
-  if (!u) throw new HostNotAllowedError(ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
+  if (!u) throw new HostNotAllowedError('UH-E040', ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
   const base = parseUrl(baseUrl)
   if (base && u.origin === base.origin) return
   if (allowed.some((a) => admits(a, u, base))) return
   throw new HostNotAllowedError(
+    'UH-E041',
     ctx.redactor.text(`requests may only go to ${base?.origin ?? 'the origin of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${u.origin}; list it in http.allowedHosts if it is the helpdesk's`),
   )
 }
@@ -88,7 +90,7 @@ function refuseDotSegments(path: string) {
     .split(/[?#]/, 1)[0]!
     .split('/')
     .find((seg) => /^(\.|%2e){1,2}$/i.test(seg))
-  if (bad !== undefined) throw new ExpressionEvaluationError(`the request path "${path}" has a "${bad}" segment, which would change the path; a path value may not be "." or ".."`)
+  if (bad !== undefined) throw new ExpressionEvaluationError('UH-E054', `the request path "${path}" has a "${bad}" segment, which would change the path; a path value may not be "." or ".."`)
 }
 
 function authContext(ctx: RunContext, context: unknown): AuthContext {
@@ -197,7 +199,7 @@ async function located<T>(where: string, ctx: RunContext, run: () => Promise<T>)
   try {
     return await run()
   } catch (e) {
-    if (e instanceof ExpressionEvaluationError) throw new ExpressionEvaluationError(ctx.redactor.text(`${where}: ${e.message}`), e.code)
+    if (e instanceof ExpressionEvaluationError) throw new ExpressionEvaluationError(e.diagnostic, ctx.redactor.text(`${where}: ${e.message}`), e.code)
     throw e
   }
 }
@@ -310,7 +312,7 @@ export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: 
   return results
 }
 
-export class OperationResultError extends Error {}
+export class OperationResultError extends DiagnosticError {}
 
 /** Runs an operation (its steps, then its `result` expressions) against the operation's input. */
 export async function runOperation(op: CompiledOperation, ctx: RunContext, input: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -326,7 +328,7 @@ export async function runOperation(op: CompiledOperation, ctx: RunContext, input
 /** An id from a vendor response as the string Botpress stores; a missing one is an error naming the place. */
 export function requireId(value: unknown, what: string, op: string): string {
   if (value === undefined || value === null || value === '' || typeof value === 'object') {
-    throw new OperationResultError(`${op}: result.${what} is ${value === undefined ? 'undefined' : JSON.stringify(value)}; check the expression against the vendor's response`)
+    throw new OperationResultError('UH-E042', `${op}: result.${what} is ${value === undefined ? 'undefined' : JSON.stringify(value)}; check the expression against the vendor's response`)
   }
   return String(value)
 }

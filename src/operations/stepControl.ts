@@ -1,3 +1,4 @@
+import { DiagnosticError } from '../diagnostics/codes'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
@@ -14,7 +15,7 @@ export type PagedResult = StepResult & { pages: StepResult[] }
 /** What the next page changes: a URL taken from the response (used as is), or query parameters to set. */
 export type PageOverride = { url?: string; query?: Record<string, string> }
 
-export class StepControlError extends Error {}
+export class StepControlError extends DiagnosticError {}
 
 /** Names the place of an expression error (`register step "hooks" paginate.next: …`); from runSteps.ts. */
 export type Locate = <T>(where: string, run: () => Promise<T>) => Promise<T>
@@ -66,7 +67,7 @@ async function withRetry(step: CompiledStep, scope: Scope, locate: Locate, send:
     }
     const until = retry.until
     if (!until || (await locate(`${step.label} retry.until`, () => until.evaluate(response, { ...scope, response })))) return response
-    if (last) throw new StepControlError(`${step.label}: retry.until (${until.source}) still false after ${retry.limit + 1} tries`)
+    if (last) throw new StepControlError('UH-E059', `${step.label}: retry.until (${until.source}) still false after ${retry.limit + 1} tries`)
     await sleep(retry.delayMs)
   }
 }
@@ -94,5 +95,5 @@ function pageOverride(next: unknown, label: string): PageOverride {
     for (const [k, v] of Object.entries(next as Record<string, unknown>)) if (v !== undefined && v !== null) query[k] = stringify(v)
     return { query }
   }
-  throw new StepControlError(`${label}: paginate.next gave ${JSON.stringify(next)}; it must give the next page's URL (a string), query parameters (an object) or nothing (no more pages)`)
+  throw new StepControlError('UH-E060', `${label}: paginate.next gave ${JSON.stringify(next)}; it must give the next page's URL (a string), query parameters (an object) or nothing (no more pages)`)
 }

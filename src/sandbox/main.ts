@@ -68,6 +68,7 @@ function secretsOf(mapping: string | undefined, settings: string | undefined): {
 }
 
 async function main(argv: string[]): Promise<number> {
+  // biome-ignore lint/suspicious/noImplicitAnyLet: TypeScript types it from the assignment below (parseArgs's inferred result)
   let args
   try {
     args = parseArgs({
@@ -128,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     return 2
   }
 
-  const deskApiToken = 'demo_' + randomBytes(16).toString('hex')
+  const deskApiToken = `demo_${randomBytes(16).toString('hex')}`
   const { secrets, vendor: mappedVendor } = secretsOf(mapping, settings)
   const redactor = new Redactor([deskApiToken, ...secrets])
   const verbose = args.verbose

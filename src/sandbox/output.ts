@@ -28,7 +28,7 @@ export function createOutput(opts: { write: (text: string) => void; mask: (text:
       opts.write('\n')
       pending = undefined
     }
-    opts.write(opts.mask(text) + '\n')
+    opts.write(`${opts.mask(text)}\n`)
     around?.after()
   }
 
@@ -54,7 +54,7 @@ export function createOutput(opts: { write: (text: string) => void; mask: (text:
       try {
         const value = await run()
         const d = detail ? ` (${detail(value)})` : ''
-        if (pending === title) opts.write(opts.mask(`ok${d}`) + '\n')
+        if (pending === title) opts.write(`${opts.mask(`ok${d}`)}\n`)
         else raw(`${title}… ok${d}`)
         pending = undefined
         return value

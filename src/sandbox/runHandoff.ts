@@ -48,7 +48,9 @@ export function attachTranscript(s: Sandbox, out: Output): () => void {
       }),
     )
   }
-  return () => offs.forEach((off) => off())
+  return () => {
+    for (const off of offs) off()
+  }
 }
 
 const withTimeout = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
@@ -100,7 +102,7 @@ const SCRIPT = {
 export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions): Promise<number> {
   const driver = s.driver!
   let passed = 0
-  const step = async (title: string, run: () => Promise<string | void>, timeoutMs = opts.timeoutMs + 1000) => {
+  const step = async (title: string, run: () => Promise<string | undefined>, timeoutMs = opts.timeoutMs + 1000) => {
     try {
       const detail = await withTimeout(run(), timeoutMs, title)
       passed++

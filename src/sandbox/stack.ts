@@ -68,7 +68,7 @@ export type Sandbox = ReturnType<typeof createSandbox>
 
 export function createSandbox(opts: SandboxOptions) {
   const progress = opts.progress ?? silent
-  const token = 'bp_sandbox_' + randomBytes(12).toString('hex')
+  const token = `bp_sandbox_${randomBytes(12).toString('hex')}`
   const closers: { name: string; run: () => Promise<void> }[] = []
   let closing: Promise<void> | undefined
   let registered = false
@@ -155,7 +155,7 @@ export function createSandbox(opts: SandboxOptions) {
         botUserId: botUser.id,
         integrationId: 'intg_universal_hitl_sandbox',
         integrationAlias: 'universal-hitl',
-        webhookId: opts.relayPort ? 'wh_sandbox' : 'wh_' + randomBytes(10).toString('hex'),
+        webhookId: opts.relayPort ? 'wh_sandbox' : `wh_${randomBytes(10).toString('hex')}`,
       }
       s.identity = identity
       const raw = botpressCaller(integration.url, identity, { mapping: s.mapping, settings: s.settings })

@@ -1,3 +1,4 @@
+import type { DiagnosticCode } from '../diagnostics/codes'
 import { ExpressionEvaluationError, type Scope } from '../expr/compileExpression'
 import { stringify } from '../expr/compileTemplate'
 import type { CompiledEventRule } from '../mapping/compileMapping'
@@ -64,6 +65,10 @@ export type WebhookOutcome =
   | { kind: 'rejected'; status: 401; reason: string }
   | { kind: 'invalid'; status: 400 | 413; reason: string }
   | { kind: 'events'; events: WebhookEvent[]; unmatched: number; skipped: string[]; explain?: ObjectExplanation[] }
+
+/** The code a refused delivery is reported with (docs/errors.md): one per outcome kind and status. */
+export const refusalCode = (o: Extract<WebhookOutcome, { kind: 'rejected' | 'invalid' }>): DiagnosticCode =>
+  o.kind === 'rejected' ? 'UH-E047' : o.status === 413 ? 'UH-E048' : 'UH-E049'
 
 const idString = (v: unknown): string | undefined => (v === undefined || v === null || v === '' || typeof v === 'object' ? undefined : String(v))
 const textOrUndefined = (v: unknown): string | undefined => (v === undefined || v === null ? undefined : stringify(v))

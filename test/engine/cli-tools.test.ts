@@ -77,7 +77,7 @@ describe('route', () => {
     const r = await run('route', 'acme.yaml', 'assigned.json', '--settings', 'settings.yaml')
     expectExit(r, 1)
     const err = lines(r.stderr)
-    expect(err.at(-1)).toMatch(/^error: webhook rule "assignment" step "agent": GET \/api\/agents\/7 failed: ECONNREFUSED/)
+    expect(err.at(-1)).toMatch(/^error: UH-E036 webhook rule "assignment" step "agent": GET \/api\/agents\/7 failed: ECONNREFUSED/)
     expect(r.stderr).not.toContain(TOKEN)
   })
 
@@ -102,7 +102,7 @@ describe('route', () => {
     expect(r.stdout).toBe('')
     const err = lines(r.stderr)
     expect(err).toContain('event object 1: no rule matched')
-    expect(err.find((l) => l.includes('"agent reply"'))).toMatch(/: false \(missing: message\)  — when: event = "message.created" and message.author.type = "agent"$/)
+    expect(err.find((l) => l.includes('"agent reply"'))).toMatch(/: false \(missing: message\) {2}— when: event = "message.created" and message.author.type = "agent"$/)
     expect(err.find((l) => l.includes('"solved"'))).toMatch(/: false \(missing: ticket\.status\)/)
   })
 })
@@ -166,10 +166,10 @@ describe('validate warnings', () => {
     const textLines = text.split('\n')
     const lineOf = (needle: string) => textLines.findIndex((l) => l.includes(needle)) + 1
     expect(out).toEqual([
-      `warn.yaml:${lineOf('dedupeKey:')}:${textLines[lineOf('dedupeKey:') - 1]!.indexOf('$headers') + 1}: webhook.dedupeKey: warning: reads the header "x-acme-delivery", which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`,
-      `warn.yaml:${lineOf('agentId != "0"')}:${textLines[lineOf('agentId != "0"') - 1]!.indexOf('!=') + 1}: webhook.events[1].when: warning: "agentId != …" is false when agentId is missing (JSONata compares nothing with nothing); if a missing agentId counts as different write "$not(agentId = …)", if it must not match write "$exists(agentId) and agentId != …"`,
-      `warn.yaml:${lineOf('5e70')}:${textLines[lineOf('5e70') - 1]!.indexOf('5e70') + 1}: fixtures.settings.webhookSecret: warning: 5e70 is read as the number 5e+70; quote it ("5e70") if it is an id or text`,
-      `warn.yaml:${lineOf('0o17')}:${textLines[lineOf('0o17') - 1]!.indexOf('0o17') + 1}: fixtures.registration.hookId: warning: 0o17 is read as the number 15; quote it ("0o17") if it is an id or text`,
+      `warn.yaml:${lineOf('dedupeKey:')}:${textLines[lineOf('dedupeKey:') - 1]!.indexOf('$headers') + 1}: webhook.dedupeKey: UH-W003 warning: reads the header "x-acme-delivery", which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`,
+      `warn.yaml:${lineOf('agentId != "0"')}:${textLines[lineOf('agentId != "0"') - 1]!.indexOf('!=') + 1}: webhook.events[1].when: UH-W002 warning: "agentId != …" is false when agentId is missing (JSONata compares nothing with nothing); if a missing agentId counts as different write "$not(agentId = …)", if it must not match write "$exists(agentId) and agentId != …"`,
+      `warn.yaml:${lineOf('5e70')}:${textLines[lineOf('5e70') - 1]!.indexOf('5e70') + 1}: fixtures.settings.webhookSecret: UH-W001 warning: 5e70 is read as the number 5e+70; quote it ("5e70") if it is an id or text`,
+      `warn.yaml:${lineOf('0o17')}:${textLines[lineOf('0o17') - 1]!.indexOf('0o17') + 1}: fixtures.registration.hookId: UH-W001 warning: 0o17 is read as the number 15; quote it ("0o17") if it is an id or text`,
       'warn.yaml: ok (4 warnings)',
     ])
   })
@@ -333,8 +333,8 @@ describe('init', () => {
     expectExit(v, 1)
     const out = lines(v.stdout)
     expect(out.length).toBeGreaterThan(10)
-    for (const l of out) expect(l).toMatch(/^newdesk\.yaml:\d+:\d+: \S+: TODO left to fill in: /)
-    expect(out).toContainEqual(expect.stringMatching(/: webhook\.verify\.header: TODO left to fill in: X-TODO-Signature$/))
+    for (const l of out) expect(l).toMatch(/^newdesk\.yaml:\d+:\d+: \S+: UH-E024 TODO left to fill in: /)
+    expect(out).toContainEqual(expect.stringMatching(/: webhook\.verify\.header: UH-E024 TODO left to fill in: X-TODO-Signature$/))
     expectExit(await run('init', 'newdesk'), 2)
     expectExit(await run('init', 'newdesk', '--force'), 0)
   })
@@ -375,12 +375,12 @@ describe('reportFailure (how every command ends on an error)', () => {
   })
   it('usage errors exit 2, run failures 1, mapping problems 1 with every problem', () => {
     expect(report(new CliError('bad'))).toEqual({ code: 2, out: 'error: bad' })
-    expect(report(new VendorRequestError('step "a": GET /x answered 500\nmore'))).toEqual({ code: 1, out: 'error: step "a": GET /x answered 500' })
+    expect(report(new VendorRequestError('UH-E035', 'step "a": GET /x answered 500\nmore'))).toEqual({ code: 1, out: 'error: UH-E035 step "a": GET /x answered 500' })
     const problems = [
-      { file: 'm.yaml', line: 1, column: 2, path: 'a', message: 'one' },
-      { file: 'm.yaml', line: 3, column: 4, path: 'b', message: 'two' },
+      { file: 'm.yaml', line: 1, column: 2, path: 'a', code: 'UH-E005' as const, message: 'one' },
+      { file: 'm.yaml', line: 3, column: 4, path: 'b', code: 'UH-W001' as const, message: 'two' },
     ]
-    expect(report(new MappingError(problems))).toEqual({ code: 1, out: 'm.yaml:1:2: a: one\nm.yaml:3:4: b: two' })
+    expect(report(new MappingError(problems))).toEqual({ code: 1, out: 'm.yaml:1:2: a: UH-E005 one\nm.yaml:3:4: b: UH-W001 two' })
   })
 })
 

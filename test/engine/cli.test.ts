@@ -54,7 +54,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 // sends one): validate accepts it and warns, before the file's verdict.
 const dedupeAt = positionOf(acmeText, `dedupeKey: '$headers."x-acme-delivery"'`, '$headers')
 const dedupeWarning = (file: string) =>
-  `${file}:${dedupeAt.line}:${dedupeAt.column}: webhook.dedupeKey: warning: reads the header "x-acme-delivery", which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`
+  `${file}:${dedupeAt.line}:${dedupeAt.column}: webhook.dedupeKey: UH-W003 warning: reads the header "x-acme-delivery", which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`
 const acmeOk = `${dedupeWarning('acme.yaml')}\nacme.yaml: ok (1 warning)\n`
 
 describe('validate', () => {
@@ -69,20 +69,20 @@ describe('validate', () => {
     const r = await run('validate', 'acme.yaml', 'bad.yaml')
     expect(r.code).toBe(1)
     const emit = positionOf(text, 'emit: closed', 'closed')
-    expect(lines(r.stdout)).toEqual([...lines(acmeOk), dedupeWarning('bad.yaml'), `bad.yaml:${emit.line}:${emit.column}: webhook.events[2].emit: must be one of: "newMessage", "assigned", "solved"`])
+    expect(lines(r.stdout)).toEqual([...lines(acmeOk), dedupeWarning('bad.yaml'), `bad.yaml:${emit.line}:${emit.column}: webhook.events[2].emit: UH-E007 must be one of: "newMessage", "assigned", "solved"`])
     // Schema problems come first; once they are fixed the JSONata error is reported at its character.
     write('bad2.yaml', replaceOnce(text, 'emit: closed', 'emit: solved'))
     const r2 = await run('validate', 'bad2.yaml')
     const bracket = positionOf(text, 'errorMessage: error.message ]', ']')
     expect(r2.code).toBe(1)
-    expect(lines(r2.stdout)).toEqual([dedupeWarning('bad2.yaml'), `bad2.yaml:${bracket.line}:${bracket.column}: http.errorMessage: JSONata error at character 15 of the expression: Syntax error: "]"`])
+    expect(lines(r2.stdout)).toEqual([dedupeWarning('bad2.yaml'), `bad2.yaml:${bracket.line}:${bracket.column}: http.errorMessage: UH-E014 JSONata error at character 15 of the expression: Syntax error: "]"`])
   })
 
   it('malformed YAML is reported positioned, exit 1', async () => {
     write('tab.yaml', replaceOnce(acmeText, '  timeoutMs: 5000\n', '\ttimeoutMs: 5000\n'))
     const r = await run('validate', 'tab.yaml')
     expect(r.code).toBe(1)
-    expect(lines(r.stdout)).toEqual([`tab.yaml:${positionOf(acmeText, '  timeoutMs: 5000', 'timeoutMs').line}:1: (yaml): Tabs are not allowed as indentation`])
+    expect(lines(r.stdout)).toEqual([`tab.yaml:${positionOf(acmeText, '  timeoutMs: 5000', 'timeoutMs').line}:1: (yaml): UH-E001 Tabs are not allowed as indentation`])
   })
 
   it('--settings with good settings: ok', async () => {
@@ -95,9 +95,9 @@ describe('validate', () => {
     expect(r.code).toBe(1)
     expect(lines(r.stdout)).toEqual([
       dedupeWarning('acme.yaml'),
-      'bad-settings.yaml:2:1: apiTokn: unknown setting "apiTokn"; this mapping declares: baseUrl, apiToken, webhookSecret, queue',
-      'bad-settings.yaml:1:1: (root): missing required setting "apiToken"',
-      'bad-settings.yaml:1:1: (root): missing required setting "webhookSecret"',
+      'bad-settings.yaml:2:1: apiTokn: UH-E026 unknown setting "apiTokn"; this mapping declares: baseUrl, apiToken, webhookSecret, queue',
+      'bad-settings.yaml:1:1: (root): UH-E028 missing required setting "apiToken"',
+      'bad-settings.yaml:1:1: (root): UH-E028 missing required setting "webhookSecret"',
     ])
   })
 
@@ -105,7 +105,7 @@ describe('validate', () => {
     write('settings.json', JSON.stringify({ baseUrl: 'http://x', apiToken: 't-1', webhookSecret: 'w-1', queue: { nested: true } }))
     const r = await run('validate', 'acme.yaml', '--settings', 'settings.json')
     expect(r.code).toBe(1)
-    expect(lines(r.stdout)).toEqual([dedupeWarning('acme.yaml'), 'settings.json:1:1: queue: must be a single value (text, number or true/false), not a list or mapping'])
+    expect(lines(r.stdout)).toEqual([dedupeWarning('acme.yaml'), 'settings.json:1:1: queue: UH-E027 must be a single value (text, number or true/false), not a list or mapping'])
   })
 })
 
@@ -143,7 +143,7 @@ describe('route', () => {
   it('a bad signature: the reason on stderr, exit 1', async () => {
     write('forged.json', signedRequest({ event: 'ticket.status', ticket: { id: 12, status: 'solved' } }, 'not-the-secret'))
     const r = await run('route', 'acme.yaml', 'forged.json', '--settings', 'settings.yaml')
-    expect(r).toEqual({ code: 1, stdout: '', stderr: 'verification failed (401): signature does not match\n' })
+    expect(r).toEqual({ code: 1, stdout: '', stderr: 'verification failed (401): UH-E047 signature does not match\n' })
   })
 
   it('--no-verify skips verification', async () => {
@@ -158,7 +158,7 @@ describe('route', () => {
     write('text.json', JSON.stringify({ headers: {}, body: 'not json' }))
     const r = await run('route', 'acme.yaml', 'text.json', '--settings', 'settings.yaml', '--no-verify')
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^invalid delivery \(400\): body is not valid JSON/)
+    expect(r.stderr).toMatch(/^invalid delivery \(400\): UH-E049 body is not valid JSON/)
   })
 
   it('a request file that is not JSON, or has no body: a clear error, exit 2', async () => {
@@ -185,7 +185,7 @@ describe('route', () => {
   it('a settings file that is JSON but not an object is reported, exit 1 (validate)', async () => {
     write('list-settings.json', '["a"]')
     const r = await run('validate', 'acme.yaml', '--settings', 'list-settings.json')
-    expect(r).toMatchObject({ code: 1, stdout: `${dedupeWarning('acme.yaml')}\nlist-settings.json:1:1: (root): settings must be a YAML mapping of name: value lines\n` })
+    expect(r).toMatchObject({ code: 1, stdout: `${dedupeWarning('acme.yaml')}\nlist-settings.json:1:1: (root): UH-E025 settings must be a YAML mapping of name: value lines\n` })
   })
 })
 
@@ -224,7 +224,7 @@ describe('test', () => {
     const r = await run('test', 'broken-fixtures.yaml', 'fixtures.yaml')
     expect(r.code).toBe(1)
     const out = lines(r.stdout)
-    expect(out[0]).toMatch(/^broken-fixtures\.yaml:\d+:13: webhook\.events\[2\]\.emit: must be one of/)
+    expect(out[0]).toMatch(/^broken-fixtures\.yaml:\d+:13: webhook\.events\[2\]\.emit: UH-E007 must be one of/)
     expect(out.at(-1)).toBe('3 passed, 1 failed')
   })
 })
@@ -276,7 +276,7 @@ describe('dry-run', () => {
     write('dry-error.json', JSON.stringify([{ status: 422, body: { error: { message: `token ${TOKEN} cannot do that` } } }]))
     const r = await run('dry-run', 'acme.yaml', 'closeTicket', '--settings', 'dry-settings.yaml', '--responses', 'dry-error.json')
     expect(r.code).toBe(1)
-    expect(lines(r.stdout).at(-1)).toBe('failed: closeTicket step 1: PUT /api/tickets/123 answered 422: token *** cannot do that')
+    expect(lines(r.stdout).at(-1)).toBe('failed: UH-E035 closeTicket step 1: PUT /api/tickets/123 answered 422: token *** cannot do that')
     expect(r.stdout).not.toContain(TOKEN)
     const bad = await run('dry-run', 'acme.yaml', 'reopenTicket')
     expect(bad.code).toBe(2)

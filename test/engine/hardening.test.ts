@@ -97,7 +97,7 @@ describe('dedupeKey coverage warnings', () => {
   it('a key read from a header the signature does not cover is a positioned warning', () => {
     const warnings = warningsOf({ verify: { ...verify, signed: '{{ $headers."x-ts" }}.{{ $rawBody }}' }, dedupeKey: '$headers."x-delivery" ? $headers."x-delivery" : id' })
     expect(warnings).toHaveLength(2)
-    expect(warnings[0]).toMatch(/^m\.yaml:\d+:\d+: webhook\.dedupeKey: warning: reads the header "x-delivery", which the signature \(webhook\.verify\.signed\) does not cover/)
+    expect(warnings[0]).toMatch(/^m\.yaml:\d+:\d+: webhook\.dedupeKey: UH-W003 warning: reads the header "x-delivery", which the signature \(webhook\.verify\.signed\) does not cover/)
   })
 
   it('no warning for a key from the signed body or a signed header', () => {
@@ -124,7 +124,7 @@ describe('pasted mapping limits', () => {
     const text = `${yamlOf(mappingObject())}# ${'x'.repeat(MAX_MAPPING_BYTES)}\n`
     const e = mappingErrorOf(() => compileMappingText(text, 'big.yaml'))
     const lines = text.slice(0, MAX_MAPPING_BYTES).split('\n')
-    expect(e.problems).toEqual([{ file: 'big.yaml', line: lines.length, column: lines.at(-1)!.length + 1, path: '(root)', message: `the mapping is ${Buffer.byteLength(text)} bytes; at most ${MAX_MAPPING_BYTES} are allowed (this is where it passes the limit)` }])
+    expect(e.problems).toEqual([{ file: 'big.yaml', line: lines.length, column: lines.at(-1)!.length + 1, path: '(root)', code: 'UH-E051', message: `the mapping is ${Buffer.byteLength(text)} bytes; at most ${MAX_MAPPING_BYTES} are allowed (this is where it passes the limit)` }])
   })
 
   it(`a mapping declaring more than ${MAX_SETTINGS} settings is refused at the first one over`, () => {
@@ -153,6 +153,6 @@ describe('deep YAML nesting', () => {
     const text = yamlOf(mappingObject()).replace(/^vendor:.*$/m, `vendor: { name: x, deep: ${'['.repeat(MAX_FLOW_NESTING + 1)}${']'.repeat(MAX_FLOW_NESTING + 1)} }`)
     const line = text.split('\n').findIndex((l) => l.startsWith('vendor:')) + 1
     const [p] = mappingErrorOf(() => compileMappingText(text, 'm.yaml')).problems
-    expect(p).toEqual({ file: 'm.yaml', line, column: 'vendor: { name: x, deep: '.length + MAX_FLOW_NESTING, path: '(yaml)', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` })
+    expect(p).toEqual({ file: 'm.yaml', line, column: 'vendor: { name: x, deep: '.length + MAX_FLOW_NESTING, path: '(yaml)', code: 'UH-E050', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` })
   })
 })

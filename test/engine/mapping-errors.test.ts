@@ -52,7 +52,7 @@ describe('malformed YAML', () => {
     const text = replaceOnce(acmeText, '  timeoutMs: 5000\n', '\ttimeoutMs: 5000\n')
     const e = mappingErrorOf(() => compileMappingText(text, 'some/dir/acme.yaml'))
     const { line } = positionOf(text, '\ttimeoutMs', '\t')
-    expect(e.message).toBe(`some/dir/acme.yaml:${line}:1: (yaml): Tabs are not allowed as indentation`)
+    expect(e.message).toBe(`some/dir/acme.yaml:${line}:1: (yaml): UH-E001 Tabs are not allowed as indentation`)
   })
 })
 
@@ -60,7 +60,7 @@ describe('schema violations', () => {
   it('a missing required field points at the map that lacks it', () => {
     const text = replaceOnce(acmeText, '      emit: solved\n', '')
     const p = onlyProblem(text)
-    expect(formatProblem(p)).toBe(`m.yaml:${positionOf(text, '- name: solved', 'name').line}:7: webhook.events[2]: missing required field "emit"`)
+    expect(formatProblem(p)).toBe(`m.yaml:${positionOf(text, '- name: solved', 'name').line}:7: webhook.events[2]: UH-E005 missing required field "emit"`)
   })
 
   it('an unknown field points at its key', () => {
@@ -212,9 +212,9 @@ describe('several problems at once', () => {
     const e = mappingErrorOf(() => compileMappingText(text, 'm.yaml'))
     const lines = e.message.split('\n')
     expect(lines).toHaveLength(3)
-    expect(lines).toContain(`m.yaml:${positionOf(text, 'colour: red', 'colour').line}:${positionOf(text, 'colour: red', 'colour').column}: vendor.colour: unknown field "colour"`)
-    expect(lines).toContain(`m.yaml:${positionOf(text, 'timeoutMs: fast', 'fast').line}:14: http.timeoutMs: must be integer`)
-    expect(lines).toContain(`m.yaml:${positionOf(text, 'emit: closed', 'closed').line}:13: webhook.events[2].emit: must be one of: "newMessage", "assigned", "solved"`)
+    expect(lines).toContain(`m.yaml:${positionOf(text, 'colour: red', 'colour').line}:${positionOf(text, 'colour: red', 'colour').column}: vendor.colour: UH-E006 unknown field "colour"`)
+    expect(lines).toContain(`m.yaml:${positionOf(text, 'timeoutMs: fast', 'fast').line}:14: http.timeoutMs: UH-E009 must be integer`)
+    expect(lines).toContain(`m.yaml:${positionOf(text, 'emit: closed', 'closed').line}:13: webhook.events[2].emit: UH-E007 must be one of: "newMessage", "assigned", "solved"`)
   })
 
   it('compile problems (JSONata and lints) are listed together too', () => {
@@ -241,12 +241,12 @@ describe('an alias bomb (billion laughs)', () => {
     const e = mappingErrorOf(() => compileMappingText(bomb, 'bomb.yaml'))
     expect(e.problems).toHaveLength(1)
     expect(e.problems[0]).toMatchObject({ file: 'bomb.yaml', line: 1, column: 1, path: '(yaml)' })
-    expect(e.message).toMatch(/^bomb\.yaml:1:1: \(yaml\): refused: .*alias/i)
+    expect(e.message).toMatch(/^bomb\.yaml:1:1: \(yaml\): UH-E002 refused: .*alias/i)
   })
 
   it('is refused in settings text as well', () => {
     const e = mappingErrorOf(() => loadMapping({ mapping: acmeText, settings: bomb }))
-    expect(e.message).toMatch(/^settings:1:1: \(yaml\): refused: .*alias/i)
+    expect(e.message).toMatch(/^settings:1:1: \(yaml\): UH-E002 refused: .*alias/i)
   })
 })
 
@@ -254,13 +254,13 @@ describe('loadMapping', () => {
   it('an unknown shipped mapping name is refused and the shipped names are listed', () => {
     const e = mappingErrorOf(() => loadMapping({ mapping: 'freshdesk-typo', settings: '' }))
     expect(shippedMappingNames().length).toBeGreaterThan(0)
-    expect(e.message).toBe(`mapping:1:1: (root): "freshdesk-typo" is not a shipped mapping; shipped: ${shippedMappingNames().join(', ')} (or paste a whole YAML mapping)`)
+    expect(e.message).toBe(`mapping:1:1: (root): UH-E003 "freshdesk-typo" is not a shipped mapping; shipped: ${shippedMappingNames().join(', ')} (or paste a whole YAML mapping)`)
   })
 
   it('problems of a pasted mapping are reported against the file name "mapping"', () => {
     const text = replaceOnce(acmeText, 'emit: solved', 'emit: closed')
     const e = mappingErrorOf(() => loadMapping({ mapping: text, settings: SETTINGS }))
-    expect(e.message).toMatch(/^mapping:\d+:13: webhook\.events\[2\]\.emit: must be one of/)
+    expect(e.message).toMatch(/^mapping:\d+:13: webhook\.events\[2\]\.emit: UH-E007 must be one of/)
   })
 
   it('the same configuration gives the same loaded object; the same mapping text shares the compiled mapping', () => {
@@ -297,6 +297,6 @@ describe('template braces in an expression slot', () => {
     const text = acmeText.replace("ticketId: $steps.ticket.body.ticket.id }", "ticketId: '{{ $steps.ticket.body.ticket.id }}' }")
     expect(text).not.toBe(acmeText)
     const at = positionOf(text, "'{{ $steps.ticket.body.ticket.id }}'", '{{')
-    expect(() => compileMappingText(text, 'm.yaml')).toThrow(`m.yaml:${at.line}:${at.column}: operations.createTicket.result.ticketId: this field is an expression, not a template: write the JSONata without {{ }}`)
+    expect(() => compileMappingText(text, 'm.yaml')).toThrow(`m.yaml:${at.line}:${at.column}: operations.createTicket.result.ticketId: UH-E013 this field is an expression, not a template: write the JSONata without {{ }}`)
   })
 })

@@ -130,7 +130,12 @@ describe('per-ticket values ($ticket)', () => {
   it('rules that do not read $ticket never load it', async () => {
     const engine = webhookEngine([{ when: 'true', emit: 'solved', ticketId: 'id' }])
     let calls = 0
-    const out = await engine.routeWebhook(post({ id: 1 }), { ticketValues: async () => (calls++, {}) })
+    const out = await engine.routeWebhook(post({ id: 1 }), {
+      ticketValues: async () => {
+        calls++
+        return {}
+      },
+    })
     expect(out.kind === 'events' && out.events.length).toBe(1)
     expect(calls).toBe(0)
   })

@@ -24,7 +24,7 @@ describe('parseSettings', () => {
 
   it('a secret that is only white space is refused at its key, naming the setting', () => {
     const e = mappingErrorOf(() => parseSettings('baseUrl: http://127.0.0.1:9\napiToken: tok-1\nwebhookSecret: "   "\n', declared, 'settings'))
-    expect(e.problems.map(formatProblem)).toEqual(['settings:3:1: webhookSecret: secret setting "webhookSecret" is only white space; give the real value or leave it out'])
+    expect(e.problems.map(formatProblem)).toEqual(['settings:3:1: webhookSecret: UH-E053 secret setting "webhookSecret" is only white space; give the real value or leave it out'])
     const required = mappingErrorOf(() => parseSettings('baseUrl: http://127.0.0.1:9\napiToken: "\t "\nwebhookSecret: w-1\n', declared, 'settings'))
     expect(required.problems.map((p) => p.message)).toEqual(['secret setting "apiToken" is only white space; give the real value or leave it out'])
   })
@@ -46,12 +46,12 @@ describe('parseSettings', () => {
 
   it('an unknown name is reported at its key with line and column, and the declared names are listed', () => {
     const e = mappingErrorOf(() => parseSettings('baseUrl: http://x\n  # a comment\napiTokn: abc\napiToken: tok-1\nwebhookSecret: w-1\n', declared, 'settings.yaml'))
-    expect(e.problems.map(formatProblem)).toEqual(['settings.yaml:3:1: apiTokn: unknown setting "apiTokn"; this mapping declares: baseUrl, apiToken, webhookSecret, queue'])
+    expect(e.problems.map(formatProblem)).toEqual(['settings.yaml:3:1: apiTokn: UH-E026 unknown setting "apiTokn"; this mapping declares: baseUrl, apiToken, webhookSecret, queue'])
   })
 
   it('unknown and missing settings are reported together', () => {
     const e = mappingErrorOf(() => parseSettings('baseUrl: http://x\napiTokn: a\n', declared))
-    expect(e.message).toContain('settings:2:1: apiTokn: unknown setting "apiTokn"')
+    expect(e.message).toContain('settings:2:1: apiTokn: UH-E026 unknown setting "apiTokn"')
     expect(e.message).toContain('missing required setting "apiToken"')
     expect(e.message).toContain('missing required setting "webhookSecret"')
     expect(e.problems).toHaveLength(3)
@@ -59,7 +59,7 @@ describe('parseSettings', () => {
 
   it('a nested value (mapping or list) is refused at its key', () => {
     const e = mappingErrorOf(() => parseSettings(`${GOOD}queue:\n  name: vip\n`, declared))
-    expect(e.problems.map(formatProblem)).toEqual(['settings:4:1: queue: must be a single value (text, number or true/false), not a list or mapping'])
+    expect(e.problems.map(formatProblem)).toEqual(['settings:4:1: queue: UH-E027 must be a single value (text, number or true/false), not a list or mapping'])
     const list = mappingErrorOf(() => parseSettings(`${GOOD}queue: [a, b]\n`, declared))
     expect(list.problems).toHaveLength(1)
     expect(list.problems[0]).toMatchObject({ line: 4, column: 1, path: 'queue' })
@@ -67,14 +67,14 @@ describe('parseSettings', () => {
 
   it('a YAML syntax error is positioned', () => {
     const e = mappingErrorOf(() => parseSettings('baseUrl: http://x\napiToken: a\napiToken: b\n', declared, 'settings.yaml'))
-    expect(e.problems.map(formatProblem)).toEqual(['settings.yaml:3:1: (yaml): Map keys must be unique'])
+    expect(e.problems.map(formatProblem)).toEqual(['settings.yaml:3:1: (yaml): UH-E001 Map keys must be unique'])
     const tab = mappingErrorOf(() => parseSettings('baseUrl: http://x\nextra:\n\tkey: 1\n', declared, 'settings.yaml'))
-    expect(tab.problems.map(formatProblem)).toEqual(['settings.yaml:3:1: (yaml): Tabs are not allowed as indentation'])
+    expect(tab.problems.map(formatProblem)).toEqual(['settings.yaml:3:1: (yaml): UH-E001 Tabs are not allowed as indentation'])
   })
 
   it('text that is not a mapping of name: value lines is refused', () => {
     const e = mappingErrorOf(() => parseSettings('just some words', declared))
-    expect(e.message).toBe('settings:1:1: (root): settings must be a YAML mapping of name: value lines')
+    expect(e.message).toBe('settings:1:1: (root): UH-E025 settings must be a YAML mapping of name: value lines')
     expect(() => parseSettings('- a\n- b\n', declared)).toThrow('settings must be a YAML mapping')
   })
 
@@ -112,7 +112,7 @@ describe('loadMapping with settings', () => {
   it('settings that fail leave nothing cached: the same bad text fails again, a good one then loads', () => {
     const bad = 'baseUrl: http://x\napiTokn: abc\n'
     const first = mappingErrorOf(() => loadMapping({ mapping: acmeText, settings: bad }))
-    expect(first.message).toContain('settings:2:1: apiTokn: unknown setting "apiTokn"')
+    expect(first.message).toContain('settings:2:1: apiTokn: UH-E026 unknown setting "apiTokn"')
     const again = mappingErrorOf(() => loadMapping({ mapping: acmeText, settings: bad }))
     expect(again.message).toBe(first.message)
     const good = loadMapping({ mapping: acmeText, settings: `${GOOD}queue: settings-cache-test\n` })

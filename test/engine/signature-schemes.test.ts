@@ -19,7 +19,6 @@ const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 const pem = (k: KeyObject, type: 'spki' | 'pkcs8') => k.export({ format: 'pem', type }) as string
 const RSA_PUBLIC = pem(rsa.publicKey, 'spki')
 const RSA_PRIVATE = pem(rsa.privateKey, 'pkcs8')
-const EC_PRIVATE = pem(ec.privateKey, 'pkcs8')
 const NOW = Date.parse('2026-03-01T12:00:00Z')
 const BODY = JSON.stringify({ id: 'T1', event: 'solved' })
 
@@ -28,7 +27,7 @@ const engineFor = (verify: object, extra: Record<string, string> = {}) =>
   engineOf(mappingObject({ settings: settingsDecl, webhook: { verify, events: [{ when: 'true', emit: 'solved', ticketId: 'id' }] } }), { baseUrl: stub.url, apiToken: 'tok-123456', ...extra })
 const delivery = (headers: Record<string, string> = {}, body = BODY): SignableDelivery => ({ method: 'POST', path: '/', query: '', headers: { 'content-type': 'application/json', ...headers }, body })
 type Engine = ReturnType<typeof engineFor>
-const scopeOf = (engine: Engine, settings: Record<string, string>) => ({ settings: { ...settings }, registration: {} })
+const scopeOf = (_engine: Engine, settings: Record<string, string>) => ({ settings: { ...settings }, registration: {} })
 
 async function outcome(engine: Engine, d: SignableDelivery, now = NOW) {
   return engine.routeWebhook({ method: d.method, path: d.path, query: d.query, headers: d.headers, body: d.body }, { now })

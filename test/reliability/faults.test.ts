@@ -25,7 +25,9 @@ const SETTLE_LIMIT_MS = 60_000
 
 const random = seeded(0xfa17)
 const counts: Record<string, number> = {}
-const count = (k: string) => void (counts[k] = (counts[k] ?? 0) + 1)
+const count = (k: string) => {
+  counts[k] = (counts[k] ?? 0) + 1
+}
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Limits one key's faults to MAX_FAULTS_IN_A_ROW in a row. */

@@ -55,7 +55,7 @@ const MUTATIONS: Record<string, (lines: string[], r: Rand) => string[]> = {
 }
 
 function replaceValue(lines: string[], r: Rand, value: () => string): string[] {
-  const candidates = lines.map((l, i) => i).filter((i) => VALUE_LINE.test(lines[i]!))
+  const candidates = lines.map((_l, i) => i).filter((i) => VALUE_LINE.test(lines[i]!))
   if (!candidates.length) return lines
   const i = pick(r, candidates)
   const out = [...lines]
@@ -105,7 +105,8 @@ describe('reliability: mapping fuzz through the loader', () => {
         const text = mutated.join('\n')
         const { failures, ms, outcome } = judge(text, `fuzz/${name}.yaml`)
         const kind = chosen.length > 1 ? 'combined' : chosen[0]!
-        const s = (stats[kind] ??= { cases: 0, compiled: 0, refused: 0, failed: 0, maxMs: 0 })
+        stats[kind] ??= { cases: 0, compiled: 0, refused: 0, failed: 0, maxMs: 0 }
+        const s = stats[kind]!
         s.cases++
         s[outcome]++
         s.maxMs = Math.max(s.maxMs, ms)

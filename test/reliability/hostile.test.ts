@@ -61,7 +61,7 @@ describe('reliability: hostile bodies', () => {
       make: () => signed(JSON.stringify(Array.from({ length: MAX_EVENTS_PER_DELIVERY }, () => ({ event: 'ticket.status', ticket: { id: 'T-not-ours', status: 'solved' } })))),
       status: 200,
     },
-    { name: 'invalid UTF-8 and lone surrogates, unsigned', make: () => unsigned(Buffer.from([0x7b, 0xff, 0xfe, 0xc3, 0x28, 0x7d]).toString('latin1') + '\ud800', 'application/json'), status: 401, writes: 0 },
+    { name: 'invalid UTF-8 and lone surrogates, unsigned', make: () => unsigned(`${Buffer.from([0x7b, 0xff, 0xfe, 0xc3, 0x28, 0x7d]).toString('latin1')}\ud800`, 'application/json'), status: 401, writes: 0 },
     { name: 'lone surrogates and U+FFFD in a signed body', make: () => signed(`{"event":"ticket.status","ticket":{"id":"T-not-ours","status":"\\ud800\ufffd"}}`), status: 200 },
     { name: 'invalid JSON, signed', make: () => signed('{"event": "message.created", '), status: 400, writes: 0 },
     {

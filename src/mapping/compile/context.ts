@@ -1,5 +1,6 @@
 import { compileExpression, type CompiledExpression, ExpressionSyntaxError } from '../../expr/compileExpression'
 import { compileTemplate, type CompiledTemplate } from '../../expr/compileTemplate'
+import type { DiagnosticCode } from '../../diagnostics/codes'
 import type { PathSegment, Problem, SourceDocument } from '../problems'
 import { MAPPING_VARIABLES, unknownVariables } from './variables'
 
@@ -23,8 +24,8 @@ export class CompileContext {
     this.declaredSettings = new Set(Object.keys(settings ?? {}))
   }
 
-  problem(path: PathSegment[], message: string, options?: { offsetInValue?: number }) {
-    this.problems.push(this.source.problem(path, message, options))
+  problem(code: DiagnosticCode, path: PathSegment[], message: string, options?: { offsetInValue?: number }) {
+    this.problems.push(this.source.problem(code, path, message, options))
   }
 
   /** A JSONata expression slot (the result keeps its JSON type). */
@@ -33,14 +34,14 @@ export class CompileContext {
     this.lintVariables(text, 'expression', path)
     if (/^\s*\{\{[\s\S]*\}\}\s*$/.test(text)) {
       // A common slip: template braces in an expression slot, which JSONata would read as nested objects.
-      this.problem(path, 'this field is an expression, not a template: write the JSONata without {{ }}', { offsetInValue: text.indexOf('{{') })
+      this.problem('UH-E013', path, 'this field is an expression, not a template: write the JSONata without {{ }}', { offsetInValue: text.indexOf('{{') })
       return compileExpression('undefined')
     }
     try {
       return compileExpression(text)
     } catch (e) {
       if (!(e instanceof ExpressionSyntaxError)) throw e
-      this.problem(path, `JSONata error at character ${e.position + 1} of the expression: ${e.message}`, { offsetInValue: e.position })
+      this.problem('UH-E014', path, `JSONata error at character ${e.position + 1} of the expression: ${e.message}`, { offsetInValue: e.position })
       return compileExpression('undefined')
     }
   }
@@ -57,7 +58,7 @@ export class CompileContext {
       return compileTemplate(text)
     } catch (e) {
       if (!(e instanceof ExpressionSyntaxError)) throw e
-      this.problem(path, `template error at character ${e.position + 1}: ${e.message}`, { offsetInValue: e.position })
+      this.problem('UH-E015', path, `template error at character ${e.position + 1}: ${e.message}`, { offsetInValue: e.position })
       return compileTemplate('')
     }
   }
@@ -74,7 +75,7 @@ export class CompileContext {
 
   private lintVariables(text: string, kind: 'expression' | 'template', path: PathSegment[]) {
     for (const v of unknownVariables(text, kind)) {
-      this.problem(path, `unknown variable $${v.name}: mappings read ${[...MAPPING_VARIABLES].map((n) => `$${n}`).join(', ')} (or variables bound with :=)`, { offsetInValue: v.offset })
+      this.problem('UH-E016', path, `unknown variable $${v.name}: mappings read ${[...MAPPING_VARIABLES].map((n) => `$${n}`).join(', ')} (or variables bound with :=)`, { offsetInValue: v.offset })
     }
   }
 
@@ -82,13 +83,13 @@ export class CompileContext {
     if (text.includes('$registration')) this.registrationReads.push(path)
     for (const m of text.matchAll(/\$settings\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
       if (!this.declaredSettings.has(m[1]!)) {
-        this.problem(path, `uses setting "${m[1]}" that the mapping does not declare under settings`, { offsetInValue: m.index })
+        this.problem('UH-E017', path, `uses setting "${m[1]}" that the mapping does not declare under settings`, { offsetInValue: m.index })
       }
     }
     if (stepIds) {
       for (const m of text.matchAll(/\$steps\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
         if (!stepIds.has(m[1]!)) {
-          this.problem(path, `refers to step "${m[1]}", which is not an earlier step of this operation`, { offsetInValue: m.index })
+          this.problem('UH-E018', path, `refers to step "${m[1]}", which is not an earlier step of this operation`, { offsetInValue: m.index })
         }
       }
     }

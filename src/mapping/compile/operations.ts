@@ -35,8 +35,8 @@ export function compileOperations(ops: M.Operations, cx: CompileContext): Compil
   const { createUser, createTicket, sendMessage, closeTicket, register, unregister, checkCredentials, ...rest } = ops
   allFieldsRead(rest)
   // The hand-off cannot go on without these ids (the schema requires them too).
-  if (createUser && !createUser.result?.externalUserId) cx.problem(['operations', 'createUser'], 'must have result.externalUserId')
-  if (createTicket && !createTicket.result?.ticketId) cx.problem(['operations', 'createTicket'], 'must have result.ticketId')
+  if (createUser && !createUser.result?.externalUserId) cx.problem('UH-E019', ['operations', 'createUser'], 'must have result.externalUserId')
+  if (createTicket && !createTicket.result?.ticketId) cx.problem('UH-E020', ['operations', 'createTicket'], 'must have result.ticketId')
   const { placeholderEmail, ...createUserSteps } = createUser
   const byType: Record<string, CompiledOperation> = {}
   for (const [type, op] of Object.entries(sendMessage ?? {})) {

@@ -29,7 +29,7 @@ function compileFiles(files: M.FilesSpec | undefined, cx: CompileContext, path: 
   if (!files) return undefined
   const { as, field, maxBytes, contentTypes, ...rest } = files
   allFieldsRead(rest)
-  if (hasForm) cx.problem(path, 'a step with files sends multipart or JSON: give the other fields in `body`, not `form`')
+  if (hasForm) cx.problem('UH-E056', path, 'a step with files sends multipart or JSON: give the other fields in `body`, not `form`')
   return { as, field: field ?? 'file', maxBytes: maxBytes ?? DEFAULT_MAX_FILE_BYTES, contentTypes }
 }
 
@@ -79,7 +79,7 @@ export function compileSteps(list: M.Step[] | undefined, cx: CompileContext, pat
     const p = [...path, i]
     const { id, when, forEach, request, paginate, retry, onError, ...rest } = step
     allFieldsRead(rest)
-    if (id && ids.has(id)) cx.problem([...p, 'id'], `step id "${id}" is used twice in ${owner}`)
+    if (id && ids.has(id)) cx.problem('UH-E021', [...p, 'id'], `step id "${id}" is used twice in ${owner}`)
     const label = `${owner} step ${id ? `"${id}"` : i + 1}`
     const compiled: CompiledStep = {
       label,

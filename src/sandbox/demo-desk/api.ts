@@ -237,7 +237,7 @@ const routes: Route[] = [
       const webhook: WebhookSubscription = {
         id: store.nextId('whk'),
         url,
-        secret: 'whsec_' + randomBytes(24).toString('hex'),
+        secret: `whsec_${randomBytes(24).toString('hex')}`,
         events,
         createdAt: new Date().toISOString(),
       }
@@ -314,7 +314,10 @@ function idempotencyKeyOf(ctx: ApiContext, req: IncomingMessage, path: string) {
   const key = req.headers['idempotency-key']
   if (req.method !== 'POST' || typeof key !== 'string' || key.trim() === '') return undefined
   let seen = answered.get(ctx)
-  if (!seen) answered.set(ctx, (seen = new Map()))
+  if (!seen) {
+    seen = new Map()
+    answered.set(ctx, seen)
+  }
   const id = `${path}\u0000${key}`
   return {
     previous: seen.get(id),

@@ -69,7 +69,7 @@ export type DemoDesk = {
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
 export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDesk> {
-  const apiToken = opts.apiToken ?? 'demo_' + randomBytes(16).toString('hex')
+  const apiToken = opts.apiToken ?? `demo_${randomBytes(16).toString('hex')}`
   const log = opts.log ?? (() => {})
   const store = new DeskStore()
   const listeners: { [E in keyof DemoDeskEvents]: Set<DemoDeskEvents[E]> } = {
@@ -89,11 +89,13 @@ export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDes
     retryDelaysMs: opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
     timeoutMs: opts.deliveryTimeoutMs ?? 5000,
     log,
-    onDelivery: (d) => listeners.delivery.forEach((cb) => safely(() => cb(structuredClone(d)))),
+    onDelivery: (d) => {
+      for (const cb of listeners.delivery) safely(() => cb(structuredClone(d)))
+    },
   })
   store.onChange((change) => {
-    if (change.kind === 'ticket') listeners.ticket.forEach((cb) => safely(() => cb(structuredClone(change.ticket))))
-    else listeners.message.forEach((cb) => safely(() => cb(structuredClone(change.message), structuredClone(change.ticket))))
+    if (change.kind === 'ticket') for (const cb of listeners.ticket) safely(() => cb(structuredClone(change.ticket)))
+    else for (const cb of listeners.message) safely(() => cb(structuredClone(change.message), structuredClone(change.ticket)))
     dispatcher.handle(change)
   })
 
@@ -155,7 +157,7 @@ export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDes
     { id: 'agt_1', name: 'Alice Agent', email: 'alice@demo-desk.local', avatarUrl: `${baseUrl}/avatars/alice.svg` },
     { id: 'agt_2', name: 'Bob Builder', email: 'bob@demo-desk.local', avatarUrl: `${baseUrl}/avatars/bob.svg` },
   ]
-  agents.forEach((a) => store.addAgent(a))
+  for (const a of agents) store.addAgent(a)
   consoleHtml = renderConsole({ apiToken, agents, pollMs: opts.pollMs })
   log(`Demo Desk listening on ${baseUrl} (console: ${baseUrl}/)`)
 

@@ -10,7 +10,7 @@ export const DEFAULT_RETRY_DELAYS_MS = [200, 1000, 3000]
 
 /** `sha256=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>` — the `X-Desk-Signature` header value. */
 export function signDelivery(secret: string, timestamp: number | string, rawBody: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${rawBody}`).digest('hex')}`
 }
 
 type PostResult = { statusCode: number | null; error: string | null }
@@ -102,7 +102,7 @@ export class WebhookDispatcher {
 
   private finish(id: string, status: Delivery['status']) {
     const d = this.live(id)
-    if (!d || d.status !== 'pending') return
+    if (d?.status !== 'pending') return
     d.status = status
     d.finishedAt = new Date().toISOString()
     this.opts.onDelivery(structuredClone(d))
@@ -113,7 +113,7 @@ export class WebhookDispatcher {
     const maxAttempts = this.opts.retryDelaysMs.length + 1
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       const d = this.live(delivery.id)
-      if (!d || d.status !== 'pending') return
+      if (d?.status !== 'pending') return
       if (this.closed) return this.finish(d.id, 'cancelled')
       const timestamp = Math.floor(Date.now() / 1000)
       const startedAt = new Date()

@@ -18,7 +18,7 @@ http
       try { event = JSON.parse(body).event ?? event; } catch {}
       n += 1;
       const file = path.join(outDir, `${n}-${event}.json`);
-      fs.writeFileSync(file, JSON.stringify({ method: req.method, path: req.url, headers: req.headers, body }, null, 2) + '\n');
+      fs.writeFileSync(file, `${JSON.stringify({ method: req.method, path: req.url, headers: req.headers, body }, null, 2)}\n`);
       process.stdout.write(`${file}\n`);
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });

@@ -9,7 +9,7 @@ let bad = 0;
 for (const file of files) {
   const { headers, body } = JSON.parse(fs.readFileSync(file, 'utf8'));
   const expected =
-    'sha256=' + crypto.createHmac('sha256', secret).update(`${headers['x-rt-timestamp']}.${body}`, 'utf8').digest('hex');
+    `sha256=${crypto.createHmac('sha256', secret).update(`${headers['x-rt-timestamp']}.${body}`, 'utf8').digest('hex')}`;
   const got = headers['x-rt-signature'] ?? '';
   const ok = got.length === expected.length && crypto.timingSafeEqual(Buffer.from(got), Buffer.from(expected));
   if (!ok) bad += 1;
