@@ -7,7 +7,7 @@ import { startStubHelpdesk, type StubHelpdesk } from '../src/fixtures/stubHelpde
 import { compileMappingText } from '../src/mapping/loadMapping'
 import type { OperationFixture, WebhookFixture } from '../src/mapping/types'
 import { conformancePlan, expectedRequests, fixtureJwks, requestLine, tokenRequestLines, type ConformancePlan } from '../src/fixtures/conformancePlan'
-import { botpressCaller, startIntegrationServer, type IntegrationServer } from '../src/sandbox/integrationServer'
+import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type IntegrationServer } from '../src/sandbox/integrationServer'
 import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { bundle } from './support/harness'
 
@@ -51,7 +51,7 @@ beforeAll(async () => {
   stub = await startStubHelpdesk()
   // Whole files with their fixtures are pasted on purpose (what is tested is the file as shipped): a header
   // limit above Node's default lets them through; test/configuration-size.test.ts covers the default.
-  integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp', env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url }, maxHeaderSize: 1024 * 1024 })
+  integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp', env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url }, maxHeaderSize: PASTED_FILE_HEADER_LIMIT })
 })
 afterAll(async () => {
   await integration?.stop()

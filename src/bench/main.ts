@@ -13,7 +13,7 @@ import { Client } from '@botpress/client'
 import { startStubHelpdesk, type StubHelpdesk } from '../fixtures/stubHelpdesk'
 import { compileMappingText } from '../mapping/loadMapping'
 import { shippedMappings } from '../mapping/shippedMappings.generated'
-import { botpressCaller, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../sandbox/integrationServer'
+import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../sandbox/integrationServer'
 import { startRuntimeEmulator, type RuntimeEmulator } from '../sandbox/runtime-emulator'
 import { duplicateRatesOnTwoWorkers } from './twoWorkers'
 import { validationFigures } from './validationFigures'
@@ -108,7 +108,8 @@ async function runSubject(subject: Subject, round: number): Promise<Figures> {
   deskRoutes(desk)
   let server: IntegrationServer | undefined
   try {
-    server = await startIntegrationServer({ bundle: BUNDLES[subject], apiUrl: emulator.url, token: TOKEN })
+    // The growth case pastes a 200-rule mapping: room for it, as the sandbox has.
+    server = await startIntegrationServer({ bundle: BUNDLES[subject], apiUrl: emulator.url, token: TOKEN, maxHeaderSize: PASTED_FILE_HEADER_LIMIT })
     const configuration = { mapping: 'demo-desk', settings: settingsFor(desk) }
     const botClient = new Client({ apiUrl: emulator.url, botId: who.botId, token: TOKEN })
     const { user: botUser } = await botClient.createUser({ tags: {}, name: 'Bot' })

@@ -2,6 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { adviceForConfiguration } from '../definition/configurationSize'
 
+/**
+ * A header limit with room for a whole pasted mapping file, comments and fixtures included (Node's default is
+ * 16 KiB): for the sandbox, the mapping conformance suite and the benchmark, which paste whole files on purpose.
+ */
+export const PASTED_FILE_HEADER_LIMIT = 1024 * 1024
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer()

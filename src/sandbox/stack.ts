@@ -8,13 +8,11 @@ import { REQUEST_LOG_TAG } from '../http/requestLog'
 import { loadMapping } from '../mapping/loadMapping'
 import { startDemoDesk, type DemoDesk } from './demo-desk'
 import { startHitlDriver, IntegrationCallError, type HitlDriver, type HitlDriverOptions } from './hitlDriver'
-import { botpressCaller, startIntegrationServer, type BotpressCaller, type BotpressIdentity, type CallResult, type IntegrationServer } from './integrationServer'
+import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type BotpressCaller, type BotpressIdentity, type CallResult, type IntegrationServer } from './integrationServer'
 import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from './runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
 
 const WEBCHAT_ID = 'intg_webchat_sandbox'
-/** The sandbox's header limit: room for a whole pasted mapping file (Node's default is 16 KiB). */
-const LOCAL_HEADER_LIMIT = 1024 * 1024
 
 export type Progress = <T>(label: string, run: () => Promise<T>, detail?: (value: T) => string) => Promise<T>
 const silent: Progress = (_label, run) => run()
@@ -141,7 +139,7 @@ export function createSandbox(opts: SandboxOptions) {
             // The Demo Desk logs what it receives itself; another helpdesk's requests are logged by the integration.
             env: logVendorRequests ? { UNIVERSAL_HITL_LOG_REQUESTS: '1' } : undefined,
             onOutput: integrationLog,
-            maxHeaderSize: LOCAL_HEADER_LIMIT,
+            maxHeaderSize: PASTED_FILE_HEADER_LIMIT,
           }),
         (i) => `${i.url}, pid ${i.pid}`,
       )
