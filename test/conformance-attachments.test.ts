@@ -28,7 +28,11 @@ describe('conformance: agent attachments become Botpress media messages', () => 
   })
   afterAll(async () => s?.stop())
 
-  const reply = (id: string, text: string, files: unknown[]) => ({ event: 'message.created', ticket: { id: TICKET }, message: { id, text, files, author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } } })
+  const reply = (id: string, text: string, files: unknown[]) => ({
+    event: 'message.created',
+    ticket: { id: TICKET },
+    message: { id, text, files, author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } },
+  })
 
   it('text first, then each file as its own message type, keyed id, id#1, id#2 (a redelivery finds them)', async () => {
     s.emulator.clearCalls()
@@ -37,7 +41,9 @@ describe('conformance: agent attachments become Botpress media messages', () => 
       { url: 'https://cdn.acme.example/f/terms.pdf', name: 'terms.pdf', type: 'application/pdf' },
     ]
     expect((await bp.webhook(signedAcmeDelivery(reply('m_a1', 'Here you go', files)))).status).toBe(200)
-    const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => c.body as { type: string; payload: unknown; tags: unknown; userId: string })
+    const created = s.emulator
+      .callsTo('POST', '/v1/chat/messages/get-or-create')
+      .map((c) => c.body as { type: string; payload: unknown; tags: unknown; userId: string })
     expect(created.map(({ type, payload, tags }) => ({ type, payload, tags }))).toEqual([
       { type: 'text', payload: { text: 'Here you go' }, tags: { id: 'm_a1' } },
       { type: 'image', payload: { imageUrl: files[0]!.url, title: 'label.png' }, tags: { id: 'm_a1#1' } },
@@ -56,15 +62,24 @@ describe('conformance: agent attachments become Botpress media messages', () => 
 
   it('a reply with only a file gives only the file message', async () => {
     s.emulator.clearCalls()
-    expect((await bp.webhook(signedAcmeDelivery(reply('m_a2', '', [{ url: 'https://cdn.acme.example/f/x.mp3', name: 'x.mp3', type: 'audio/mpeg' }])))).status).toBe(200)
+    expect(
+      (await bp.webhook(signedAcmeDelivery(reply('m_a2', '', [{ url: 'https://cdn.acme.example/f/x.mp3', name: 'x.mp3', type: 'audio/mpeg' }])))).status,
+    ).toBe(200)
     expect(s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => (c.body as { type: string }).type)).toEqual(['audio'])
   })
 
-  it('rehost: a file behind the helpdesk\'s auth is downloaded with it and arrives as a Botpress file; a failure as a text naming it', async () => {
+  it("rehost: a file behind the helpdesk's auth is downloaded with it and arrives as a Botpress file; a failure as a text naming it", async () => {
     const rehosting = replaceOnce(mapping, `"contentType": type}'`, `"contentType": type, "rehost": true}'`)
     const rbp = s.withConfiguration({ mapping: rehosting, settings: acmeSettings(s.helpdesk.url) })
     const pdf = '%PDF-1.4 agent terms'
-    s.helpdesk.route({ method: 'GET', path: '/files/terms.pdf', respond: (r) => (r.headers.authorization === `Bearer ${SECRETS.apiToken}` ? { status: 200, headers: { 'content-type': 'application/pdf' }, body: pdf } : { status: 401, body: 'no' }) })
+    s.helpdesk.route({
+      method: 'GET',
+      path: '/files/terms.pdf',
+      respond: (r) =>
+        r.headers.authorization === `Bearer ${SECRETS.apiToken}`
+          ? { status: 200, headers: { 'content-type': 'application/pdf' }, body: pdf }
+          : { status: 401, body: 'no' },
+    })
     s.helpdesk.route({ method: 'GET', path: '/files/gone.png', respond: () => ({ status: 404, body: 'missing' }) })
     s.emulator.clearCalls()
     const files = [

@@ -1,14 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import {
-  Client,
-  InvalidPayloadError,
-  isApiError,
-  ResourceNotFoundError,
-  UnauthorizedError,
-  type ApiError,
-  type Message,
-  type Event,
-} from '@botpress/client'
+import { Client, InvalidPayloadError, isApiError, ResourceNotFoundError, UnauthorizedError, type ApiError, type Message, type Event } from '@botpress/client'
 import { declaredTagsOf, startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 
 let emu: RuntimeEmulator
@@ -192,9 +183,7 @@ describe('messages', () => {
     expect(missing.code).toBe(404)
 
     const bad = await rejection(
-      client.createMessage({ conversationId: conversation.id, type: 'text', payload: {}, tags: {} } as unknown as Parameters<
-        Client['createMessage']
-      >[0]),
+      client.createMessage({ conversationId: conversation.id, type: 'text', payload: {}, tags: {} } as unknown as Parameters<Client['createMessage']>[0]),
     )
     expect(bad).toBeInstanceOf(InvalidPayloadError)
     expect(bad.type).toBe('InvalidPayload')
@@ -219,7 +208,11 @@ describe('request rules (as strict as the runtime API)', () => {
       body: JSON.stringify({ tags: {}, name: 'Jane', nickname: 'J' }),
     })
     expect(raw.status).toBe(400)
-    expect(await raw.json()).toMatchObject({ code: 400, type: 'InvalidPayload', message: expect.stringMatching(/"nickname" is not a field of getOrCreateUser/) })
+    expect(await raw.json()).toMatchObject({
+      code: 400,
+      type: 'InvalidPayload',
+      message: expect.stringMatching(/"nickname" is not a field of getOrCreateUser/),
+    })
     await refused(client.getOrCreateConversation({ channel: 'c'.repeat(201), tags: {} }), /"channel" must be at most 200 characters/)
     await refused(client.createUser({ tags: {}, name: 'n'.repeat(201) }), /"name" must be at most 200 characters/)
     // At the limits, the same requests pass.
@@ -233,7 +226,10 @@ describe('request rules (as strict as the runtime API)', () => {
     const client = integration()
     const { user } = await client.createUser({ tags: {} })
     const { conversation } = await client.createConversation({ channel: 'c', tags: {} })
-    await refused(client.createMessage({ conversationId: 'conv_1', userId: user.id, type: 'text', payload: {}, tags: {} }), /"conversationId" must be an id of 28 to 36 characters/)
+    await refused(
+      client.createMessage({ conversationId: 'conv_1', userId: user.id, type: 'text', payload: {}, tags: {} }),
+      /"conversationId" must be an id of 28 to 36 characters/,
+    )
     await refused(client.createEvent({ type: 'x', payload: {}, userId: 'u' }), /"userId" must be an id/)
     await refused(client.createMessage({ conversationId: conversation.id, userId: user.id, type: 'text', payload: {} } as never), /"tags" is required/)
     await refused(client.updateUser({ id: user.id, tags: { id: 'v'.repeat(501) } }), /"tags.id" must be at most 500 characters/)
@@ -244,7 +240,11 @@ describe('request rules (as strict as the runtime API)', () => {
 
 describe('declared tags', () => {
   it('an integration may only write the tags it declared; bots and undeclared integrations are not checked', async () => {
-    const strict = await startRuntimeEmulator({ integrationTags: { int_1: declaredTagsOf({ user: { tags: { id: {} } }, channels: { hitl: { conversation: { tags: { id: {} } }, message: { tags: { id: {} } } } } }) } })
+    const strict = await startRuntimeEmulator({
+      integrationTags: {
+        int_1: declaredTagsOf({ user: { tags: { id: {} } }, channels: { hitl: { conversation: { tags: { id: {} } }, message: { tags: { id: {} } } } } }),
+      },
+    })
     try {
       const client = new Client({ apiUrl: strict.url, botId: 'bot_1', integrationId: 'int_1' })
       const e = await rejection(client.createUser({ tags: { id: '1', nickname: 'x' } }))
@@ -255,7 +255,9 @@ describe('declared tags', () => {
       expect(user.tags).toEqual({ id: '1' })
       // The bot (the HITL plugin) writes its own tags, and another integration is not described here.
       expect((await new Client({ apiUrl: strict.url, botId: 'bot_1' }).updateUser({ id: user.id, tags: { downstream: 'x' } })).user.tags.downstream).toBe('x')
-      expect((await new Client({ apiUrl: strict.url, botId: 'bot_1', integrationId: 'int_2' }).createUser({ tags: { any: 'y' } })).user.tags).toEqual({ any: 'y' })
+      expect((await new Client({ apiUrl: strict.url, botId: 'bot_1', integrationId: 'int_2' }).createUser({ tags: { any: 'y' } })).user.tags).toEqual({
+        any: 'y',
+      })
     } finally {
       await strict.close()
     }
@@ -390,10 +392,7 @@ describe('recording', () => {
     const client = integration({ integrationAlias: 'desk' })
     const { user } = await client.getOrCreateUser({ tags: { id: uniq('R') } })
     await client.getUser({ id: user.id })
-    expect(emu.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
-      'POST /v1/chat/users/get-or-create',
-      `GET /v1/chat/users/${user.id}`,
-    ])
+    expect(emu.calls.map((c) => `${c.method} ${c.path}`)).toEqual(['POST /v1/chat/users/get-or-create', `GET /v1/chat/users/${user.id}`])
     const [create, get] = emu.calls
     expect(create!.headers).toMatchObject({
       authorization: 'Bearer tok',
@@ -469,7 +468,14 @@ describe('getOrCreateMessage, lost answers and call counts (the hot path relies 
     expect(new Set(results.map((r) => r.message.id)).size).toBe(1)
     const other = (await client.createConversation({ channel: 'hitl', tags: { id: uniq('GM') } })).conversation
     const { user } = await client.createUser({ tags: { id: uniq('agent') } })
-    const elsewhere = await client.getOrCreateMessage({ conversationId: other.id, userId: user.id, type: 'text', payload: { text: 'hi' }, tags: { id: 'same' }, discriminateByTags: ['id'] })
+    const elsewhere = await client.getOrCreateMessage({
+      conversationId: other.id,
+      userId: user.id,
+      type: 'text',
+      payload: { text: 'hi' },
+      tags: { id: 'same' },
+      discriminateByTags: ['id'],
+    })
     expect(elsewhere.message.id).not.toBe(results[0]!.message.id)
     expect([...emu.data.messages.values()].filter((m) => m.conversationId === conversation.id)).toHaveLength(1)
   })
@@ -500,7 +506,12 @@ describe('files (upsertFile, the upload URL, the served file)', () => {
   it('uploadFile of the real client: pending file, PUT of the bytes, then served at `url` with its type', async () => {
     const client = integration()
     const bytes = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0x10])
-    const { file } = await client.uploadFile({ key: uniq('agent/report.png').replace(' ', '-'), content: bytes, contentType: 'image/png', accessPolicies: ['public_content'] })
+    const { file } = await client.uploadFile({
+      key: uniq('agent/report.png').replace(' ', '-'),
+      content: bytes,
+      contentType: 'image/png',
+      accessPolicies: ['public_content'],
+    })
     expect(file).toMatchObject({ botId: 'bot_1', size: 7, contentType: 'image/png', owner: { type: 'integration', id: 'int_1' } })
     expect(emu.calls.map((c) => [c.method, c.op ?? c.path.split('/').slice(0, 3).join('/'), c.status])).toEqual([
       ['PUT', 'upsertFile', 200],

@@ -53,7 +53,10 @@ export async function downloadFile(file: MessageFile, limits: { maxBytes: number
     throw new FileNotAttached(file, `its URL "${file.url}" is not a URL`)
   }
   if (!/^https?:$/.test(url.protocol) || !hostAllowed(url.hostname.toLowerCase(), limits.hosts)) {
-    throw new FileHostNotAllowedError('UH-E061', `files are only downloaded from Botpress file hosts (${limits.hosts.join(', ')}), not ${url.host || file.url}: ${file.name} was not sent`)
+    throw new FileHostNotAllowedError(
+      'UH-E061',
+      `files are only downloaded from Botpress file hosts (${limits.hosts.join(', ')}), not ${url.host || file.url}: ${file.name} was not sent`,
+    )
   }
   const { contentType, size, bytes } = await streamFile(url, {}, file, limits.maxBytes, { source: 'Botpress', limitOf: "the helpdesk's" })
   if (!contentTypeAllowed(contentType, limits.contentTypes)) throw new FileNotAttached(file, `the helpdesk does not take ${contentType} files here`)

@@ -128,7 +128,11 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
   /** A file the helpdesk cannot take (too large, wrong type, download failed): its link as text, with why. */
   async function sendAsLink(message: OutgoingMessage, input: Record<string, unknown>, why: FileNotAttached): Promise<string[]> {
     const op = ops.sendMessage.text ?? ops.sendMessage.fallback
-    if (!op) throw new UnsupportedMessageTypeError('UH-E046', `${why.file.name} could not be attached (${why.note}) and the mapping has no sendMessage.text or fallback to send its link`)
+    if (!op)
+      throw new UnsupportedMessageTypeError(
+        'UH-E046',
+        `${why.file.name} could not be attached (${why.note}) and the mapping has no sendMessage.text or fallback to send its link`,
+      )
     const text = `${input.text as string} (not attached: ${why.note})`
     const result = await runOperation(op, withTicket(message.ticket), { ...input, type: 'text', text, files: [] })
     return result.messageId === undefined || result.messageId === null ? [] : [String(result.messageId)]
@@ -238,7 +242,12 @@ export type OperationName = (typeof OPERATION_NAMES)[number]
  * Runs one operation by name with a plain input object and returns its result as the format names it
  * (`externalUserId`, `ticketId`, `messageId`, register's values): what fixtures and the CLI's dry run need.
  */
-export async function runOperationByName(engine: Engine, operation: OperationName, input: Record<string, unknown>, webhookUrl: string): Promise<Record<string, unknown>> {
+export async function runOperationByName(
+  engine: Engine,
+  operation: OperationName,
+  input: Record<string, unknown>,
+  webhookUrl: string,
+): Promise<Record<string, unknown>> {
   switch (operation) {
     case 'createUser':
       return { externalUserId: await engine.createUser(input as never) }

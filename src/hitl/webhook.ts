@@ -70,7 +70,13 @@ function unhandled(value: never, what: string): never {
   throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`)
 }
 
-async function applyEvents(client: Client, logger: Logger, engine: Engine, outcome: Extract<WebhookOutcome, { kind: 'events' }>, ticketValues: DeliveryTicketValues) {
+async function applyEvents(
+  client: Client,
+  logger: Logger,
+  engine: Engine,
+  outcome: Extract<WebhookOutcome, { kind: 'events' }>,
+  ticketValues: DeliveryTicketValues,
+) {
   for (const reason of outcome.skipped) logger.forBot().warn(`webhook: event skipped: ${reason}`)
   let handled = 0
   try {
@@ -162,7 +168,12 @@ async function rehosted(client: Client, logger: Logger, engine: Engine, key: str
   const name = a.name ?? (decodeURIComponent(new URL(a.url, 'http://x').pathname.split('/').pop() ?? '') || 'file')
   try {
     const content = await engine.downloadAgentFile({ url: a.url, name, contentType: a.contentType })
-    const { file } = await client.uploadFile({ key: `universal-hitl/${key}/${name}`, content: content.bytes, contentType: content.contentType, accessPolicies: ['public_content'] })
+    const { file } = await client.uploadFile({
+      key: `universal-hitl/${key}/${name}`,
+      content: content.bytes,
+      contentType: content.contentType,
+      accessPolicies: ['public_content'],
+    })
     return botpressMessage({ type: a.type, url: file.url, title: name })
   } catch (e) {
     const why = engine.redactor.text(e instanceof FileNotAttached ? e.note : (e as Error).message)
@@ -189,15 +200,33 @@ async function deliverAgentMessage(client: Client, logger: Logger, engine: Engin
   }
   const agent = await agentUserOf(client, logger, event.agent)
   if (event.messageId) {
-    const { message: found } = await client.getOrCreateMessage({ conversationId, userId: agent.id, ...message, tags: { id: tagKey(event.messageId) }, discriminateByTags: ['id'] })
+    const { message: found } = await client.getOrCreateMessage({
+      conversationId,
+      userId: agent.id,
+      ...message,
+      tags: { id: tagKey(event.messageId) },
+      discriminateByTags: ['id'],
+    })
     const created = found.userId === agent.id && found.type === message.type
     if (!created) logger.forBot().debug(`webhook: message ${event.messageId} is ours or already delivered; ignored`)
     // Keyed id#1, id#2…: a redelivery finds them too.
-    else for (const [i, file] of (await rest()).entries()) await client.getOrCreateMessage({ conversationId, userId: agent.id, ...file, tags: { id: tagKey(`${event.messageId}#${i + 1}`) }, discriminateByTags: ['id'] })
+    else
+      for (const [i, file] of (await rest()).entries())
+        await client.getOrCreateMessage({
+          conversationId,
+          userId: agent.id,
+          ...file,
+          tags: { id: tagKey(`${event.messageId}#${i + 1}`) },
+          discriminateByTags: ['id'],
+        })
     return created
   }
   if (!event.dedupeKey) {
-    logger.forBot().warn(`webhook: agent message on ticket ${event.ticketId} has no message id and the mapping no dedupeKey: a redelivery would show it twice (${event.rule})`)
+    logger
+      .forBot()
+      .warn(
+        `webhook: agent message on ticket ${event.ticketId} has no message id and the mapping no dedupeKey: a redelivery would show it twice (${event.rule})`,
+      )
     for (const m of [message, ...(await rest())]) await client.createMessage({ conversationId, userId: agent.id, ...m, tags: {} })
     return true
   }
@@ -209,7 +238,13 @@ async function deliverAgentMessage(client: Client, logger: Logger, engine: Engin
   const kept = Object.entries(seen)
     .filter(([, until]) => until > now)
     .slice(-(LEDGER_KEYS_KEPT - 1))
-  await client.setState({ type: 'conversation', id: conversationId, name: 'deliveries', payload: { seen: { ...Object.fromEntries(kept), [event.dedupeKey]: now + LEDGER_TTL_MS } }, expiry: LEDGER_TTL_MS })
+  await client.setState({
+    type: 'conversation',
+    id: conversationId,
+    name: 'deliveries',
+    payload: { seen: { ...Object.fromEntries(kept), [event.dedupeKey]: now + LEDGER_TTL_MS } },
+    expiry: LEDGER_TTL_MS,
+  })
   return true
 }
 
@@ -222,7 +257,10 @@ async function latestHandoffEvent(client: Client, conversationId: string) {
   const handoff = events.filter((e) => isOurs(e.type, 'hitlAssigned') || isOurs(e.type, 'hitlStopped'))
   const newest = handoff.reduce<(typeof handoff)[number] | undefined>((a, e) => (!a || e.createdAt > a.createdAt ? e : a), undefined)
   if (!newest) return undefined
-  return { type: isOurs(newest.type, 'hitlAssigned') ? ('hitlAssigned' as const) : ('hitlStopped' as const), userId: (newest.payload as { userId?: string }).userId }
+  return {
+    type: isOurs(newest.type, 'hitlAssigned') ? ('hitlAssigned' as const) : ('hitlStopped' as const),
+    userId: (newest.payload as { userId?: string }).userId,
+  }
 }
 
 /**

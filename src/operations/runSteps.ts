@@ -41,7 +41,17 @@ export type RunContext = {
 }
 
 /** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
-export type SentRequest = { label: string; stepId?: string; method: string; url: string; headers: Record<string, string>; body?: string; status?: number; error?: string; response?: StepResult }
+export type SentRequest = {
+  label: string
+  stepId?: string
+  method: string
+  url: string
+  headers: Record<string, string>
+  body?: string
+  status?: number
+  error?: string
+  response?: StepResult
+}
 
 export class HostNotAllowedError extends DiagnosticError {}
 
@@ -80,7 +90,9 @@ function checkHost(url: string, baseUrl: string, allowed: string[], ctx: RunCont
   if (allowed.some((a) => admits(a, u, base))) return
   throw new HostNotAllowedError(
     'UH-E041',
-    ctx.redactor.text(`requests may only go to ${base?.origin ?? 'the origin of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${u.origin}; list it in http.allowedHosts if it is the helpdesk's`),
+    ctx.redactor.text(
+      `requests may only go to ${base?.origin ?? 'the origin of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${u.origin}; list it in http.allowedHosts if it is the helpdesk's`,
+    ),
   )
 }
 
@@ -90,7 +102,11 @@ function refuseDotSegments(path: string) {
     .split(/[?#]/, 1)[0]!
     .split('/')
     .find((seg) => /^(\.|%2e){1,2}$/i.test(seg))
-  if (bad !== undefined) throw new ExpressionEvaluationError('UH-E054', `the request path "${path}" has a "${bad}" segment, which would change the path; a path value may not be "." or ".."`)
+  if (bad !== undefined)
+    throw new ExpressionEvaluationError(
+      'UH-E054',
+      `the request path "${path}" has a "${bad}" segment, which would change the path; a path value may not be "." or ".."`,
+    )
 }
 
 function authContext(ctx: RunContext, context: unknown): AuthContext {
@@ -107,7 +123,14 @@ function authContext(ctx: RunContext, context: unknown): AuthContext {
 export type BuiltRequest = HttpRequest & { tokenKey?: string }
 
 /** Renders a compiled request template into a concrete HTTP request. */
-export async function buildRequest(req: CompiledRequest, ctx: RunContext, context: unknown, scope: Scope, step?: { id?: string; label: string }, page?: PageOverride): Promise<BuiltRequest> {
+export async function buildRequest(
+  req: CompiledRequest,
+  ctx: RunContext,
+  context: unknown,
+  scope: Scope,
+  step?: { id?: string; label: string },
+  page?: PageOverride,
+): Promise<BuiltRequest> {
   const http = ctx.mapping.http
   const base = (await http.baseUrl.render(context, scope)).replace(/\/+$/, '')
   let url: string
@@ -170,7 +193,17 @@ export async function fetchVendorJson(url: string, ctx: RunContext, label: strin
   const http = ctx.mapping.http
   checkHost(url, await http.baseUrl.render(undefined, ctx.scope), http.allowedHosts, ctx)
   const response = await sendRequest(
-    { method: 'GET', url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url, renderedUrl: url, headers: { accept: 'application/json' }, query: [], timeoutMs: http.timeoutMs, retry: http.retry, idempotent: true, okStatus: [] },
+    {
+      method: 'GET',
+      url: ctx.rewriteUrl ? ctx.rewriteUrl(url) : url,
+      renderedUrl: url,
+      headers: { accept: 'application/json' },
+      query: [],
+      timeoutMs: http.timeoutMs,
+      retry: http.retry,
+      idempotent: true,
+      okStatus: [],
+    },
     { label, redactor: ctx.redactor },
   )
   return response.body
@@ -284,7 +317,13 @@ async function sendStep(step: CompiledStep, ctx: RunContext, context: unknown, s
  * Runs steps in order; each sees earlier responses as `$steps.<id>`. Returns the `$steps` object (`results`,
  * given when recovery steps add to an operation's own).
  */
-export async function runSteps(steps: CompiledStep[], ctx: RunContext, context: unknown, baseScope: Scope, results: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+export async function runSteps(
+  steps: CompiledStep[],
+  ctx: RunContext,
+  context: unknown,
+  baseScope: Scope,
+  results: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   for (const step of steps) {
     const scope: Scope = { ...baseScope, steps: results }
     if (step.when) {
@@ -328,7 +367,10 @@ export async function runOperation(op: CompiledOperation, ctx: RunContext, input
 /** An id from a vendor response as the string Botpress stores; a missing one is an error naming the place. */
 export function requireId(value: unknown, what: string, op: string): string {
   if (value === undefined || value === null || value === '' || typeof value === 'object') {
-    throw new OperationResultError('UH-E042', `${op}: result.${what} is ${value === undefined ? 'undefined' : JSON.stringify(value)}; check the expression against the vendor's response`)
+    throw new OperationResultError(
+      'UH-E042',
+      `${op}: result.${what} is ${value === undefined ? 'undefined' : JSON.stringify(value)}; check the expression against the vendor's response`,
+    )
   }
   return String(value)
 }

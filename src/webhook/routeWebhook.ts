@@ -59,7 +59,6 @@ function attachmentsOf(value: unknown): Attachment[] {
 /** Where the router reads `$ticket` from: the values stored with the ticket's conversation (undefined = none). */
 export type TicketValuesLoader = (ticketId: string) => Promise<Record<string, unknown> | undefined>
 
-
 export type WebhookOutcome =
   | { kind: 'handshake'; status: number; headers: Record<string, string>; body?: string }
   | { kind: 'rejected'; status: 401; reason: string }
@@ -100,7 +99,13 @@ class DeliveryTickets {
 }
 
 /** The events one rule produces from one element: one per `emit` type, in order, sharing the fields. */
-async function produce(rule: CompiledEventRule, ctx: RunContext, context: unknown, scope: Scope, tickets: DeliveryTickets): Promise<Omit<WebhookEvent, 'dedupeKey'>[]> {
+async function produce(
+  rule: CompiledEventRule,
+  ctx: RunContext,
+  context: unknown,
+  scope: Scope,
+  tickets: DeliveryTickets,
+): Promise<Omit<WebhookEvent, 'dedupeKey'>[]> {
   // `$ticket` is keyed by the ticket id, so with a rule that reads it the id is read first (it cannot use $steps).
   const early = rule.readsTicket ? idString(await rule.ticketId.evaluate(context, scope)) : undefined
   const withTicket = rule.readsTicket ? { ...scope, ticket: await tickets.get(early) } : scope
@@ -163,7 +168,8 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
   const scope: Scope = { ...ctx.scope, rawBody: raw, headers, query, method: (req.method ?? 'POST').toUpperCase(), path: req.path ?? '/' }
   const verify = async (body: unknown): Promise<WebhookOutcome | undefined> => {
     if (options?.skipVerify) return undefined
-    const keySet = ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
+    const keySet =
+      ctx.keySet ?? ((url: string, refetch: boolean, now: number) => cachedKeySet(url, refetch, now, (u) => fetchVendorJson(u, ctx, 'webhook.verify jwksUrl')))
     const verdict = await verifySignature(w.verify, { headers, query, body, scope, now: options?.now ?? ctx.now?.(), keySet })
     return verdict.ok ? undefined : { kind: 'rejected', status: 401, reason: verdict.reason }
   }
@@ -190,7 +196,12 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
       const replyHeaders: Record<string, string> = {}
       for (const [k, t] of h.headers) replyHeaders[k] = await t.render(body ?? {}, scope)
       const value = h.body ? await h.body.evaluate(body ?? {}, scope) : undefined
-      return { kind: 'handshake', status: h.status, headers: replyHeaders, body: value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value) }
+      return {
+        kind: 'handshake',
+        status: h.status,
+        headers: replyHeaders,
+        body: value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value),
+      }
     }
   }
 

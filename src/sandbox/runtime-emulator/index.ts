@@ -123,8 +123,7 @@ const pathMatcher = (pattern: string | RegExp): ((path: string) => boolean) => {
   return (path) => re.test(path)
 }
 
-const methodMatches = (wanted: string | undefined, method: string) =>
-  wanted === undefined || wanted === '*' || wanted.toUpperCase() === method
+const methodMatches = (wanted: string | undefined, method: string) => wanted === undefined || wanted === '*' || wanted.toUpperCase() === method
 
 const flattenHeaders = (h: IncomingHttpHeaders): Record<string, string> =>
   Object.fromEntries(
@@ -158,7 +157,12 @@ export function startRuntimeEmulator(opts: RuntimeEmulatorOptions = {}): Promise
     eventCreated: (e) => notify(eventListeners, e),
   }
   let baseUrl = ''
-  const routes = createRoutes(store, hooks, opts.pageSize ?? 100, fileUrlsOn(() => baseUrl))
+  const routes = createRoutes(
+    store,
+    hooks,
+    opts.pageSize ?? 100,
+    fileUrlsOn(() => baseUrl),
+  )
   // Faulted calls never reach `answer`: their operation is found from the path alone.
   const routeOf = (c: RecordedCall) => {
     try {

@@ -100,15 +100,13 @@ export const matchRoute = (routes: Route[], method: string, path: string): Route
 }
 
 /** Drops `undefined` members so stored records and answers carry only the fields that are set. */
-const compact = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
+const compact = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 
 /**
  * The `integration` a record belongs to: the caller's alias (as the server sends it), else the body's
  * `integrationName` (bot callers), else the integration id.
  */
-const integrationOf = (ctx: CallContext, integrationName?: string) =>
-  ctx.integrationAlias ?? integrationName ?? ctx.integrationId ?? ''
+const integrationOf = (ctx: CallContext, integrationName?: string) => ctx.integrationAlias ?? integrationName ?? ctx.integrationId ?? ''
 
 const sortDirection = ['asc', 'desc'] as const
 const dateFields = ['createdAt', 'updatedAt'] as const
@@ -259,7 +257,10 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
   // --- the table -----------------------------------------------------------------------------------------
 
   return [
-    define('getOrCreateUser', 'POST', '/v1/chat/users/get-or-create',
+    define(
+      'getOrCreateUser',
+      'POST',
+      '/v1/chat/users/get-or-create',
       (r): In<'getOrCreateUser'> => ({ ...readUserBody(r.body), discriminateByTags: optStringArray(r.body, 'discriminateByTags') }),
       (input, ctx): Out<'getOrCreateUser'> => {
         const integration = integrationOf(ctx, input.integrationName)
@@ -267,12 +268,27 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
           .all('users', ctx.botId)
           .find((u) => store.userIntegration.get(u.id) === integration && tagsMatch(u.tags, input.tags, input.discriminateByTags))
         return { user: found ?? createUser(input, ctx) }
-      }),
-    define('createUser', 'POST', '/v1/chat/users', (r): In<'createUser'> => readUserBody(r.body),
-      (input, ctx): Out<'createUser'> => ({ user: createUser(input, ctx) }), 201),
-    define('getUser', 'GET', '/v1/chat/users/:id', (r): In<'getUser'> => ({ id: r.params.id! }),
-      (input, ctx): Out<'getUser'> => ({ user: store.get('users', input.id, ctx.botId) })),
-    define('updateUser', 'PUT', '/v1/chat/users/:id',
+      },
+    ),
+    define(
+      'createUser',
+      'POST',
+      '/v1/chat/users',
+      (r): In<'createUser'> => readUserBody(r.body),
+      (input, ctx): Out<'createUser'> => ({ user: createUser(input, ctx) }),
+      201,
+    ),
+    define(
+      'getUser',
+      'GET',
+      '/v1/chat/users/:id',
+      (r): In<'getUser'> => ({ id: r.params.id! }),
+      (input, ctx): Out<'getUser'> => ({ user: store.get('users', input.id, ctx.botId) }),
+    ),
+    define(
+      'updateUser',
+      'PUT',
+      '/v1/chat/users/:id',
       (r): In<'updateUser'> => ({
         id: r.params.id!,
         tags: optTags(r.body, 'tags'),
@@ -298,8 +314,12 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         }
         user.updatedAt = now()
         return { user }
-      }),
-    define('listUsers', 'GET', '/v1/chat/users',
+      },
+    ),
+    define(
+      'listUsers',
+      'GET',
+      '/v1/chat/users',
       (r): In<'listUsers'> => ({
         nextToken: queryString(r.query, 'nextToken'),
         conversationId: queryString(r.query, 'conversationId'),
@@ -320,15 +340,24 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         const sorted = sortByDate(users, (u) => u[input.sortField ?? 'createdAt'], input.sortDirection ?? 'desc')
         const { items, meta } = list(sorted, input.nextToken)
         return { users: items, meta }
-      }),
-    define('deleteUser', 'DELETE', '/v1/chat/users/:id', (r): In<'deleteUser'> => ({ id: r.params.id! }),
+      },
+    ),
+    define(
+      'deleteUser',
+      'DELETE',
+      '/v1/chat/users/:id',
+      (r): In<'deleteUser'> => ({ id: r.params.id! }),
       (input, ctx): Out<'deleteUser'> => {
         store.get('users', input.id, ctx.botId)
         store.remove('users', input.id)
         return {}
-      }),
+      },
+    ),
 
-    define('getOrCreateConversation', 'POST', '/v1/chat/conversations/get-or-create',
+    define(
+      'getOrCreateConversation',
+      'POST',
+      '/v1/chat/conversations/get-or-create',
       (r): In<'getOrCreateConversation'> => ({
         channel: reqString(r.body, 'channel'),
         tags: reqTags(r.body, 'tags'),
@@ -341,13 +370,31 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
           .all('conversations', ctx.botId)
           .find((c) => c.channel === input.channel && c.integration === integration && tagsMatch(c.tags, input.tags, input.discriminateByTags))
         return { conversation: found ?? createConversation(input, ctx) }
+      },
+    ),
+    define(
+      'createConversation',
+      'POST',
+      '/v1/chat/conversations',
+      (r): In<'createConversation'> => ({
+        channel: reqString(r.body, 'channel'),
+        tags: reqTags(r.body, 'tags'),
+        integrationName: optString(r.body, 'integrationName'),
       }),
-    define('createConversation', 'POST', '/v1/chat/conversations',
-      (r): In<'createConversation'> => ({ channel: reqString(r.body, 'channel'), tags: reqTags(r.body, 'tags'), integrationName: optString(r.body, 'integrationName') }),
-      (input, ctx): Out<'createConversation'> => ({ conversation: createConversation(input, ctx) }), 201),
-    define('getConversation', 'GET', '/v1/chat/conversations/:id', (r): In<'getConversation'> => ({ id: r.params.id! }),
-      (input, ctx): Out<'getConversation'> => ({ conversation: store.get('conversations', input.id, ctx.botId) })),
-    define('updateConversation', 'PUT', '/v1/chat/conversations/:id',
+      (input, ctx): Out<'createConversation'> => ({ conversation: createConversation(input, ctx) }),
+      201,
+    ),
+    define(
+      'getConversation',
+      'GET',
+      '/v1/chat/conversations/:id',
+      (r): In<'getConversation'> => ({ id: r.params.id! }),
+      (input, ctx): Out<'getConversation'> => ({ conversation: store.get('conversations', input.id, ctx.botId) }),
+    ),
+    define(
+      'updateConversation',
+      'PUT',
+      '/v1/chat/conversations/:id',
       (r): In<'updateConversation'> => ({ id: r.params.id!, currentTaskId: optString(r.body, 'currentTaskId'), tags: optTags(r.body, 'tags') }),
       (input, ctx): Out<'updateConversation'> => {
         const conversation = store.get('conversations', input.id, ctx.botId)
@@ -355,8 +402,12 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         if (input.currentTaskId !== undefined) conversation.currentTaskId = input.currentTaskId
         conversation.updatedAt = now()
         return { conversation }
-      }),
-    define('listConversations', 'GET', '/v1/chat/conversations',
+      },
+    ),
+    define(
+      'listConversations',
+      'GET',
+      '/v1/chat/conversations',
       (r): In<'listConversations'> => ({
         nextToken: queryString(r.query, 'nextToken'),
         sortField: queryEnum(r.query, 'sortField', dateFields),
@@ -379,14 +430,23 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         const sorted = sortByDate(conversations, (c) => c[input.sortField ?? 'createdAt'], input.sortDirection ?? 'desc')
         const { items, meta } = list(sorted, input.nextToken)
         return { conversations: items, meta }
-      }),
-    define('deleteConversation', 'DELETE', '/v1/chat/conversations/:id', (r): In<'deleteConversation'> => ({ id: r.params.id! }),
+      },
+    ),
+    define(
+      'deleteConversation',
+      'DELETE',
+      '/v1/chat/conversations/:id',
+      (r): In<'deleteConversation'> => ({ id: r.params.id! }),
       (input, ctx): Out<'deleteConversation'> => {
         store.get('conversations', input.id, ctx.botId)
         store.remove('conversations', input.id)
         return {}
-      }),
-    define('listParticipants', 'GET', '/v1/chat/conversations/:id/participants',
+      },
+    ),
+    define(
+      'listParticipants',
+      'GET',
+      '/v1/chat/conversations/:id/participants',
       (r): In<'listParticipants'> => ({ id: r.params.id!, nextToken: queryString(r.query, 'nextToken') }),
       (input, ctx): Out<'listParticipants'> => {
         store.get('conversations', input.id, ctx.botId)
@@ -394,21 +454,40 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         const users = ids.map((id) => store.find('users', id, ctx.botId)).filter((u): u is User => u !== undefined)
         const { items, meta } = list(users, input.nextToken)
         return { participants: items, meta }
-      }),
+      },
+    ),
 
-    define('createMessage', 'POST', '/v1/chat/messages', (r): In<'createMessage'> => readMessageBody(r.body),
-      (input, ctx): Out<'createMessage'> => ({ message: createMessage(input, ctx) }), 201),
-    define('getOrCreateMessage', 'POST', '/v1/chat/messages/get-or-create',
+    define(
+      'createMessage',
+      'POST',
+      '/v1/chat/messages',
+      (r): In<'createMessage'> => readMessageBody(r.body),
+      (input, ctx): Out<'createMessage'> => ({ message: createMessage(input, ctx) }),
+      201,
+    ),
+    define(
+      'getOrCreateMessage',
+      'POST',
+      '/v1/chat/messages/get-or-create',
       (r): In<'getOrCreateMessage'> => ({ ...readMessageBody(r.body), discriminateByTags: optStringArray(r.body, 'discriminateByTags') }),
       (input, ctx): Out<'getOrCreateMessage'> => {
         const found = store
           .all('messages', ctx.botId)
           .find((m) => m.conversationId === input.conversationId && tagsMatch(m.tags, input.tags, input.discriminateByTags))
         return { message: found ?? createMessage(input, ctx) }
-      }),
-    define('getMessage', 'GET', '/v1/chat/messages/:id', (r): In<'getMessage'> => ({ id: r.params.id! }),
-      (input, ctx): Out<'getMessage'> => ({ message: store.get('messages', input.id, ctx.botId) })),
-    define('updateMessage', 'PUT', '/v1/chat/messages/:id',
+      },
+    ),
+    define(
+      'getMessage',
+      'GET',
+      '/v1/chat/messages/:id',
+      (r): In<'getMessage'> => ({ id: r.params.id! }),
+      (input, ctx): Out<'getMessage'> => ({ message: store.get('messages', input.id, ctx.botId) }),
+    ),
+    define(
+      'updateMessage',
+      'PUT',
+      '/v1/chat/messages/:id',
       (r): In<'updateMessage'> => ({ id: r.params.id!, tags: reqTags(r.body, 'tags'), payload: optObject(r.body, 'payload') }),
       (input, ctx): Out<'updateMessage'> => {
         const message = store.get('messages', input.id, ctx.botId)
@@ -416,8 +495,12 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         if (input.payload) message.payload = input.payload
         message.updatedAt = now()
         return { message }
-      }),
-    define('listMessages', 'GET', '/v1/chat/messages',
+      },
+    ),
+    define(
+      'listMessages',
+      'GET',
+      '/v1/chat/messages',
       (r): In<'listMessages'> => ({
         nextToken: queryString(r.query, 'nextToken'),
         conversationId: queryString(r.query, 'conversationId'),
@@ -431,17 +514,29 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
           .filter((m) => input.conversationId === undefined || m.conversationId === input.conversationId)
           .filter((m) => tagsFilter(m.tags, input.tags))
           .filter((m) => inDateRange(m.createdAt, input.afterDate, input.beforeDate))
-        const { items, meta } = list(sortByDate(messages, (m) => m.createdAt, 'desc'), input.nextToken)
+        const { items, meta } = list(
+          sortByDate(messages, (m) => m.createdAt, 'desc'),
+          input.nextToken,
+        )
         return { messages: items, meta }
-      }),
-    define('deleteMessage', 'DELETE', '/v1/chat/messages/:id', (r): In<'deleteMessage'> => ({ id: r.params.id! }),
+      },
+    ),
+    define(
+      'deleteMessage',
+      'DELETE',
+      '/v1/chat/messages/:id',
+      (r): In<'deleteMessage'> => ({ id: r.params.id! }),
       (input, ctx): Out<'deleteMessage'> => {
         store.get('messages', input.id, ctx.botId)
         store.remove('messages', input.id)
         return {}
-      }),
+      },
+    ),
 
-    define('createEvent', 'POST', '/v1/chat/events',
+    define(
+      'createEvent',
+      'POST',
+      '/v1/chat/events',
       (r): In<'createEvent'> => ({
         type: reqString(r.body, 'type'),
         payload: reqObject(r.body, 'payload'),
@@ -470,10 +565,20 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         store.add('events', event, ctx.botId)
         hooks.eventCreated(event)
         return { event }
-      }, 201),
-    define('getEvent', 'GET', '/v1/chat/events/:id', (r): In<'getEvent'> => ({ id: r.params.id! }),
-      (input, ctx): Out<'getEvent'> => ({ event: store.get('events', input.id, ctx.botId) })),
-    define('listEvents', 'GET', '/v1/chat/events',
+      },
+      201,
+    ),
+    define(
+      'getEvent',
+      'GET',
+      '/v1/chat/events/:id',
+      (r): In<'getEvent'> => ({ id: r.params.id! }),
+      (input, ctx): Out<'getEvent'> => ({ event: store.get('events', input.id, ctx.botId) }),
+    ),
+    define(
+      'listEvents',
+      'GET',
+      '/v1/chat/events',
       (r): In<'listEvents'> => ({
         nextToken: queryString(r.query, 'nextToken'),
         type: queryString(r.query, 'type'),
@@ -491,13 +596,25 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
           .filter((e) => input.userId === undefined || e.userId === input.userId)
           .filter((e) => input.messageId === undefined || e.messageId === input.messageId)
           .filter((e) => input.status === undefined || e.status === input.status)
-        const { items, meta } = list(sortByDate(events, (e) => e.createdAt, 'desc'), input.nextToken)
+        const { items, meta } = list(
+          sortByDate(events, (e) => e.createdAt, 'desc'),
+          input.nextToken,
+        )
         return { events: items, meta }
-      }),
+      },
+    ),
 
-    define('getState', 'GET', '/v1/chat/states/:type/:id/:name', (r): In<'getState'> => stateParams(r),
-      (input, ctx): Out<'getState'> => ({ state: liveStateOr404(ctx, input).state, meta: { cached: false } })),
-    define('setState', 'POST', '/v1/chat/states/:type/:id/:name',
+    define(
+      'getState',
+      'GET',
+      '/v1/chat/states/:type/:id/:name',
+      (r): In<'getState'> => stateParams(r),
+      (input, ctx): Out<'getState'> => ({ state: liveStateOr404(ctx, input).state, meta: { cached: false } }),
+    ),
+    define(
+      'setState',
+      'POST',
+      '/v1/chat/states/:type/:id/:name',
       (r): In<'setState'> => {
         const payload = optNullableObject(r.body, 'payload')
         if (payload === undefined) throw invalidPayload('"payload" is required (an object, or null to delete the state)')
@@ -514,20 +631,32 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
           ? { ...removed.state, payload: {} }
           : compact<State>({ id: newId('state'), createdAt: t, updatedAt: t, botId: ctx.botId, name: input.name, type: input.type, payload: {} })
         return { state }
-      }),
-    define('getOrSetState', 'POST', '/v1/chat/states/:type/:id/:name/get-or-set',
+      },
+    ),
+    define(
+      'getOrSetState',
+      'POST',
+      '/v1/chat/states/:type/:id/:name/get-or-set',
       (r): In<'getOrSetState'> => ({ ...stateParams(r), payload: reqObject(r.body, 'payload'), expiry: optExpiry(r.body, 'expiry') }),
       (input, ctx): Out<'getOrSetState'> => {
         const existing = store.liveState(stateKey(ctx.botId, input.type, input.id, input.name))
         return { state: existing?.state ?? writeState(ctx, input, input.payload, input.expiry), meta: { cached: false } }
-      }),
-    define('patchState', 'PATCH', '/v1/chat/states/:type/:id/:name',
+      },
+    ),
+    define(
+      'patchState',
+      'PATCH',
+      '/v1/chat/states/:type/:id/:name',
       (r): In<'patchState'> => ({ ...stateParams(r), payload: reqObject(r.body, 'payload') }),
       (input, ctx): Out<'patchState'> => {
         const entry = liveStateOr404(ctx, input)
         return { state: writeState(ctx, input, { ...entry.state.payload, ...input.payload }, undefined) }
-      }),
-    define('setStateExpiry', 'POST', '/v1/chat/states/:type/:id/:name/expiry',
+      },
+    ),
+    define(
+      'setStateExpiry',
+      'POST',
+      '/v1/chat/states/:type/:id/:name/expiry',
       (r): In<'setStateExpiry'> => {
         const expiry = optExpiry(r.body, 'expiry')
         if (expiry === undefined) throw invalidPayload('"expiry" is required (milliseconds, or null)')
@@ -536,11 +665,15 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
       (input, ctx): Out<'setStateExpiry'> => {
         const entry = liveStateOr404(ctx, input)
         return { state: writeState(ctx, input, entry.state.payload, input.expiry) }
-      }),
+      },
+    ),
 
     // A file is created (or replaced, same key, same bot) as `upload_pending`; its bytes go by PUT to
     // `uploadUrl` (fileHost.ts), which completes it. Indexing is accepted but never runs.
-    define('upsertFile', 'PUT', '/v1/files',
+    define(
+      'upsertFile',
+      'PUT',
+      '/v1/files',
       (r): In<'upsertFile'> => {
         const policies = r.body.accessPolicies
         if (policies !== undefined && (!Array.isArray(policies) || policies.some((p) => !accessPolicies.includes(p))))
@@ -553,7 +686,8 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
           accessPolicies: policies as In<'upsertFile'>['accessPolicies'],
           index: r.body.index === undefined ? undefined : r.body.index === true,
           expiresAt: optString(r.body, 'expiresAt'),
-          publicContentImmediatelyAccessible: r.body.publicContentImmediatelyAccessible === undefined ? undefined : r.body.publicContentImmediatelyAccessible === true,
+          publicContentImmediatelyAccessible:
+            r.body.publicContentImmediatelyAccessible === undefined ? undefined : r.body.publicContentImmediatelyAccessible === true,
           metadata: optObject(r.body, 'metadata'),
         }
       },
@@ -579,14 +713,21 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
           index: input.index ?? false,
           status: 'upload_pending' as const,
           expiresAt: input.expiresAt,
-          owner: ctx.integrationId !== undefined ? { type: 'integration' as const, id: ctx.integrationId, alias: ctx.integrationAlias } : { type: 'bot' as const, id: ctx.botId },
+          owner:
+            ctx.integrationId !== undefined
+              ? { type: 'integration' as const, id: ctx.integrationId, alias: ctx.integrationAlias }
+              : { type: 'bot' as const, id: ctx.botId },
         })
         store.data.files.set(id, { file, uploadToken })
         return { file }
-      }),
+      },
+    ),
 
     // Accepted and recorded only: there is no integration registration to configure here.
-    define('configureIntegration', 'POST', '/v1/chat/integrations/configure',
+    define(
+      'configureIntegration',
+      'POST',
+      '/v1/chat/integrations/configure',
       (r): In<'configureIntegration'> => {
         const sandboxIdentifiers = r.body.sandboxIdentifiers
         if (sandboxIdentifiers !== undefined && sandboxIdentifiers !== null && !isObject(sandboxIdentifiers))
@@ -594,11 +735,19 @@ export const createRoutes = (store: Store, hooks: RouteHooks, pageSize: number, 
         return {
           identifier: optNullableString(r.body, 'identifier'),
           scheduleRegisterCall: optEnum(r.body, 'scheduleRegisterCall', [
-            'hourly', 'daily', 'weekly', 'bi-weekly', 'monthly', 'bi-monthly', 'quarterly', 'yearly',
+            'hourly',
+            'daily',
+            'weekly',
+            'bi-weekly',
+            'monthly',
+            'bi-monthly',
+            'quarterly',
+            'yearly',
           ] as const),
           sandboxIdentifiers,
         }
       },
-      (): Out<'configureIntegration'> => ({})),
+      (): Out<'configureIntegration'> => ({}),
+    ),
   ]
 }

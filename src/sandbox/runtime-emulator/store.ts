@@ -98,8 +98,7 @@ export const sortByDate = <T>(items: T[], field: (t: T) => string, direction: 'a
 }
 
 export const inDateRange = (value: string, after?: string, before?: string) =>
-  (after === undefined || Date.parse(value) > Date.parse(after)) &&
-  (before === undefined || Date.parse(value) < Date.parse(before))
+  (after === undefined || Date.parse(value) > Date.parse(after)) && (before === undefined || Date.parse(value) < Date.parse(before))
 
 export class Store {
   readonly data: EmulatorData = {
