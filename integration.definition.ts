@@ -1,6 +1,13 @@
 import * as sdk from '@botpress/sdk'
 import { hitlPackage } from './src/definition/hitlInterface'
-import { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema, tokensStateSchema } from './src/definition/schemas'
+import {
+  configurationSchema,
+  deliveriesStateSchema,
+  mappingFileStateSchema,
+  registrationStateSchema,
+  ticketSchema,
+  tokensStateSchema,
+} from './src/definition/schemas'
 
 export default new sdk.IntegrationDefinition({
   name: 'universal-hitl',
@@ -16,7 +23,10 @@ export default new sdk.IntegrationDefinition({
       id: { title: 'Helpdesk user id', description: "The helpdesk's id of this end user or agent" },
       email: { title: 'Email', description: 'Email given to createUser' },
       role: { title: 'Role', description: '"agent" for helpdesk agents' },
-      helpdesk: { title: 'Helpdesk account', description: 'Fingerprint of the helpdesk and account the id tag belongs to (vendor and base URL of the configuration)' },
+      helpdesk: {
+        title: 'Helpdesk account',
+        description: 'Fingerprint of the helpdesk and account the id tag belongs to (vendor and base URL of the configuration)',
+      },
     },
   },
   states: {

@@ -31,7 +31,12 @@ function newest(dir) {
 }
 
 function stale() {
-  const inputs = Math.max(newest(join(root, 'src')), newest(join(root, 'mappings')), newest(join(root, 'schemas')), statSync(join(root, 'integration.definition.ts')).mtimeMs)
+  const inputs = Math.max(
+    newest(join(root, 'src')),
+    newest(join(root, 'mappings')),
+    newest(join(root, 'schemas')),
+    statSync(join(root, 'integration.definition.ts')).mtimeMs,
+  )
   return Object.values(outputs).some((o) => !existsSync(o) || statSync(o).mtimeMs < inputs)
 }
 
@@ -54,7 +59,14 @@ const common = {
  * neither parses their YAML nor runs the schema check (src/mapping/loadMapping.ts, compileResolved).
  */
 async function leanShippedMappings() {
-  const { outputFiles } = await build({ ...common, entryPoints: [join(root, 'src/mapping/loadMapping.ts')], write: false, format: 'cjs', outfile: 'loader.cjs', logLevel: 'silent' })
+  const { outputFiles } = await build({
+    ...common,
+    entryPoints: [join(root, 'src/mapping/loadMapping.ts')],
+    write: false,
+    format: 'cjs',
+    outfile: 'loader.cjs',
+    logLevel: 'silent',
+  })
   const loaderFile = join(tmpdir(), `universal-hitl-loader-${process.pid}.cjs`)
   writeFileSync(loaderFile, outputFiles[0].text)
   const require = createRequire(import.meta.url)
@@ -104,7 +116,9 @@ export async function buildAll() {
   generateSources()
   mkdirSync(dirname(integrationMetafile), { recursive: true })
   await Promise.all([
-    integrationBuild('./src/index', outputs.integration, { metafile: true, plugins: [leanMappingsPlugin(await leanShippedMappings())] }).then((r) => writeFileSync(integrationMetafile, JSON.stringify(r.metafile))),
+    integrationBuild('./src/index', outputs.integration, { metafile: true, plugins: [leanMappingsPlugin(await leanShippedMappings())] }).then((r) =>
+      writeFileSync(integrationMetafile, JSON.stringify(r.metafile)),
+    ),
     integrationBuild('./src/bench/baseline/index', outputs.baseline),
     build({ ...common, entryPoints: [join(root, 'src/cli/main.ts')], outfile: outputs.cli }),
     build({ ...common, entryPoints: [join(root, 'src/sandbox/main.ts')], outfile: outputs.sandbox }),
@@ -117,5 +131,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const started = Date.now()
   await buildAll()
   const size = statSync(outputs.integration).size
-  console.error(`built .botpress/dist/index.cjs (${(size / 1024).toFixed(0)} KiB), dist/cli.cjs, dist/sandbox.cjs, dist/bench.cjs in ${Date.now() - started} ms`)
+  console.error(
+    `built .botpress/dist/index.cjs (${(size / 1024).toFixed(0)} KiB), dist/cli.cjs, dist/sandbox.cjs, dist/bench.cjs in ${Date.now() - started} ms`,
+  )
 }

@@ -39,7 +39,19 @@ const ANNOTATIONS = ['description', 'examples', 'title', 'markdownDescription', 
 // Where a schema holds subschemas: a map of them, a list of them, or one.
 const SUBSCHEMA_MAPS = ['properties', 'patternProperties', 'definitions', '$defs', 'dependentSchemas']
 const SUBSCHEMA_LISTS = ['allOf', 'anyOf', 'oneOf', 'prefixItems']
-const SUBSCHEMAS = ['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'propertyNames', 'contains', 'additionalItems', 'unevaluatedProperties', 'unevaluatedItems']
+const SUBSCHEMAS = [
+  'items',
+  'additionalProperties',
+  'not',
+  'if',
+  'then',
+  'else',
+  'propertyNames',
+  'contains',
+  'additionalItems',
+  'unevaluatedProperties',
+  'unevaluatedItems',
+]
 
 /** The schema without annotations (only at schema positions: a property may well be named `description`). */
 function withoutAnnotations(schema) {

@@ -117,7 +117,13 @@ describe('Botpress fidelity', () => {
       const userId = created.json.output.userId
       const started = await bp.action('startHitl', { userId, title: 't', messageHistory: [] })
       const conversationId = started.json.output.conversationId
-      const { message } = await s.botClient.createMessage({ conversationId, userId: s.identity.botUserId, type: 'text', payload: { ...payload, userId }, tags: {} })
+      const { message } = await s.botClient.createMessage({
+        conversationId,
+        userId: s.identity.botUserId,
+        type: 'text',
+        payload: { ...payload, userId },
+        tags: {},
+      })
       const { conversation } = await s.botClient.getConversation({ id: conversationId })
       const { user } = await s.botClient.getUser({ id: s.identity.botUserId })
       s.emulator.clearCalls()
@@ -142,7 +148,10 @@ describe('Botpress fidelity', () => {
         `body: '{"text": text, "note": additionalData, "author": fromUser ? externalUserId : "system"}'\n      result: { messageId: $steps.post.body.message.id }\n    image:`,
       )
       expect(withNote).not.toBe(acmeMapping)
-      const { r } = await sessionMessage(s.withConfiguration({ mapping: withNote, settings: acmeSettings(s.helpdesk.url) }), { text: 'order 42', additionalData: '{"orderId":42}' })
+      const { r } = await sessionMessage(s.withConfiguration({ mapping: withNote, settings: acmeSettings(s.helpdesk.url) }), {
+        text: 'order 42',
+        additionalData: '{"orderId":42}',
+      })
       expect(r.status, r.body).toBe(200)
       expect(s.helpdesk.requests.at(-1)!.body).toMatchObject({ text: 'order 42', note: '{"orderId":42}' })
     })

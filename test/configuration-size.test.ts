@@ -24,7 +24,29 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 function selfSignedCertificate(dir: string): { key: string; cert: string; certFile: string } {
   const keyFile = join(dir, 'key.pem')
   const certFile = join(dir, 'cert.pem')
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' })
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  )
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile }
 }
 
@@ -156,7 +178,9 @@ describe.skipIf(!hasOpenssl)('a configuration that fits in a request header (nee
       served.set('/desks/changed.yaml', changed)
       const r = await caller({ mapping, settings: deskSettings() }).register()
       expect(r.status).toBe(400)
-      expect(r.json.message).toContain(`the mapping file at ${filesUrl}/desks/changed.yaml is not the pinned one: its sha256 is ${sha256(changed)}, the configuration pins ${sha256(original)}`)
+      expect(r.json.message).toContain(
+        `the mapping file at ${filesUrl}/desks/changed.yaml is not the pinned one: its sha256 is ${sha256(changed)}, the configuration pins ${sha256(original)}`,
+      )
       expect(r.json.message).toContain(`put #sha256=${sha256(changed)} in the mapping URL`)
     })
 
@@ -190,7 +214,10 @@ describe.skipIf(!hasOpenssl)('a configuration that fits in a request header (nee
 
   it('(d) register warns over the recommended size and says which way to go', async () => {
     const packedChatwoot = packMapping(readFileSync(join(root, 'mappings', 'chatwoot.yaml'), 'utf8'), 'chatwoot.yaml')
-    const configuration = { mapping: packedChatwoot, settings: 'baseUrl: https://chat.example.com\naccountId: 1\napiToken: tok\ninboxIdentifier: inbox\nwebhookSecret: s\n' }
+    const configuration = {
+      mapping: packedChatwoot,
+      settings: 'baseUrl: https://chat.example.com\naccountId: 1\napiToken: tok\ninboxIdentifier: inbox\nwebhookSecret: s\n',
+    }
     const size = encodedConfigurationSize(configuration)
     expect(size).toBeGreaterThan(CONFIGURATION_WARN_BYTES)
     expect(size).toBeLessThan(NODE_DEFAULT_HEADER_LIMIT - 1024)
@@ -208,7 +235,10 @@ describe('pinned mapping URLs', () => {
   it('are told apart from names and pasted files', () => {
     expect(parsePinnedMappingUrl('demo-desk')).toBeUndefined()
     expect(parsePinnedMappingUrl('version: 1\nvendor: { name: X, docs: https://x.example }')).toBeUndefined()
-    expect(parsePinnedMappingUrl(`https://files.example/desk.yaml#sha256=${'AB'.repeat(32)}`)).toEqual({ url: 'https://files.example/desk.yaml', sha256: 'ab'.repeat(32) })
+    expect(parsePinnedMappingUrl(`https://files.example/desk.yaml#sha256=${'AB'.repeat(32)}`)).toEqual({
+      url: 'https://files.example/desk.yaml',
+      sha256: 'ab'.repeat(32),
+    })
     expect(() => parsePinnedMappingUrl('https://files.example/desk.yaml#sha256=abc')).toThrow(/needs an integrity pin/)
   })
 })
@@ -223,7 +253,9 @@ describe('universal-hitl pack', () => {
       const out = execFileSync(process.execPath, [cli, 'pack', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
       expect(out).toBe(packMapping(demoDeskFile, file))
       const r = spawnSync(process.execPath, [cli, 'pack', file], { encoding: 'utf8' })
-      expect(r.stderr).toMatch(/desk\.yaml: \d+ bytes → \d+ bytes packed; \d\.\d KiB in the configuration header \(before settings\), fits the recommended 8\.0 KiB/)
+      expect(r.stderr).toMatch(
+        /desk\.yaml: \d+ bytes → \d+ bytes packed; \d\.\d KiB in the configuration header \(before settings\), fits the recommended 8\.0 KiB/,
+      )
       const packedFile = join(tmp, 'packed.yaml')
       writeFileSync(packedFile, out)
       expect(execFileSync(process.execPath, [cli, 'validate', packedFile], { encoding: 'utf8' })).toContain('ok')

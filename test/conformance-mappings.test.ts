@@ -20,7 +20,10 @@ import { bundle } from './support/harness'
  * expected only while it is empty, and the whole hand-off makes one token request.
  */
 const root = join(__dirname, '..')
-const yamlIn = (dir: string) => readdirSync(join(root, dir)).filter((f) => f.endsWith('.yaml')).map((f) => `${dir}/${f}`)
+const yamlIn = (dir: string) =>
+  readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => `${dir}/${f}`)
 // test/support/conformance/: small mappings proving paths no shipped mapping may take yet (each says which).
 const supportFiles = yamlIn('test/support/conformance')
 const files = [...yamlIn('mappings'), ...supportFiles]
@@ -51,7 +54,13 @@ beforeAll(async () => {
   stub = await startStubHelpdesk()
   // Whole files with their fixtures are pasted on purpose (what is tested is the file as shipped): a header
   // limit above Node's default lets them through; test/configuration-size.test.ts covers the default.
-  integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp', env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url }, maxHeaderSize: PASTED_FILE_HEADER_LIMIT })
+  integration = await startIntegrationServer({
+    bundle,
+    apiUrl: emulator.url,
+    token: 'bp',
+    env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url },
+    maxHeaderSize: PASTED_FILE_HEADER_LIMIT,
+  })
 })
 afterAll(async () => {
   await integration?.stop()
@@ -76,7 +85,9 @@ describe.each(files)('conformance of %s', (file) => {
     // The webhook URL the register fixture was written for (the fixture runner's default otherwise).
     const fixtureUrl = (ops.register?.input?.webhookUrl as string | undefined) ?? 'https://webhook.botpress.cloud/wh_fixture'
     const who = { botId, botUserId: botUser.id, integrationId: `intg_${slug}_0000000000000`, integrationAlias: 'uh', webhookId: fixtureUrl.split('/').pop()! }
-    const settings = Object.entries(fx.settings ?? {}).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n')
+    const settings = Object.entries(fx.settings ?? {})
+      .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+      .join('\n')
     const bp = botpressCaller(integration.url, who, { mapping: text, settings })
     stub.reset()
     answerFromFixtures(stub, ops)
@@ -118,7 +129,10 @@ describe.each(files)('conformance of %s', (file) => {
       title: (ops.createTicket!.input?.title as string) ?? 'Help',
       description: (ops.createTicket!.input?.description as string) ?? 'From the bot',
       hitlSession: ops.createTicket!.input?.hitlSession,
-      messageHistory: [{ source: { type: 'user', userId }, type: 'text', payload: { text: 'Hello' } }, { source: { type: 'bot' }, type: 'text', payload: { text: 'Let me get a human.' } }],
+      messageHistory: [
+        { source: { type: 'user', userId }, type: 'text', payload: { text: 'Hello' } },
+        { source: { type: 'bot' }, type: 'text', payload: { text: 'Let me get a human.' } },
+      ],
     })
     expect(sh.status, sh.body).toBe(200)
     expect(received(mark)).toEqual(sent(ops.createTicket!))
@@ -137,7 +151,7 @@ describe.each(files)('conformance of %s', (file) => {
     if (messageId !== undefined) expect(emulator.data.messages.get(message.id)!.tags.id).toBe(String(messageId))
 
     // the helpdesk's webhooks → a Botpress message from the agent, hitlAssigned, hitlStopped
-    const scope = { ...fixtureScope, registration: Object.keys(registration).length ? registration : fx.registration ?? {} }
+    const scope = { ...fixtureScope, registration: Object.keys(registration).length ? registration : (fx.registration ?? {}) }
     const deliver = async (w: WebhookFixture) => {
       // Signed now (the integration checks replay windows against the real clock), with the fixture's test keys.
       const d = await fixtureDelivery(mapping, scope, w, Date.now(), fx.keys)

@@ -6,12 +6,20 @@ type Stack = Awaited<ReturnType<typeof startStack>>
 
 // The Acme mapping, plus a thread key kept with the ticket ($ticket.threadRef, from createTicket's result) and
 // change detection on the assignee ($ticket.assignee, updated with set:) in one delivery that assigns and replies.
-let mapping = replaceOnce(acmeMapping, 'result: { ticketId: $steps.ticket.body.ticket.id }', 'result: { ticketId: $steps.ticket.body.ticket.id, threadRef: $steps.ticket.body.ticket.thread }')
-mapping = replaceOnce(mapping, `body: '{"text": text, "author": fromUser ? externalUserId : "system"}'
+let mapping = replaceOnce(
+  acmeMapping,
+  'result: { ticketId: $steps.ticket.body.ticket.id }',
+  'result: { ticketId: $steps.ticket.body.ticket.id, threadRef: $steps.ticket.body.ticket.thread }',
+)
+mapping = replaceOnce(
+  mapping,
+  `body: '{"text": text, "author": fromUser ? externalUserId : "system"}'
       result: { messageId: $steps.post.body.message.id }
-    image:`, `body: '{"text": text, "author": fromUser ? externalUserId : "system", "thread": $ticket.threadRef}'
+    image:`,
+  `body: '{"text": text, "author": fromUser ? externalUserId : "system", "thread": $ticket.threadRef}'
       result: { messageId: $steps.post.body.message.id }
-    image:`)
+    image:`,
+)
 mapping = replaceOnce(mapping, `body: '{"status": "closed"}', okStatus: [404]`, `body: '{"status": "closed", "thread": $ticket.threadRef}', okStatus: [404]`)
 mapping = replaceOnce(
   mapping,
@@ -63,11 +71,19 @@ describe('conformance: per-ticket values ($ticket) through a hand-off', () => {
     expect(r.status).toBe(200)
     conversationId = r.json.output.conversationId
     expect(s.emulator.data.conversations.get(conversationId)!.tags).toEqual({ id: TICKET, ticket: '{"threadRef":"thr-42"}' })
-    expect(s.emulator.calls.filter((c) => c.path.startsWith('/v1/chat/conversations')).map((c) => `${c.method} ${c.path}`)).toEqual(['POST /v1/chat/conversations/get-or-create'])
+    expect(s.emulator.calls.filter((c) => c.path.startsWith('/v1/chat/conversations')).map((c) => `${c.method} ${c.path}`)).toEqual([
+      'POST /v1/chat/conversations/get-or-create',
+    ])
   })
 
   it('a user message reads $ticket from the conversation it is handed (no extra call)', async () => {
-    const { message } = await s.botClient.createMessage({ conversationId, userId: s.identity.botUserId, type: 'text', payload: { text: 'Hi', userId }, tags: {} })
+    const { message } = await s.botClient.createMessage({
+      conversationId,
+      userId: s.identity.botUserId,
+      type: 'text',
+      payload: { text: 'Hi', userId },
+      tags: {},
+    })
     const { conversation } = await s.botClient.getConversation({ id: conversationId })
     const { user } = await s.botClient.getUser({ id: userId })
     s.emulator.clearCalls()
@@ -87,7 +103,9 @@ describe('conformance: per-ticket values ($ticket) through a hand-off', () => {
   it('one delivery that assigns and replies gives hitlAssigned, then the message; $ticket costs one read, the new assignee one write', async () => {
     s.emulator.clearCalls()
     expect((await bp.webhook(signedAcmeDelivery(update('a_7', 'r_1', 'On it'), { delivery: 'dlv-a' }))).status).toBe(200)
-    const writes = s.emulator.calls.filter((c) => c.method === 'POST' && ['/v1/chat/events', '/v1/chat/messages', '/v1/chat/messages/get-or-create'].includes(c.path))
+    const writes = s.emulator.calls.filter(
+      (c) => c.method === 'POST' && ['/v1/chat/events', '/v1/chat/messages', '/v1/chat/messages/get-or-create'].includes(c.path),
+    )
     expect(writes.map((c) => (c.body as { type: string }).type)).toEqual(['hitlAssigned', 'text'])
     expect((writes[1]!.body as { payload: unknown }).payload).toEqual({ text: 'On it [thr-42]' })
     // The values are read once for both rules (the session itself is known to this worker).
@@ -101,7 +119,9 @@ describe('conformance: per-ticket values ($ticket) through a hand-off', () => {
     s.emulator.clearCalls()
     expect((await bp.webhook(signedAcmeDelivery(update('a_7', 'r_2', 'Done'), { delivery: 'dlv-b' }))).status).toBe(200)
     expect(s.emulator.callsTo('POST', '/v1/chat/events')).toHaveLength(0)
-    expect(s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => (c.body as { payload: unknown }).payload)).toEqual([{ text: 'Done [thr-42]' }])
+    expect(s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => (c.body as { payload: unknown }).payload)).toEqual([
+      { text: 'Done [thr-42]' },
+    ])
     expect(s.emulator.callsTo('PUT', `/v1/chat/conversations/${conversationId}`)).toHaveLength(0)
   })
 

@@ -48,7 +48,13 @@ describe('conformance: token auth through the SDK server', () => {
     const start = await bp.action('startHitl', { userId, title: 'Help', messageHistory: [] })
     expect(start.status).toBe(200)
     const conversationId = start.json.output.conversationId
-    const { message } = await s.botClient.createMessage({ conversationId, userId: s.identity.botUserId, type: 'text', payload: { text: 'hi', userId }, tags: {} })
+    const { message } = await s.botClient.createMessage({
+      conversationId,
+      userId: s.identity.botUserId,
+      type: 'text',
+      payload: { text: 'hi', userId },
+      tags: {},
+    })
     const { conversation } = await s.botClient.getConversation({ id: conversationId })
     const { user: bpUser } = await s.botClient.getUser({ id: userId })
     expect((await bp.messageCreated({ type: 'text', payload: { text: 'hi', userId }, conversation, message, user: bpUser })).status).toBe(200)
@@ -86,13 +92,22 @@ describe('conformance: token auth through the SDK server', () => {
 
   it('checkCredentials runs first at save: a refused token fails the save with the vendor message, nothing is created', async () => {
     const checked = tokenMapping.replace('  register:\n', '  checkCredentials:\n    steps:\n      - request: { method: GET, path: /me }\n  register:\n')
-    s.helpdesk.route({ method: 'GET', path: '/api/me', respond: () => ({ status: 401, body: { error: { message: 'This token has no access to account 42' } } }) })
+    s.helpdesk.route({
+      method: 'GET',
+      path: '/api/me',
+      respond: () => ({ status: 401, body: { error: { message: 'This token has no access to account 42' } } }),
+    })
     const before = s.helpdesk.requests.length
     const r = await s.withConfiguration({ mapping: checked, settings: settings(s.helpdesk.url).replace('clientId: app-1', 'clientId: app-2') }).register()
     expect(r.status).toBe(400)
     expect(r.json.message).toBe('UH-E035 checkCredentials step 1: GET /api/me answered 401: This token has no access to account 42')
     // the token request, the check and its retry with a fresh token; no webhook created
-    expect(s.helpdesk.requests.slice(before).map((q) => `${q.method} ${q.path}`)).toEqual(['POST /oauth/token', 'GET /api/me', 'POST /oauth/token', 'GET /api/me'])
+    expect(s.helpdesk.requests.slice(before).map((q) => `${q.method} ${q.path}`)).toEqual([
+      'POST /oauth/token',
+      'GET /api/me',
+      'POST /oauth/token',
+      'GET /api/me',
+    ])
   })
 
   it('unregister loads the stored registration even when only unregister reads $registration', async () => {

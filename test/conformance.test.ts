@@ -20,9 +20,17 @@ describe('conformance: a full hand-off through the SDK server', () => {
     s.helpdesk.route({ method: 'POST', path: '/api/webhooks', respond: () => ({ status: 201, body: { webhook: { id: 'wh_9' } } }) })
     s.helpdesk.route({ method: 'POST', path: '/api/contacts', respond: () => ({ status: 201, body: { contact: { id: 'c_1' } } }) })
     s.helpdesk.route({ method: 'POST', path: '/api/tickets', respond: () => ({ status: 201, body: { ticket: { id: TICKET } } }) })
-    s.helpdesk.route({ method: 'POST', path: /^\/api\/tickets\/[^/]+\/messages$/, respond: () => ({ status: 201, body: { message: { id: `m_${++messageSeq}` } } }) })
+    s.helpdesk.route({
+      method: 'POST',
+      path: /^\/api\/tickets\/[^/]+\/messages$/,
+      respond: () => ({ status: 201, body: { message: { id: `m_${++messageSeq}` } } }),
+    })
     s.helpdesk.route({ method: 'PUT', path: `/api/tickets/${TICKET}`, respond: () => ({ body: { ticket: { id: TICKET, status: 'closed' } } }) })
-    s.helpdesk.route({ method: 'GET', path: '/api/agents/a_7', respond: () => ({ body: { agent: { id: 'a_7', name: 'Alice Agent', avatar: 'https://cdn.example/alice.png' } } }) })
+    s.helpdesk.route({
+      method: 'GET',
+      path: '/api/agents/a_7',
+      respond: () => ({ body: { agent: { id: 'a_7', name: 'Alice Agent', avatar: 'https://cdn.example/alice.png' } } }),
+    })
   })
   afterAll(async () => s?.stop())
 
@@ -119,7 +127,13 @@ describe('conformance: a full hand-off through the SDK server', () => {
   it('a bloc is sent item by item and acked with the last part, in one Botpress call', async () => {
     s.emulator.clearCalls()
     const sent = s.helpdesk.requests.length
-    const bloc = { items: [{ type: 'text', payload: { text: 'one' } }, { type: 'image', payload: { imageUrl: 'https://x.example/2.png' } }], userId }
+    const bloc = {
+      items: [
+        { type: 'text', payload: { text: 'one' } },
+        { type: 'image', payload: { imageUrl: 'https://x.example/2.png' } },
+      ],
+      userId,
+    }
     expect((await pluginWrites(bloc, 'bloc')).status).toBe(200)
     expect(s.helpdesk.requests.slice(sent).map((r) => r.path)).toEqual([`/api/tickets/${TICKET}/messages`, `/api/tickets/${TICKET}/messages`])
     // The earlier part (m_5) is remembered by the worker (see the echo test below), not in a state.
@@ -129,13 +143,27 @@ describe('conformance: a full hand-off through the SDK server', () => {
 
   it('an agent reply becomes a Botpress message from the agent user, with name and avatar', async () => {
     s.emulator.clearCalls()
-    const body = { event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_agent_1', text: 'Hello Jane, I am on it', author: { type: 'agent', id: 'a_7', name: 'Alice Agent', avatar: 'https://cdn.example/alice.png' } } }
+    const body = {
+      event: 'message.created',
+      ticket: { id: TICKET },
+      message: {
+        id: 'm_agent_1',
+        text: 'Hello Jane, I am on it',
+        author: { type: 'agent', id: 'a_7', name: 'Alice Agent', avatar: 'https://cdn.example/alice.png' },
+      },
+    }
     const r = await s.bp.webhook(signedAcmeDelivery(body, { delivery: 'dlv-1' }))
     expect(r.status).toBe(200)
     const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create')
     expect(created).toHaveLength(1)
     const msg = created[0]!.body as any
-    expect(msg).toMatchObject({ conversationId, type: 'text', payload: { text: 'Hello Jane, I am on it' }, tags: { id: 'm_agent_1' }, discriminateByTags: ['id'] })
+    expect(msg).toMatchObject({
+      conversationId,
+      type: 'text',
+      payload: { text: 'Hello Jane, I am on it' },
+      tags: { id: 'm_agent_1' },
+      discriminateByTags: ['id'],
+    })
     const agent = s.emulator.data.users.get(msg.userId)!
     agentUserId = agent.id
     expect(agent).toMatchObject({ name: 'Alice Agent', pictureUrl: 'https://cdn.example/alice.png', tags: { id: 'a_7', role: 'agent' } })
@@ -145,7 +173,11 @@ describe('conformance: a full hand-off through the SDK server', () => {
   it('a duplicate delivery is acknowledged and produces nothing', async () => {
     s.emulator.clearCalls()
     const messagesBefore = s.emulator.data.messages.size
-    const body = { event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_agent_1', text: 'Hello Jane, I am on it', author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } } }
+    const body = {
+      event: 'message.created',
+      ticket: { id: TICKET },
+      message: { id: 'm_agent_1', text: 'Hello Jane, I am on it', author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } },
+    }
     const r = await s.bp.webhook(signedAcmeDelivery(body, { delivery: 'dlv-1' }))
     expect(r.status).toBe(200)
     // Everything is known to the warm worker but the message: one call, which finds the first one.
@@ -159,7 +191,11 @@ describe('conformance: a full hand-off through the SDK server', () => {
     expect((await s.bp.webhook(signedAcmeDelivery(byId))).status).toBe(200)
     const blocItem = { event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_5', text: 'one', author: { type: 'agent', id: 'a_7' } } }
     expect((await s.bp.webhook(signedAcmeDelivery(blocItem))).status).toBe(200)
-    const byAuthor = { event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_x', text: 'Are you there?', author: { type: 'contact', id: 'c_1' } } }
+    const byAuthor = {
+      event: 'message.created',
+      ticket: { id: TICKET },
+      message: { id: 'm_x', text: 'Are you there?', author: { type: 'contact', id: 'c_1' } },
+    }
     expect((await s.bp.webhook(signedAcmeDelivery(byAuthor))).status).toBe(200)
     expect(s.emulator.callsTo('POST', '/v1/chat/messages')).toHaveLength(0)
     // m_1 is found (the acked user message), m_5 is known to the worker: nothing created.
@@ -187,7 +223,14 @@ describe('conformance: a full hand-off through the SDK server', () => {
   it('a failing Botpress call answers 5xx so the vendor retries, and the retry succeeds once', async () => {
     s.emulator.clearCalls()
     s.emulator.injectFault({ method: 'POST', path: '/v1/chat/messages/get-or-create', status: 500, times: 1 })
-    const delivery = signedAcmeDelivery({ event: 'message.created', ticket: { id: TICKET }, message: { id: 'm_agent_2', text: 'Still there?', author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } } }, { delivery: 'dlv-2' })
+    const delivery = signedAcmeDelivery(
+      {
+        event: 'message.created',
+        ticket: { id: TICKET },
+        message: { id: 'm_agent_2', text: 'Still there?', author: { type: 'agent', id: 'a_7', name: 'Alice Agent' } },
+      },
+      { delivery: 'dlv-2' },
+    )
     const first = await s.bp.webhook(delivery)
     expect(first.status).toBe(503)
     const second = await s.bp.webhook(delivery)
@@ -234,7 +277,9 @@ describe('conformance: a full hand-off through the SDK server', () => {
 
   describe('bad configuration fails at save time with every problem placed', () => {
     it('a mapping with a schema error and a JSONata error', async () => {
-      const broken = acmeMapping.replace('emit: solved', 'emit: closed').replace('result: { ticketId: $steps.ticket.body.ticket.id }', 'result: { ticketId: $steps.ticket.body.( }')
+      const broken = acmeMapping
+        .replace('emit: solved', 'emit: closed')
+        .replace('result: { ticketId: $steps.ticket.body.ticket.id }', 'result: { ticketId: $steps.ticket.body.( }')
       const r = await s.withConfiguration({ mapping: broken, settings: 'baseUrl: http://x\napiToken: a\nwebhookSecret: b' }).register()
       expect(r.status).toBe(400)
       expect(r.json.type).toBe('Runtime')
@@ -256,16 +301,29 @@ describe('conformance: a full hand-off through the SDK server', () => {
 
   it('a message type the mapping lacks fails with a message naming it', async () => {
     const noFallback = acmeMapping.replace(/ {4}fallback:\n( {6}.*\n)+/, '')
-    const bp = s.withConfiguration({ mapping: noFallback, settings: `baseUrl: ${s.helpdesk.url}\napiToken: ${SECRETS.apiToken}\nwebhookSecret: ${SECRETS.webhookSecret}` })
+    const bp = s.withConfiguration({
+      mapping: noFallback,
+      settings: `baseUrl: ${s.helpdesk.url}\napiToken: ${SECRETS.apiToken}\nwebhookSecret: ${SECRETS.webhookSecret}`,
+    })
     const { conversation } = await s.botClient.getConversation({ id: conversationId })
     const { user } = await s.botClient.getUser({ id: userId })
-    const message = { id: 'msg_x', type: 'video', payload: {}, conversationId, userId: s.identity.botUserId, tags: {}, direction: 'outgoing', createdAt: '', updatedAt: '' }
+    const message = {
+      id: 'msg_x',
+      type: 'video',
+      payload: {},
+      conversationId,
+      userId: s.identity.botUserId,
+      tags: {},
+      direction: 'outgoing',
+      createdAt: '',
+      updatedAt: '',
+    }
     const r = await bp.messageCreated({ type: 'video', payload: { videoUrl: 'https://x.example/v.mp4', userId }, conversation, message, user })
     expect(r.status).toBe(400)
     expect(r.json.message).toContain('the mapping has no sendMessage.video and no sendMessage.fallback')
   })
 
-  it('a user message the helpdesk keeps refusing fails, after the retries, with the step and the vendor\'s words', async () => {
+  it("a user message the helpdesk keeps refusing fails, after the retries, with the step and the vendor's words", async () => {
     const before = s.helpdesk.requests.length
     const busy = { status: 429, headers: { 'retry-after': '0' }, body: { message: 'rate limited, slow down' } }
     s.helpdesk.enqueue(busy, busy, busy)
@@ -277,7 +335,9 @@ describe('conformance: a full hand-off through the SDK server', () => {
   })
 
   it('register said where requests may go', () => {
-    expect(s.integration.output.join('\n')).toContain('register: Acme Desk mapping ready; requests go to 127.0.0.1 only; webhook URL https://webhook.botpress.cloud/')
+    expect(s.integration.output.join('\n')).toContain(
+      'register: Acme Desk mapping ready; requests go to 127.0.0.1 only; webhook URL https://webhook.botpress.cloud/',
+    )
   })
 
   it('no secret ever reached the integration logs', () => {

@@ -108,11 +108,7 @@ describe('Demo Desk console', () => {
     expect(await page.$eval(tid(`agent-select-${id}`), (el) => (el as HTMLSelectElement).value)).toBe('agt_1')
     await page.click(tid(`assign-${id}`))
     await waitFor(() => desk.store.getTicket(id)?.assigneeId === 'agt_1', 'the assignment in the store')
-    await page.waitForFunction(
-      (sel) => document.querySelector(sel)?.textContent?.includes('Alice Agent'),
-      {},
-      tid(`assignee-${id}`),
-    )
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('Alice Agent'), {}, tid(`assignee-${id}`))
 
     // Type a reply; a contact message arriving meanwhile (the page re-renders) must not eat the draft.
     await page.type(tid(`reply-input-${id}`), 'Hi Jane, I am ')
@@ -121,10 +117,7 @@ describe('Demo Desk console', () => {
     await page.type(tid(`reply-input-${id}`), 'looking into it.')
     expect(await page.$eval(tid(`reply-input-${id}`), (el) => (el as HTMLTextAreaElement).value)).toBe('Hi Jane, I am looking into it.')
     await page.click(tid(`reply-send-${id}`))
-    const reply = await waitFor(
-      () => desk.store.messagesOf(id).find((m) => m.authorType === 'agent'),
-      'the reply in the store',
-    )
+    const reply = await waitFor(() => desk.store.messagesOf(id).find((m) => m.authorType === 'agent'), 'the reply in the store')
     expect(reply).toMatchObject({ authorId: 'agt_1', authorName: 'Alice Agent', text: 'Hi Jane, I am looking into it.' })
     await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 4, {}, `${tid(`ticket-${id}`)} ${tid('message')}`)
     expect(await page.$eval(tid(`reply-input-${id}`), (el) => (el as HTMLTextAreaElement).value)).toBe('')

@@ -48,8 +48,7 @@ async function waitFor<T>(check: () => T | undefined | false, what: string, time
 }
 
 const verify = (secret: string, r: Received) =>
-  r.headers['x-desk-signature'] ===
-  `sha256=${createHmac('sha256', secret).update(`${r.headers['x-desk-timestamp']}.${r.raw}`).digest('hex')}`
+  r.headers['x-desk-signature'] === `sha256=${createHmac('sha256', secret).update(`${r.headers['x-desk-timestamp']}.${r.raw}`).digest('hex')}`
 
 describe('Demo Desk', () => {
   let desk: DemoDesk
@@ -257,7 +256,10 @@ describe('Demo Desk', () => {
       const withText = await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1', text: 'Label attached', attachments: [file] })
       expect(withText.status).toBe(201)
       expect(withText.body.message).toMatchObject({ authorType: 'agent', text: 'Label attached', attachments: [file] })
-      const only = await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1', attachments: [{ url: 'https://files.example/a.png', kind: 'image' }] })
+      const only = await call('POST', `/api/tickets/${ticket.id}/reply`, {
+        agentId: 'agt_1',
+        attachments: [{ url: 'https://files.example/a.png', kind: 'image' }],
+      })
       expect(only.body.message).toMatchObject({ text: '', attachments: [{ url: 'https://files.example/a.png', title: null, kind: 'image' }] })
       expect((await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1', attachments: [{ url: 'ftp://x' }] })).status).toBe(400)
       expect((await call('POST', `/api/tickets/${ticket.id}/reply`, { agentId: 'agt_1' })).status).toBe(400)
@@ -403,15 +405,9 @@ describe('Demo Desk', () => {
       expect(verify(sub.secret, first)).toBe(true)
       expect(verify(sub.secret, retry)).toBe(true)
 
-      const delivery = await waitFor(
-        () => desk.store.deliveries.find((d) => d.id === first.body.id && d.status === 'delivered'),
-        'delivered status',
-      )
+      const delivery = await waitFor(() => desk.store.deliveries.find((d) => d.id === first.body.id && d.status === 'delivered'), 'delivered status')
       expect(delivery.attempts.map((a) => a.statusCode)).toEqual([500, 200])
-      expect(delivery.attempts.map((a) => a.timestamp)).toEqual([
-        Number(first.headers['x-desk-timestamp']),
-        Number(retry.headers['x-desk-timestamp']),
-      ])
+      expect(delivery.attempts.map((a) => a.timestamp)).toEqual([Number(first.headers['x-desk-timestamp']), Number(retry.headers['x-desk-timestamp'])])
       expect(deliveryEvents.map((d) => d.status)).toEqual(['pending', 'pending', 'delivered'])
       const logged = (await call('GET', '/api/deliveries')).body.deliveries as Delivery[]
       expect(logged[0]).toMatchObject({ id: first.body.id, status: 'delivered', event: 'message.created', webhookId: sub.id })
@@ -473,10 +469,7 @@ describe('Demo Desk', () => {
       await call('POST', `/api/tickets/${ticket.id}/messages`, { text: 'first' })
       await waitFor(() => rx.received.length === 1, 'the first attempt')
       expect((await call('DELETE', `/api/webhooks/${sub.id}`)).status).toBe(204)
-      const cancelled = await waitFor(
-        () => desk.store.deliveries.find((d) => d.status === 'cancelled'),
-        'the pending retry to be cancelled',
-      )
+      const cancelled = await waitFor(() => desk.store.deliveries.find((d) => d.status === 'cancelled'), 'the pending retry to be cancelled')
       expect(cancelled.attempts).toHaveLength(1)
       await call('POST', `/api/tickets/${ticket.id}/messages`, { text: 'second' })
       await call('POST', `/api/tickets/${ticket.id}/solve`, { agentId: 'agt_1' })

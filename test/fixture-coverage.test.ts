@@ -24,14 +24,20 @@ function webhookNeeds(file: MappingFile): Need[] {
   const signed = file.webhook.verify !== 'none'
   return [
     { what: 'an agent reply → newMessage', met: (h) => h.some(emits('newMessage')) },
-    { what: "the end user's own message coming back → no event (covers: [customerMessage])", met: (h) => h.some((w) => w.covers?.includes('customerMessage') && ignored(w)) },
+    {
+      what: "the end user's own message coming back → no event (covers: [customerMessage])",
+      met: (h) => h.some((w) => w.covers?.includes('customerMessage') && ignored(w)),
+    },
     { what: 'a private note → no event (covers: [privateNote])', met: (h) => h.some((w) => w.covers?.includes('privateNote') && ignored(w)) },
     { what: 'assigned', met: (h) => h.some(emits('assigned')) },
     { what: 'solved', met: (h) => h.some(emits('solved')) },
     ...(signed
       ? [
           { what: 'a signed delivery that is accepted (sign: true)', met: (h: WebhookFixture[]) => h.some((w) => w.sign === true && accepted(w)) },
-          { what: 'an unsigned or forged delivery rejected (sign: false, status: 401)', met: (h: WebhookFixture[]) => h.some((w) => !w.sign && w.expect.status === 401) },
+          {
+            what: 'an unsigned or forged delivery rejected (sign: false, status: 401)',
+            met: (h: WebhookFixture[]) => h.some((w) => !w.sign && w.expect.status === 401),
+          },
         ]
       : []),
   ]
@@ -68,12 +74,16 @@ describe.each(files)('fixture coverage of mappings/%s', (name) => {
   const fx = file.fixtures ?? {}
 
   it('has a webhook case for each kind of delivery a hand-off meets', () => {
-    const missing = webhookNeeds(file).filter((n) => !n.met(fx.webhooks ?? [])).map((n) => n.what)
+    const missing = webhookNeeds(file)
+      .filter((n) => !n.met(fx.webhooks ?? []))
+      .map((n) => n.what)
     expect(missing).toEqual([])
   })
 
   it('has a case for each operation and each sendMessage entry', () => {
-    const missing = operationNeeds(file).filter((n) => !n.met(fx)).map((n) => n.what)
+    const missing = operationNeeds(file)
+      .filter((n) => !n.met(fx))
+      .map((n) => n.what)
     expect(missing).toEqual([])
   })
 
@@ -88,7 +98,11 @@ it('reports the gaps of a mapping without fixtures', () => {
   const text = readFileSync(join(dir, 'intercom.yaml'), 'utf8').replace(/\nfixtures:[\s\S]*$/, '\n')
   const file = compileMappingText(text, 'intercom-without-fixtures.yaml').file
   expect(webhookNeeds(file).filter((n) => !n.met([])).length).toBe(7)
-  expect(operationNeeds(file).filter((n) => !n.met({})).map((n) => n.what)).toEqual([
+  expect(
+    operationNeeds(file)
+      .filter((n) => !n.met({}))
+      .map((n) => n.what),
+  ).toEqual([
     'a createUser case',
     'a createTicket case',
     'a closeTicket case',

@@ -22,7 +22,9 @@ describe.each(['zoho-style.yaml', 'freshchat-style.yaml', 'trengo-style.yaml', '
 describe('the fixtures can fail', () => {
   it('without fixtures.now the captured Stripe-style delivery is outside the replay window', async () => {
     const results = await runFixtures(read('stripe-style.yaml').replace(/^ {2}now: .*\n/m, ''), 'stripe-style.yaml')
-    expect(failures(results)).toEqual([expect.stringMatching(/^a captured delivery with two v1 candidates verifies 4 minutes later: .*timestamp outside the 300 s window/)])
+    expect(failures(results)).toEqual([
+      expect.stringMatching(/^a captured delivery with two v1 candidates verifies 4 minutes later: .*timestamp outside the 300 s window/),
+    ])
   })
 
   it('a fixture clock 10 minutes later refuses the captured Trengo-style delivery', async () => {
@@ -32,14 +34,32 @@ describe('the fixtures can fail', () => {
 
   it('a second token request would show in the expected requests', async () => {
     // expires_in 30 s: the margin makes the token stale at once, so the second call of createTicket mints again
-    const results = await runFixtures(read('zoho-style.yaml').replace('refresh_token: fixture-refresh-rotated, expires_in: 3600', 'refresh_token: fixture-refresh-rotated, expires_in: 0'), 'zoho-style.yaml')
-    expect(failures(results)).toEqual([expect.stringMatching(/^createTicket makes two calls with one token request: .*request 3: path \/oauth\/v2\/token, expected \/api\/v1\/tickets\/9\/comments/)])
+    const results = await runFixtures(
+      read('zoho-style.yaml').replace('refresh_token: fixture-refresh-rotated, expires_in: 3600', 'refresh_token: fixture-refresh-rotated, expires_in: 0'),
+      'zoho-style.yaml',
+    )
+    expect(failures(results)).toEqual([
+      expect.stringMatching(
+        /^createTicket makes two calls with one token request: .*request 3: path \/oauth\/v2\/token, expected \/api\/v1\/tickets\/9\/comments/,
+      ),
+    ])
   })
 
   it('an RSA fixture signed with another key is refused', async () => {
     const text = read('freshchat-style.yaml')
-    const other = (await import('node:crypto')).generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
-    const swapped = text.replace(/(keys:\n {4}privateKey: \|\n)((?: {6}.*\n)+)/, (_m, head) => head + other.trim().split('\n').map((l) => `      ${l}\n`).join(''))
+    const other = (await import('node:crypto'))
+      .generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
+    const swapped = text.replace(
+      /(keys:\n {4}privateKey: \|\n)((?: {6}.*\n)+)/,
+      (_m, head) =>
+        head +
+        other
+          .trim()
+          .split('\n')
+          .map((l) => `      ${l}\n`)
+          .join(''),
+    )
     expect(swapped).not.toBe(text)
     const results = await runFixtures(swapped, 'freshchat-style.yaml')
     expect(failures(results)).toEqual([expect.stringMatching(/^an RSA-signed resolution: expected events, got rejected \(signature does not match\)/)])

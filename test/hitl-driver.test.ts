@@ -33,7 +33,11 @@ describe('HITL driver: the plugin side of a hand-off', () => {
   const order: string[] = []
 
   const deskApi = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${desk.url}/api${path}`, { method, headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) })
+    const res = await fetch(`${desk.url}/api${path}`, {
+      method,
+      headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
     expect(res.status, `${method} ${path}`).toBeLessThan(300)
     return (await res.json()) as any
   }
@@ -113,7 +117,12 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     const r = await driver.userSays('Are you there?')
     expect(r.relayed!.result.status).toBe(200)
     const last = (await messagesOf(conversationId)).at(-1)!
-    expect(last).toMatchObject({ direction: 'outgoing', userId: botUserId, type: 'text', payload: { text: 'Are you there?', type: 'text', userId: downstreamUserId } })
+    expect(last).toMatchObject({
+      direction: 'outgoing',
+      userId: botUserId,
+      type: 'text',
+      payload: { text: 'Are you there?', type: 'text', userId: downstreamUserId },
+    })
     const call = channelCalls.at(-1)!
     expect(call.type).toBe('text')
     expect(call.payload).toEqual({ text: 'Are you there?', type: 'text', userId: downstreamUserId })
@@ -129,17 +138,26 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     expect(a).toMatchObject({ agentName: 'Alice Agent', conversationId })
     const upstream = (await messagesOf(driver.upstreamConversationId)).at(-1)!
     expect(upstream).toMatchObject({ direction: 'outgoing', payload: { text: PLUGIN_MESSAGES.assigned } })
-    expect((await bot.getConversation({ id: driver.upstreamConversationId })).conversation.tags).toMatchObject({ humanAgentId: a.agentUserId, humanAgentName: 'Alice Agent' })
+    expect((await bot.getConversation({ id: driver.upstreamConversationId })).conversation.tags).toMatchObject({
+      humanAgentId: a.agentUserId,
+      humanAgentName: 'Alice Agent',
+    })
   })
 
-  it('an agent reply comes back upstream as a bot message shown with the agent\'s name', async () => {
+  it("an agent reply comes back upstream as a bot message shown with the agent's name", async () => {
     await deskApi('POST', `/tickets/${ticketId}/reply`, { agentId: 'agt_1', text: 'Hello Jane, checking now' })
     const m = await driver.next('agentMessage', 15_000)
     expect(m).toMatchObject({ text: 'Hello Jane, checking now', agentName: 'Alice Agent' })
     const incoming = (await bot.getMessage({ id: m.downstreamMessageId })).message
     expect(incoming).toMatchObject({ direction: 'incoming', conversationId, userId: m.agentUserId })
     const upstream = (await bot.getMessage({ id: m.upstreamMessageId })).message
-    expect(upstream).toMatchObject({ direction: 'outgoing', conversationId: driver.upstreamConversationId, userId: botUserId, payload: { text: 'Hello Jane, checking now' }, tags: { downstream: m.downstreamMessageId } })
+    expect(upstream).toMatchObject({
+      direction: 'outgoing',
+      conversationId: driver.upstreamConversationId,
+      userId: botUserId,
+      payload: { text: 'Hello Jane, checking now' },
+      tags: { downstream: m.downstreamMessageId },
+    })
     // webchat's mirror user for the agent carries the name the user sees.
     expect((await bot.getUser({ id: upstream.payload.userId })).user.name).toBe('Alice Agent')
     expect(driver.transcript.at(-1)).toMatchObject({ from: 'agent', name: 'Alice Agent', text: 'Hello Jane, checking now' })
@@ -202,26 +220,36 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     expect(await driver.next('ended', 1000)).toMatchObject({ reason: 'patient-used-termination-command' })
   })
 
-  describe('the plugin\'s timeout and its checks on hitlAssigned', () => {
+  describe("the plugin's timeout and its checks on hitlAssigned", () => {
     let second: HitlDriver
     let integrationClient: Client
     const timeoutText = 'No agent is free right now; I will keep helping you.'
     beforeAll(async () => {
       second = await startHitlDriver({
-        emulator, token: TOKEN, botId: who.botId, botUserId,
+        emulator,
+        token: TOKEN,
+        botId: who.botId,
+        botUserId,
         caller: {
           action: (type, input) => {
             actions.push({ type, input: structuredClone(input) })
             order.push(`action ${type}`)
             return raw.action(type, input)
           },
-          messageCreated: (body) => raw.messageCreated(body) },
+          messageCreated: (body) => raw.messageCreated(body),
+        },
         endUser: { name: 'Tim Out' }, // no e-mail: the plugin makes one up
         agentAssignedTimeoutSeconds: 0.5,
         messages: { agentAssignedTimeout: timeoutText },
       })
       second.on('upstream', (line) => order.push(`${line.from}: ${line.text}`))
-      integrationClient = new Client({ apiUrl: emulator.url, botId: who.botId, token: TOKEN, integrationId: who.integrationId, integrationAlias: who.integrationAlias })
+      integrationClient = new Client({
+        apiUrl: emulator.url,
+        botId: who.botId,
+        token: TOKEN,
+        integrationId: who.integrationId,
+        integrationAlias: who.integrationAlias,
+      })
     })
     afterAll(() => second?.close())
 
@@ -262,11 +290,19 @@ describe('HITL driver: the plugin side of a hand-off', () => {
       const agent = (await integrationClient.getOrCreateUser({ tags: { id: 'agt_check', role: 'agent' }, name: 'Checker' })).user
       await integrationClient.createEvent({ type: 'hitlAssigned', conversationId: r.conversationId, payload: { userId: agent.id } })
       expect((await second.next('error', 5000)).error.message).toMatch(/payload\.conversationId is missing/)
-      await integrationClient.createEvent({ type: 'hitlAssigned', conversationId: r.conversationId, payload: { conversationId: r.conversationId, userId: 'user_01JNOSUCHAGENT000000000000' } })
+      await integrationClient.createEvent({
+        type: 'hitlAssigned',
+        conversationId: r.conversationId,
+        payload: { conversationId: r.conversationId, userId: 'user_01JNOSUCHAGENT000000000000' },
+      })
       expect((await second.next('error', 5000)).error.message).toMatch(/agent user user_01JNOSUCHAGENT000000000000 of hitlAssigned does not exist/)
       expect(second.session?.humanAgentId).toBeUndefined()
       // A well-formed one still assigns.
-      await integrationClient.createEvent({ type: 'hitlAssigned', conversationId: r.conversationId, payload: { conversationId: r.conversationId, userId: agent.id } })
+      await integrationClient.createEvent({
+        type: 'hitlAssigned',
+        conversationId: r.conversationId,
+        payload: { conversationId: r.conversationId, userId: agent.id },
+      })
       expect(await second.next('assigned', 5000)).toMatchObject({ agentName: 'Checker' })
       await second.endSession()
     })

@@ -31,9 +31,17 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
   }
 
   const agentMessage = (ticketId: string, id: string, agent = 'a_7') =>
-    signedAcmeDelivery({ event: 'message.created', ticket: { id: ticketId }, message: { id, text: `text of ${id}`, author: { type: 'agent', id: agent, name: `Agent ${agent}` } } }, { delivery: `dlv-${id}` })
+    signedAcmeDelivery(
+      {
+        event: 'message.created',
+        ticket: { id: ticketId },
+        message: { id, text: `text of ${id}`, author: { type: 'agent', id: agent, name: `Agent ${agent}` } },
+      },
+      { delivery: `dlv-${id}` },
+    )
   const messagesIn = (conversationId: string) => [...s.emulator.data.messages.values()].filter((m) => m.conversationId === conversationId)
-  const eventsIn = (conversationId: string, type: string) => [...s.emulator.data.events.values()].filter((e) => e.conversationId === conversationId && e.type === type)
+  const eventsIn = (conversationId: string, type: string) =>
+    [...s.emulator.data.events.values()].filter((e) => e.conversationId === conversationId && e.type === type)
 
   it('identical deliveries at the same moment (pairs, bursts of 5) create each agent message once', async () => {
     const { ticketId, conversationId } = await openSession()
@@ -136,7 +144,8 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
 
   it('concurrent duplicate assignments reaching one worker announce once, and another agent is a new assignment', async () => {
     const { ticketId, conversationId } = await openSession()
-    const assign = (agentId: string) => signedAcmeDelivery({ event: 'ticket.assigned', ticket: { id: ticketId }, agentId }, { delivery: `dlv-${agentId}-${ticketId}` })
+    const assign = (agentId: string) =>
+      signedAcmeDelivery({ event: 'ticket.assigned', ticket: { id: ticketId }, agentId }, { delivery: `dlv-${agentId}-${ticketId}` })
     const first = assign('a_2')
     const answers = await Promise.all(Array.from({ length: 5 }, () => s.bp.webhook(first)))
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200])
@@ -152,7 +161,13 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
     expect((await desk.register()).status).toBe(200)
     const { ticketId, conversationId } = await openSession()
     const deskReply = (id: string, secret: string) => {
-      const raw = JSON.stringify({ id: `dlv_${id}`, event: 'message.created', ticket: { id: ticketId }, message: { id, authorType: 'agent', text: `text of ${id}` }, agent: { id: 'agt_1', name: 'Alice' } })
+      const raw = JSON.stringify({
+        id: `dlv_${id}`,
+        event: 'message.created',
+        ticket: { id: ticketId },
+        message: { id, authorType: 'agent', text: `text of ${id}` },
+        agent: { id: 'agt_1', name: 'Alice' },
+      })
       const ts = String(Math.floor(Date.now() / 1000))
       const signature = `sha256=${createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')}`
       return { method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'x-desk-timestamp': ts, 'x-desk-signature': signature }, body: raw }
@@ -164,7 +179,12 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
     expect(registrationReads()).toBe(0) // kept by the worker
     // Another worker registers again: the desk now signs with a new secret.
     const { state } = await otherWorker.getState({ type: 'integration', id: s.identity.integrationId, name: 'registration' })
-    await otherWorker.setState({ type: 'integration', id: s.identity.integrationId, name: 'registration', payload: { ...state.payload, values: { webhookId: 'whk_2', webhookSecret: 'secret-B' } } })
+    await otherWorker.setState({
+      type: 'integration',
+      id: s.identity.integrationId,
+      name: 'registration',
+      payload: { ...state.payload, values: { webhookId: 'whk_2', webhookSecret: 'secret-B' } },
+    })
     s.emulator.clearCalls()
     expect((await desk.webhook(deskReply('d3', 'secret-B'))).status).toBe(200)
     expect(registrationReads()).toBe(1)
@@ -172,6 +192,10 @@ describe('hot path: idempotent deliveries through the SDK server', () => {
     s.emulator.clearCalls()
     expect((await desk.webhook(deskReply('d4', 'secret-A'))).status).toBe(401)
     expect(registrationReads()).toBe(1)
-    expect(messagesIn(conversationId).map((m) => m.tags.id).sort()).toEqual(['d1', 'd2', 'd3'])
+    expect(
+      messagesIn(conversationId)
+        .map((m) => m.tags.id)
+        .sort(),
+    ).toEqual(['d1', 'd2', 'd3'])
   })
 })

@@ -45,7 +45,8 @@ function walk(node: unknown, path: string[], role: 'root' | 'definition' | 'prop
     }
   }
   for (const kw of SUBSCHEMA_SINGLE) if (n[kw] !== undefined) walk(n[kw], [...path, kw], 'other', visit)
-  for (const kw of SUBSCHEMA_LISTS) if (Array.isArray(n[kw])) for (const [i, s] of (n[kw] as unknown[]).entries()) walk(s, [...path, kw, String(i)], 'other', visit)
+  for (const kw of SUBSCHEMA_LISTS)
+    if (Array.isArray(n[kw])) for (const [i, s] of (n[kw] as unknown[]).entries()) walk(s, [...path, kw, String(i)], 'other', visit)
 }
 
 const isNonEmptyString = (v: unknown) => typeof v === 'string' && v.trim().length > 0
@@ -234,7 +235,11 @@ type Expected = { instancePath: string; keyword: string; params?: Record<string,
  */
 const meaningful = (errors: ErrorObject[]) => errors.filter((e) => e.keyword !== 'if')
 const describeErrors = (errors: ErrorObject[] | null | undefined) =>
-  JSON.stringify((errors ?? []).map((e) => ({ instancePath: e.instancePath, keyword: e.keyword, params: e.params, message: e.message })), null, 1)
+  JSON.stringify(
+    (errors ?? []).map((e) => ({ instancePath: e.instancePath, keyword: e.keyword, params: e.params, message: e.message })),
+    null,
+    1,
+  )
 
 function expectOneError(data: unknown, want: Expected): void {
   const ok = validate(data)
@@ -376,7 +381,15 @@ describe('validating mappings', () => {
     m.webhook.handshake = [{ when: '$method = "GET"', status: 200, body: '{"ok": true}' }]
     expect(validate(m), describeErrors(validate.errors)).toBe(true)
     m.http.auth = { type: 'bearer', token: '{{ $settings.rtToken }}' }
-    m.webhook.verify = { scheme: 'hmac', algorithm: 'sha1', encoding: 'hex', header: 'X-Hub-Signature', prefix: 'sha1=', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' }
+    m.webhook.verify = {
+      scheme: 'hmac',
+      algorithm: 'sha1',
+      encoding: 'hex',
+      header: 'X-Hub-Signature',
+      prefix: 'sha1=',
+      signed: '{{ $rawBody }}',
+      secret: '{{ $settings.webhookSecret }}',
+    }
     expect(validate(m), describeErrors(validate.errors)).toBe(true)
   })
 
@@ -437,7 +450,11 @@ describe('validating mappings', () => {
     m.webhook.verify = 'none '
     expectOneError(m, { instancePath: '/webhook/verify', keyword: 'enum', params: { allowedValues: ['none'] } })
     m.webhook.verify = { scheme: 'ecdsa', header: 'X-Signature' }
-    expectOneError(m, { instancePath: '/webhook/verify/scheme', keyword: 'enum', params: { allowedValues: ['hmac', 'secret', 'rsa', 'jwt', 'standardWebhooks'] } })
+    expectOneError(m, {
+      instancePath: '/webhook/verify/scheme',
+      keyword: 'enum',
+      params: { allowedValues: ['hmac', 'secret', 'rsa', 'jwt', 'standardWebhooks'] },
+    })
   })
 
   it('rejects an hmac verify without its secret', () => {

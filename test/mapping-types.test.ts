@@ -31,12 +31,24 @@ const propertyType = (t: ts.Type, name: string) => {
   return p && checker.getTypeOfSymbol(p)
 }
 const sameSet = (a: unknown[], b: unknown[]) => a.length === b.length && a.every((x) => b.includes(x))
-const show = (xs: unknown[]) => xs.map((x) => JSON.stringify(x)).sort().join(', ')
+const show = (xs: unknown[]) =>
+  xs
+    .map((x) => JSON.stringify(x))
+    .sort()
+    .join(', ')
 
 /** Differences between a schema node and the TypeScript type that describes it, each with its place. */
 function differences(root: SchemaNode, type: ts.Type): string[] {
   const out: string[] = []
-  const resolve = (n: SchemaNode): SchemaNode => (typeof n?.$ref === 'string' ? resolve(n.$ref.replace('#/', '').split('/').reduce((o: SchemaNode, k: string) => o[k], root)) : n)
+  const resolve = (n: SchemaNode): SchemaNode =>
+    typeof n?.$ref === 'string'
+      ? resolve(
+          n.$ref
+            .replace('#/', '')
+            .split('/')
+            .reduce((o: SchemaNode, k: string) => o[k], root),
+        )
+      : n
 
   // The format is recursive (a token request's steps are steps): a node met again inside itself is not re-entered.
   const open: { node: SchemaNode; types: ts.Type[] }[] = []
@@ -109,7 +121,8 @@ function differences(root: SchemaNode, type: ts.Type): string[] {
     for (const f of schemaFields.filter((f) => typeFields.includes(f))) {
       const symbol = object.getProperty(f)!
       const optional = !!(symbol.flags & ts.SymbolFlags.Optional)
-      if (optional === required.includes(f)) out.push(`${at}.${f}: ${required.includes(f) ? 'required' : 'optional'} in the schema, ${optional ? 'optional' : 'required'} in types.ts`)
+      if (optional === required.includes(f))
+        out.push(`${at}.${f}: ${required.includes(f) ? 'required' : 'optional'} in the schema, ${optional ? 'optional' : 'required'} in types.ts`)
       compare(n.properties[f], members(checker.getTypeOfSymbol(symbol)), `${at}.${f}`)
     }
   }

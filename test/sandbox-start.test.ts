@@ -146,7 +146,11 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     afterAll(async () => desk?.close())
 
     const act = async (path: string, body: unknown) => {
-      const res = await fetch(`${desk.url}/api${path}`, { method: 'POST', headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+      const res = await fetch(`${desk.url}/api${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
       if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
     }
 

@@ -63,14 +63,34 @@ describe('vendor API specs (../shared/fixtures/vendor-specs)', () => {
     const spec = new OpenApiSpec(specPath(SHIPPED_SPECS.intercom!), { ignoreFormats: ['uuid'] })
     const json = (body: unknown) => ({ query: {}, headers: { 'content-type': 'application/json' }, body, bodyText: JSON.stringify(body) })
     const none = { query: {}, headers: {}, body: undefined, bodyText: '' }
-    expect(spec.check({ method: 'POST', path: '/conversations/499/reply', ...json({ message_type: 'comment', type: 'user', intercom_user_id: '6762f0dd1bb69f9f2193bb83', body: 'Hi' }) })).toEqual([])
+    expect(
+      spec.check({
+        method: 'POST',
+        path: '/conversations/499/reply',
+        ...json({ message_type: 'comment', type: 'user', intercom_user_id: '6762f0dd1bb69f9f2193bb83', body: 'Hi' }),
+      }),
+    ).toEqual([])
     expect(spec.check({ method: 'POST', path: '/conversations/499/reply', ...json({ message_type: 'comment', body: 'Hi' }) }).join('\n')).toMatch(/body/)
-    expect(spec.check({ method: 'POST', path: '/conversations/499/reply', ...json({ message_type: 'comment', type: 'user', intercom_user_id: 'x', body: 'Hi', attachment_urls: ['not a url'] }) }).join('\n')).toMatch(/format/)
+    expect(
+      spec
+        .check({
+          method: 'POST',
+          path: '/conversations/499/reply',
+          ...json({ message_type: 'comment', type: 'user', intercom_user_id: 'x', body: 'Hi', attachment_urls: ['not a url'] }),
+        })
+        .join('\n'),
+    ).toMatch(/format/)
     expect(spec.check({ method: 'PATCH', path: '/conversations/499', ...json({}) })).toEqual([expect.stringMatching(/no PATCH/)])
     expect(spec.check({ method: 'GET', path: '/no/such/thing', ...none })).toEqual([expect.stringMatching(/no path of the spec matches/)])
-    expect(spec.check({ method: 'PUT', path: '/conversations/499', ...json({ title: 'T', priority: 'high' }) }).join('\n')).toMatch(/unevaluatedProperty.*priority/)
+    expect(spec.check({ method: 'PUT', path: '/conversations/499', ...json({ title: 'T', priority: 'high' }) }).join('\n')).toMatch(
+      /unevaluatedProperty.*priority/,
+    )
     const chatwoot = new OpenApiSpec(specPath(SHIPPED_SPECS.chatwoot!))
-    expect(chatwoot.check({ method: 'POST', path: '/api/v1/accounts/1/conversations/12/toggle_priority', ...none })).toEqual([expect.stringMatching(/requires a request body/)])
-    expect(chatwoot.check({ method: 'POST', path: '/api/v1/accounts/1/conversations/12/toggle_status', ...json({ status: 'closed-for-good' }) }).join('\n')).toMatch(/body\/status/)
+    expect(chatwoot.check({ method: 'POST', path: '/api/v1/accounts/1/conversations/12/toggle_priority', ...none })).toEqual([
+      expect.stringMatching(/requires a request body/),
+    ])
+    expect(
+      chatwoot.check({ method: 'POST', path: '/api/v1/accounts/1/conversations/12/toggle_status', ...json({ status: 'closed-for-good' }) }).join('\n'),
+    ).toMatch(/body\/status/)
   })
 })

@@ -16,4 +16,5 @@ export async function multipartBody(fields: unknown, files: FileContent[], field
 }
 
 /** The files as a `base64` step's body sees them (`$files`). */
-export const base64Files = (files: FileContent[]) => files.map((f) => ({ name: f.name, contentType: f.contentType, size: f.size, base64: f.bytes.toString('base64') }))
+export const base64Files = (files: FileContent[]) =>
+  files.map((f) => ({ name: f.name, contentType: f.contentType, size: f.size, base64: f.bytes.toString('base64') }))

@@ -80,7 +80,13 @@ async function mint(auth: CompiledTokenAuth, tx: TokenContext, key: string, cont
   const lastBody = (Object.values(steps).at(-1) as { body?: unknown } | undefined)?.body
   if (typeof token !== 'string' && typeof token !== 'number') {
     // Some token endpoints (Zoho) answer 200 with an error object instead of a token.
-    throw tokenFailure(auth, tx, `${auth.label}: the token request gave no token (${auth.token.source} is ${token === undefined ? 'undefined' : 'not a string'})`, undefined, lastBody)
+    throw tokenFailure(
+      auth,
+      tx,
+      `${auth.label}: the token request gave no token (${auth.token.source} is ${token === undefined ? 'undefined' : 'not a string'})`,
+      undefined,
+      lastBody,
+    )
   }
   const value = String(token)
   tx.redactor.remember(value)
@@ -110,7 +116,12 @@ function tokenFailure(auth: CompiledTokenAuth, tx: TokenContext, message: string
   const vendor = [code, description].filter((v) => v && !message.includes(v)).join(': ')
   const detail = tx.redactor.text(`could not obtain a token: ${message}${vendor ? ` (${vendor})` : ''}`)
   if (auth.refresh && code && REVOKED_REFRESH_ERRORS.includes(code)) {
-    return new VendorRequestError('UH-E039', `${detail}; the refresh token was revoked or has expired: paste a new refresh token in ${auth.refresh.settingHint}`, status, body)
+    return new VendorRequestError(
+      'UH-E039',
+      `${detail}; the refresh token was revoked or has expired: paste a new refresh token in ${auth.refresh.settingHint}`,
+      status,
+      body,
+    )
   }
   return new VendorRequestError('UH-E037', detail, status, body)
 }

@@ -38,7 +38,13 @@ const REMEMBERED_DELIVERIES = 2_000
 const EVENT_RULES = 200
 
 const TOKEN = 'bench-token'
-const who = { botId: 'bot_bench_00000000000000000000001', botUserId: 'user_bench_0000000000000000000001', integrationId: 'intg_bench_000000000000000000001', integrationAlias: 'uh', webhookId: 'wh_bench_00000000000000000000001' }
+const who = {
+  botId: 'bot_bench_00000000000000000000001',
+  botUserId: 'user_bench_0000000000000000000001',
+  integrationId: 'intg_bench_000000000000000000001',
+  integrationAlias: 'uh',
+  webhookId: 'wh_bench_00000000000000000000001',
+}
 const WEBHOOK_SECRET = 'whsec_bench_0123456789abcdef'
 
 // --- the Demo Desk: a stub answering what both integrations call, signing deliveries like the real desk -------
@@ -63,12 +69,29 @@ function signed(body: unknown) {
   const raw = JSON.stringify(body)
   const ts = String(Math.floor(Date.now() / 1000))
   const signature = `sha256=${createHmac('sha256', WEBHOOK_SECRET).update(`${ts}.${raw}`).digest('hex')}`
-  return { method: 'POST', path: '/', query: '', headers: { 'content-type': 'application/json', 'x-desk-timestamp': ts, 'x-desk-signature': signature }, body: raw }
+  return {
+    method: 'POST',
+    path: '/',
+    query: '',
+    headers: { 'content-type': 'application/json', 'x-desk-timestamp': ts, 'x-desk-signature': signature },
+    body: raw,
+  }
 }
 const agentReply = (ticketId: string, messageId: string, delivery = messageId) =>
-  signed({ ...fixtureReply, id: `dlv_${delivery}`, ticket: { ...fixtureReply.ticket, id: ticketId }, message: { ...fixtureReply.message, id: messageId, ticketId } })
+  signed({
+    ...fixtureReply,
+    id: `dlv_${delivery}`,
+    ticket: { ...fixtureReply.ticket, id: ticketId },
+    message: { ...fixtureReply.message, id: messageId, ticketId },
+  })
 const ticketEvent = (event: 'ticket.assigned' | 'ticket.solved', ticketId: string, n: number) =>
-  signed({ id: `dlv_${event}_${ticketId}_${n}`, event, createdAt: new Date().toISOString(), ticket: { ...fixtureReply.ticket, id: ticketId }, agent: fixtureReply.agent })
+  signed({
+    id: `dlv_${event}_${ticketId}_${n}`,
+    event,
+    createdAt: new Date().toISOString(),
+    ticket: { ...fixtureReply.ticket, id: ticketId },
+    agent: fixtureReply.agent,
+  })
 
 // --- one subject's run ------------------------------------------------------------------------------------
 
@@ -79,7 +102,10 @@ const settingsFor = (desk: StubHelpdesk) => `baseUrl: ${JSON.stringify(desk.url)
 /** demo-desk with `extra` never-matching event rules ahead of its own (growth: rules 4 → 200). */
 function mappingWithRules(extra: number): string {
   const text = shippedMappings['demo-desk']!
-  const rules = Array.from({ length: extra }, (_, i) => `    - name: never ${i}\n      when: event = "never.${i}"\n      emit: solved\n      ticketId: ticket.id\n`).join('')
+  const rules = Array.from(
+    { length: extra },
+    (_, i) => `    - name: never ${i}\n      when: event = "never.${i}"\n      emit: solved\n      ticketId: ticket.id\n`,
+  ).join('')
   return text.replace(/\n {2}events:\n/, `\n  events:\n${rules}`)
 }
 
@@ -92,9 +118,11 @@ const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/
 
 async function pool<T>(items: T[], concurrency: number, run: (item: T) => Promise<void>) {
   let next = 0
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) await run(items[next++]!)
-  }))
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await run(items[next++]!)
+    }),
+  )
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!
@@ -157,7 +185,14 @@ async function runSubject(subject: Subject, round: number): Promise<Figures> {
     await count('stopHitl', async (i) => must(await bp.action('stopHitl', { conversationId: sessions[i]!.conversationId }), 'stopHitl'))
 
     // Cold start, in a fresh process against the same emulator (registration and sessions exist).
-    const cold = await coldStart(subject, bp, agentReply(first.ticketId, uniq('m_cold')), Array.from({ length: IN_PROCESS_DELIVERIES }, () => agentReply(first.ticketId, uniq('m_inproc'))), emulator, configuration)
+    const cold = await coldStart(
+      subject,
+      bp,
+      agentReply(first.ticketId, uniq('m_cold')),
+      Array.from({ length: IN_PROCESS_DELIVERIES }, () => agentReply(first.ticketId, uniq('m_inproc'))),
+      emulator,
+      configuration,
+    )
     figures['cold start: ping (ms)'] = cold.ping
     figures['cold start: first agent message (ms)'] = cold.first
     figures['in-process deliveries/s'] = cold.perSecond
@@ -197,21 +232,39 @@ async function runSubject(subject: Subject, round: number): Promise<Figures> {
     // worker would have: delivering them all through the SDK server would double the run's time).
     const worker = new Client({ apiUrl: emulator.url, botId: who.botId, token: TOKEN, integrationId: who.integrationId })
     const { user: someAgent } = await worker.getOrCreateUser({ tags: { id: 'agt_fill', role: 'agent' }, discriminateByTags: ['id', 'role'], name: 'Filler' })
-    await pool(Array.from({ length: REMEMBERED_DELIVERIES }, (_, i) => i), 32, async (i) =>
-      void (await worker.createMessage({ conversationId: fresh.conversationId, userId: someAgent.id, type: 'text', payload: { text: `earlier ${i}` }, tags: { id: uniq('m_fill') } })))
+    await pool(
+      Array.from({ length: REMEMBERED_DELIVERIES }, (_, i) => i),
+      32,
+      async (i) =>
+        void (await worker.createMessage({
+          conversationId: fresh.conversationId,
+          userId: someAgent.id,
+          type: 'text',
+          payload: { text: `earlier ${i}` },
+          tags: { id: uniq('m_fill') },
+        })),
+    )
     figures[`growth: remembered deliveries ${REMEMBERED_DELIVERIES} (CPU ms)`] = await cpuPerDelivery(bp, () => agentReply(fresh.ticketId, uniq('m_g1')))
     if (subject === 'ours') {
       // The baseline has no rules: this case is ours only.
       // Both pasted (demo-desk has 3 rules of its own), so both pay the same for a pasted mapping.
-      const small = await cpuPerDelivery(botpressCaller(server.url, identity, { ...configuration, mapping: mappingWithRules(1) }), () => agentReply(fresh.ticketId, uniq('m_r4')))
-      const large = await cpuPerDelivery(botpressCaller(server.url, identity, { ...configuration, mapping: mappingWithRules(EVENT_RULES - 3) }), () => agentReply(fresh.ticketId, uniq('m_r200')))
+      const small = await cpuPerDelivery(botpressCaller(server.url, identity, { ...configuration, mapping: mappingWithRules(1) }), () =>
+        agentReply(fresh.ticketId, uniq('m_r4')),
+      )
+      const large = await cpuPerDelivery(botpressCaller(server.url, identity, { ...configuration, mapping: mappingWithRules(EVENT_RULES - 3) }), () =>
+        agentReply(fresh.ticketId, uniq('m_r200')),
+      )
       figures['growth: event rules 4 (CPU ms)'] = small
       figures[`growth: event rules ${EVENT_RULES} (CPU ms)`] = large
     }
     const alone = await startSession()
     figures['growth: open tickets 1 (CPU ms)'] = await cpuPerDelivery(bp, () => agentReply(alone.ticketId, uniq('m_t1')))
     const open = emulator.data.conversations.size
-    await pool(Array.from({ length: OPEN_TICKETS - open }, (_, i) => i), 32, async (i) => void (await worker.createConversation({ channel: 'hitl', tags: { id: `tkt_open_${i}` } })))
+    await pool(
+      Array.from({ length: OPEN_TICKETS - open }, (_, i) => i),
+      32,
+      async (i) => void (await worker.createConversation({ channel: 'hitl', tags: { id: `tkt_open_${i}` } })),
+    )
     figures[`growth: open tickets ${OPEN_TICKETS} (CPU ms)`] = await cpuPerDelivery(bp, () => agentReply(alone.ticketId, uniq('m_t2')))
     return figures
   } finally {
@@ -246,22 +299,44 @@ const integration = require(bundle).default
 })().catch((e) => { console.error(e); process.exit(1) })
 `
 
-async function coldStart(subject: Subject, bp: BotpressCaller, first: ReturnType<typeof signed>, more: ReturnType<typeof signed>[], emulator: RuntimeEmulator, configuration: object) {
+async function coldStart(
+  subject: Subject,
+  bp: BotpressCaller,
+  first: ReturnType<typeof signed>,
+  more: ReturnType<typeof signed>[],
+  emulator: RuntimeEmulator,
+  configuration: object,
+) {
   const asRequest = (operation: string, body: unknown) => ({
     method: 'POST',
     path: '/',
     query: '',
     headers: {
-      'x-bot-id': who.botId, 'x-bot-user-id': who.botUserId, 'x-integration-id': who.integrationId, 'x-integration-alias': who.integrationAlias,
-      'x-webhook-id': who.webhookId, 'x-bp-operation': operation, 'x-bp-type': operation,
+      'x-bot-id': who.botId,
+      'x-bot-user-id': who.botUserId,
+      'x-integration-id': who.integrationId,
+      'x-integration-alias': who.integrationAlias,
+      'x-webhook-id': who.webhookId,
+      'x-bp-operation': operation,
+      'x-bp-type': operation,
       'x-bp-configuration': Buffer.from(JSON.stringify(configuration)).toString('base64'),
     },
     body: JSON.stringify(body),
   })
   void bp
   const file = join(tmpdir(), `universal-hitl-bench-${process.pid}-${subject}.json`)
-  writeFileSync(file, JSON.stringify({ ping: asRequest('ping', {}), first: asRequest('webhook_received', { req: first }), more: more.map((d) => asRequest('webhook_received', { req: d })) }))
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', COLD_CHILD, BUNDLES[subject], file], { encoding: 'utf8', env: { ...process.env, BP_API_URL: emulator.url, BP_TOKEN: TOKEN } })
+  writeFileSync(
+    file,
+    JSON.stringify({
+      ping: asRequest('ping', {}),
+      first: asRequest('webhook_received', { req: first }),
+      more: more.map((d) => asRequest('webhook_received', { req: d })),
+    }),
+  )
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', COLD_CHILD, BUNDLES[subject], file], {
+    encoding: 'utf8',
+    env: { ...process.env, BP_API_URL: emulator.url, BP_TOKEN: TOKEN },
+  })
   return JSON.parse(stdout.trim().split('\n').pop()!) as { ping: number; first: number; perSecond: number }
 }
 
@@ -274,12 +349,20 @@ function bundleFigures(subject: Subject): Figures {
 
 /** What each package adds to our bundle (esbuild's metafile, written by scripts/build.mjs). */
 function dependencyTable(): string[] {
-  const meta = JSON.parse(readFileSync(join(root, 'dist', 'integration.meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }> }
+  const meta = JSON.parse(readFileSync(join(root, 'dist', 'integration.meta.json'), 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>
+  }
   const output = Object.values(meta.outputs)[0]!
   const byPackage: Record<string, number> = {}
   for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
-    const name = m ? m[1]! : path.startsWith('lean:') ? '(shipped mappings, as built)' : path.includes('generated') ? '(schema validator, for pasted mappings)' : '(universal-hitl code)'
+    const name = m
+      ? m[1]!
+      : path.startsWith('lean:')
+        ? '(shipped mappings, as built)'
+        : path.includes('generated')
+          ? '(schema validator, for pasted mappings)'
+          : '(universal-hitl code)'
     byPackage[name] = (byPackage[name] ?? 0) + bytesInOutput
   }
   return Object.entries(byPackage)
@@ -330,7 +413,11 @@ const show = (x: number | undefined) => (x === undefined ? '—' : x >= 100 ? x.
 async function main() {
   console.log(`universal-hitl vs a hand-written baseline — node ${process.version}, ${new Date().toISOString()}`)
   console.log(`${ROUNDS} rounds, interleaved baseline / ours; spread = (max − min) / median across rounds`)
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores\n`)
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} cores\n`,
+  )
   const runs: Record<Subject, Figures[]> = { baseline: [], ours: [] }
   for (let round = 1; round <= ROUNDS; round++) {
     for (const subject of ['baseline', 'ours'] as const) {
@@ -373,11 +460,17 @@ async function main() {
   console.log(`\nwhat each dependency adds to our bundle (${(statSync(BUNDLES.ours).size / 1000).toFixed(0)} KB minified):`)
   console.log(dependencyTable().join('\n'))
   const two = await twoWorkers()
-  console.log(`\nthe same delivery reaching two workers at the same moment (ours, ${two.trials} trials each): duplicated ` +
-    `agent messages ${pct(two.agentMessage)}, hitlAssigned ${pct(two.assigned)}, hitlStopped ${pct(two.solved)}`)
+  console.log(
+    `\nthe same delivery reaching two workers at the same moment (ours, ${two.trials} trials each): duplicated ` +
+      `agent messages ${pct(two.agentMessage)}, hitlAssigned ${pct(two.assigned)}, hitlStopped ${pct(two.solved)}`,
+  )
   console.log('')
   validationFigures()
-  console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`)
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  )
   console.log(`targets not met: ${misses.length ? '' : 'none'}`)
   for (const name of misses) console.log(`- ${name}: ${TARGETS[name]?.why ?? 'see the figures above'}`)
 }

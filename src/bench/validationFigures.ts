@@ -35,7 +35,9 @@ export function validationFigures(log: (line: string) => void = console.log): vo
   for (const n of [0, 500, 2000, 4000]) {
     const text = grown(n)
     const ms = firstValidation(text, 3)
-    log(`${`validate ${(text.length / 1024).toFixed(0)} KB (${n} headers)`.padEnd(58)} ${`${ms.toFixed(1)} ms`.padStart(11)}  (${((ms * 1000) / (text.length / 1024)).toFixed(0)} µs/KB)`)
+    log(
+      `${`validate ${(text.length / 1024).toFixed(0)} KB (${n} headers)`.padEnd(58)} ${`${ms.toFixed(1)} ms`.padStart(11)}  (${((ms * 1000) / (text.length / 1024)).toFixed(0)} µs/KB)`,
+    )
   }
   log('')
 }

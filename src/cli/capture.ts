@@ -25,9 +25,15 @@ export async function capture(file: string | undefined, opts: { port?: string; r
   if (!file) throw new CliError('capture needs <mapping.yaml> --port <n> --record <fixtures.yaml>')
   if (!opts.record) throw new CliError('capture needs --record <fixtures.yaml> (where the fixtures go)')
   const port = Number(opts.port)
-  if (opts.port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`capture needs --port <n> (0 for a free port), got ${JSON.stringify(opts.port ?? null)}`)
+  if (opts.port === undefined || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CliError(`capture needs --port <n> (0 for a free port), got ${JSON.stringify(opts.port ?? null)}`)
   const { mapping, settings, registration } = loadForCli(file, opts)
-  const recorder = createCapture({ loaded: { mapping, settings, hash: 'capture' }, registration: () => registration, rewriteUrl: vendorOriginOverride(), file: opts.record })
+  const recorder = createCapture({
+    loaded: { mapping, settings, hash: 'capture' },
+    registration: () => registration,
+    rewriteUrl: vendorOriginOverride(),
+    file: opts.record,
+  })
   let count = 0
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1')
@@ -41,7 +47,13 @@ export async function capture(file: string | undefined, opts: { port?: string; r
     const headers: Record<string, string> = {}
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v
     try {
-      const { outcome, fixture } = await recorder.capture({ method: req.method ?? 'POST', path: url.pathname, query: url.search.replace(/^\?/, ''), headers, body })
+      const { outcome, fixture } = await recorder.capture({
+        method: req.method ?? 'POST',
+        path: url.pathname,
+        query: url.search.replace(/^\?/, ''),
+        headers,
+        body,
+      })
       const r = reply(outcome)
       res.writeHead(r.status, r.headers).end(r.body)
       console.log(`${++count}. ${fixture.name} (${r.status}) → ${opts.record}`)
@@ -52,7 +64,9 @@ export async function capture(file: string | undefined, opts: { port?: string; r
     }
   })
   const bound = await listenOnLoopback(server, port).catch((e: NodeJS.ErrnoException) => {
-    throw e.code === 'EADDRINUSE' || e.code === 'EACCES' ? new CliError(`cannot listen on 127.0.0.1:${port}: ${e.code}; pick another --port (0 = a free one)`) : e
+    throw e.code === 'EADDRINUSE' || e.code === 'EACCES'
+      ? new CliError(`cannot listen on 127.0.0.1:${port}: ${e.code}; pick another --port (0 = a free one)`)
+      : e
   })
   console.log(`capturing deliveries for ${file} at http://127.0.0.1:${bound}/ into ${opts.record} (Ctrl-C to stop)`)
   await new Promise<void>((resolve) => {

@@ -28,4 +28,3 @@ export function reportFailure(e: unknown, debug: boolean, write: (line: string) 
   write(debug ? `error: ${(e as Error)?.stack ?? message}` : `error: ${message.split('\n')[0]} (unexpected; --debug shows where)`)
   return 1
 }
-

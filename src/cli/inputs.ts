@@ -53,12 +53,19 @@ export function settingsFrom(path: string | undefined): string | Record<string, 
 }
 
 /** A mapping with the settings and registration to run it with: the files given, else the mapping's fixtures'. */
-export function loadForCli(file: string, opts: { settings?: string; registration?: string }): { mapping: CompiledMapping; settings: ResolvedSettings; registration?: Record<string, unknown> } {
+export function loadForCli(
+  file: string,
+  opts: { settings?: string; registration?: string },
+): { mapping: CompiledMapping; settings: ResolvedSettings; registration?: Record<string, unknown> } {
   const mapping = compileMappingText(readText(file), file)
   const fixtures = mapping.file.fixtures
   const settings = opts.settings
     ? parseSettings(settingsFrom(opts.settings), mapping.file.settings ?? {}, opts.settings)
-    : parseSettings((fixtures?.settings ?? {}) as Record<string, unknown>, mapping.file.settings ?? {}, fixtures?.settings ? `${file} fixtures.settings` : `${file} (no --settings given, no fixtures.settings)`)
+    : parseSettings(
+        (fixtures?.settings ?? {}) as Record<string, unknown>,
+        mapping.file.settings ?? {},
+        fixtures?.settings ? `${file} fixtures.settings` : `${file} (no --settings given, no fixtures.settings)`,
+      )
   const registration = opts.registration ? readJson(opts.registration) : fixtures?.registration
   return { mapping, settings, registration }
 }
@@ -69,7 +76,8 @@ export function readStepResponses(path: string): Record<string, FixtureResponse[
   const shape = `${path} must map step ids to lists of {status, headers, body}, as a fixture's stepResponses`
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw new CliError(shape)
   for (const [id, list] of Object.entries(value)) {
-    if (!Array.isArray(list) || list.some((r) => !r || typeof r !== 'object' || Array.isArray(r))) throw new CliError(`${shape} (step "${id}" is not a list of objects)`)
+    if (!Array.isArray(list) || list.some((r) => !r || typeof r !== 'object' || Array.isArray(r)))
+      throw new CliError(`${shape} (step "${id}" is not a list of objects)`)
   }
   return value as Record<string, FixtureResponse[]>
 }

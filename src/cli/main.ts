@@ -71,7 +71,14 @@ const SAMPLE_INPUTS: Record<OperationName, Record<string, unknown>> = {
       { source: { type: 'bot' }, type: 'text', payload: { text: 'Let me get you a human agent.' } },
     ],
   },
-  sendMessage: { ticketId: '123', type: 'text', payload: { text: 'Are you there?' }, userId: 'user_dryrun_0000000000000000001', externalUserId: '1001', userName: 'Jane Doe' },
+  sendMessage: {
+    ticketId: '123',
+    type: 'text',
+    payload: { text: 'Are you there?' },
+    userId: 'user_dryrun_0000000000000000001',
+    externalUserId: '1001',
+    userName: 'Jane Doe',
+  },
   closeTicket: { ticketId: '123' },
   register: {},
   unregister: {},
@@ -133,7 +140,9 @@ async function route(file: string | undefined, requestPath: string | undefined, 
       return 0
     case 'rejected':
     case 'invalid':
-      console.error(`${outcome.kind === 'rejected' ? 'verification failed' : 'invalid delivery'} (${outcome.status}): ${withCode(refusalCode(outcome), outcome.reason)}`)
+      console.error(
+        `${outcome.kind === 'rejected' ? 'verification failed' : 'invalid delivery'} (${outcome.status}): ${withCode(refusalCode(outcome), outcome.reason)}`,
+      )
       return 1
     case 'events':
       for (const { rule: _rule, ...event } of outcome.events) console.log(JSON.stringify(event))
@@ -157,24 +166,31 @@ async function dryRun(file: string | undefined, operation: string | undefined, o
   const { mapping, settings, registration } = loadForCli(file, opts)
   // Without --input/--responses, the file's first fixture of that operation supplies them (else a sample input).
   const fixture = mapping.file.fixtures?.operations?.find((f) => f.operation === op)
-  if (fixture && (!given.input || !given.responses)) console.log(`(using fixture "${fixture.name}" for ${[!given.input && 'input', !given.responses && 'responses'].filter(Boolean).join(' and ')})`)
+  if (fixture && (!given.input || !given.responses))
+    console.log(`(using fixture "${fixture.name}" for ${[!given.input && 'input', !given.responses && 'responses'].filter(Boolean).join(' and ')})`)
   const input = given.input ?? fixture?.input ?? SAMPLE_INPUTS[op]
   const responses = given.responses ?? fixture?.responses ?? []
   const stub = await startStubHelpdesk()
   if (Array.isArray(responses)) stub.enqueue(...responses)
   else for (const [stepId, list] of Object.entries(readStepResponses(opts.responses!))) stub.enqueueFor(stepId, ...list)
   const webhookUrl = (input.webhookUrl as string | undefined) ?? 'https://webhook.botpress.cloud/wh_dryrun'
-  const engine = createEngine({ mapping, settings, hash: 'dry-run' }, {
-    registration,
-    webhookUrl,
-    rewriteUrl: rewriteToStub(stub.url),
-    onRequest: (r) => {
-      console.log(requestLine(r))
-      for (const [k, v] of Object.entries(r.headers)) console.log(`  ${k}: ${v}`)
-      if (r.body !== undefined) console.log(`  ${r.body}`)
+  const engine = createEngine(
+    { mapping, settings, hash: 'dry-run' },
+    {
+      registration,
+      webhookUrl,
+      rewriteUrl: rewriteToStub(stub.url),
+      onRequest: (r) => {
+        console.log(requestLine(r))
+        for (const [k, v] of Object.entries(r.headers)) console.log(`  ${k}: ${v}`)
+        if (r.body !== undefined) console.log(`  ${r.body}`)
+      },
+      onStepSkipped: (s) =>
+        console.log(
+          `${s.label}: skipped, its when gave ${s.value === undefined ? 'undefined' : JSON.stringify(s.value)} (when: ${s.when.replace(/\s+/g, ' ').trim()})`,
+        ),
     },
-    onStepSkipped: (s) => console.log(`${s.label}: skipped, its when gave ${s.value === undefined ? 'undefined' : JSON.stringify(s.value)} (when: ${s.when.replace(/\s+/g, ' ').trim()})`),
-  })
+  )
   try {
     const result = await runOperationByName(engine, op, input, webhookUrl)
     console.log(`result: ${engine.redactor.body(JSON.stringify(result))}`)
@@ -247,7 +263,13 @@ export async function main(argv: string[]): Promise<number> {
     case 'validate':
       return validate(rest, values.settings)
     case 'route':
-      return route(rest[0], rest[1], { settings: values.settings, registration: values.registration, responses: values.responses, verify: !values['no-verify'], explain: values.explain })
+      return route(rest[0], rest[1], {
+        settings: values.settings,
+        registration: values.registration,
+        responses: values.responses,
+        verify: !values['no-verify'],
+        explain: values.explain,
+      })
     case 'test':
       return test(rest)
     case 'pack':

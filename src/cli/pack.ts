@@ -20,6 +20,8 @@ export function pack(files: string[], readText: (path: string) => string): numbe
     header <= CONFIGURATION_WARN_BYTES
       ? `fits the recommended ${kib(CONFIGURATION_WARN_BYTES)}`
       : `still over the recommended ${kib(CONFIGURATION_WARN_BYTES)}: host the file at an https URL and give "https://…#sha256=<hex>" instead`
-  process.stderr.write(`${file}: ${Buffer.byteLength(text)} bytes → ${Buffer.byteLength(packed)} bytes packed; ${kib(header)} in the configuration header (before settings), ${verdict}\n`)
+  process.stderr.write(
+    `${file}: ${Buffer.byteLength(text)} bytes → ${Buffer.byteLength(packed)} bytes packed; ${kib(header)} in the configuration header (before settings), ${verdict}\n`,
+  )
   return 0
 }

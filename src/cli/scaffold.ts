@@ -159,7 +159,8 @@ export async function init(nameArg: string | undefined, opts: { from?: string; f
   if (existsSync(path) && !opts.force) throw new CliError(`${path} exists; --force overwrites it`)
   let from: { file: string; mapping: MappingFile } | undefined
   if (opts.from) {
-    if (!existsSync(opts.from) && !/^[a-z0-9][a-z0-9-]*$/i.test(opts.from)) throw new CliError(`cannot read ${opts.from}: no such file (and it is not a shipped mapping name)`)
+    if (!existsSync(opts.from) && !/^[a-z0-9][a-z0-9-]*$/i.test(opts.from))
+      throw new CliError(`cannot read ${opts.from}: no such file (and it is not a shipped mapping name)`)
     const { text, file } = existsSync(opts.from) ? { text: readText(opts.from), file: opts.from } : resolveMappingText(opts.from)
     from = { file, mapping: compileMappingText(text, file).file }
   }

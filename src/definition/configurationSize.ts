@@ -42,7 +42,9 @@ export function configurationSizeAdvice(a: ConfigurationAdviceInput): string | u
     `(b) host the file at an https URL and give "https://…/desk.yaml#sha256=<hex of the file>" (register fetches it once and keeps it)`,
   ]
   if (a.packedSize !== undefined && a.packedSize < a.size) {
-    options.push(`(c) paste its packed form (\`npx universal-hitl pack desk.yaml\`: no comments, no fixtures), ${kib(a.packedSize)} encoded${a.packedSize > CONFIGURATION_WARN_BYTES ? ', still over the recommended size' : ''}`)
+    options.push(
+      `(c) paste its packed form (\`npx universal-hitl pack desk.yaml\`: no comments, no fixtures), ${kib(a.packedSize)} encoded${a.packedSize > CONFIGURATION_WARN_BYTES ? ', still over the recommended size' : ''}`,
+    )
   }
   return `${head} Use ${options.join('; ')}.`
 }

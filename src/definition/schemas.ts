@@ -33,7 +33,7 @@ export const ticketSchema = z
   .passthrough()
 
 export const registrationStateSchema = z.object({
-  values: z.record(z.any()).describe('What the mapping\'s register steps returned ($registration)'),
+  values: z.record(z.any()).describe("What the mapping's register steps returned ($registration)"),
   configHash: z.string(),
   webhookUrl: z.string(),
 })
@@ -41,7 +41,7 @@ export const registrationStateSchema = z.object({
 export const tokensStateSchema = z.object({
   tokens: z
     .record(z.object({ value: z.string(), expiresAt: z.number().optional() }))
-    .describe('Access tokens (and rotated refresh tokens) the mapping\'s token auth obtained, shared by every worker'),
+    .describe("Access tokens (and rotated refresh tokens) the mapping's token auth obtained, shared by every worker"),
 })
 
 export const mappingFileStateSchema = z.object({

@@ -32,7 +32,12 @@ export const createUser: Actions['createUser'] = async ({ ctx, client, input, lo
  * The mapping's createUser, then the Botpress user's `id` tag (the helpdesk's id) and `helpdesk` tag (which
  * configuration that id belongs to). The plugin's placeholder e-mail is not passed on unless the mapping keeps it.
  */
-async function linkHelpdeskUser(engine: Engine, client: Client, user: User | EndUser, who: { name: string; email?: string; pictureUrl?: string }): Promise<string> {
+async function linkHelpdeskUser(
+  engine: Engine,
+  client: Client,
+  user: User | EndUser,
+  who: { name: string; email?: string; pictureUrl?: string },
+): Promise<string> {
   const id = await engine.createUser({ userId: user.id, name: who.name, email: helpdeskEmail(engine, who.email), pictureUrl: who.pictureUrl })
   const externalUserId = tagValue('The helpdesk user id', id)
   const helpdesk = await helpdeskFingerprint(engine)
@@ -72,7 +77,9 @@ export const startHitl: Actions['startHitl'] = async ({ ctx, client, input, logg
       return { conversationId: conversation.id }
     } catch (e) {
       // Without a conversation nobody can answer this ticket: close it rather than leave an orphan behind.
-      await engine.closeTicket({ ticketId: rawTicketId }).catch((closeError) => logger.forBot().warn(`startHitl: could not close orphan ticket ${rawTicketId}: ${closeError.message}`))
+      await engine
+        .closeTicket({ ticketId: rawTicketId })
+        .catch((closeError) => logger.forBot().warn(`startHitl: could not close orphan ticket ${rawTicketId}: ${closeError.message}`))
       throw e
     }
   })
@@ -89,7 +96,9 @@ export const stopHitl: Actions['stopHitl'] = async ({ ctx, client, input, logger
       return {}
     }
     // $ticket lives in the conversation's tags: read them only when closeTicket uses it.
-    const ticket = readsTicketValues(engine.mapping.file.operations.closeTicket) ? ticketValuesOf((await client.getConversation({ id: input.conversationId })).conversation) : undefined
+    const ticket = readsTicketValues(engine.mapping.file.operations.closeTicket)
+      ? ticketValuesOf((await client.getConversation({ id: input.conversationId })).conversation)
+      : undefined
     await engine.closeTicket({ ticketId, conversationId: input.conversationId, ticket })
     logger.forBot().info(`stopHitl: ticket ${ticketId} closed`)
     return {}

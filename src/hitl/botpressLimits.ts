@@ -14,11 +14,12 @@ export const fitName = (name: string | undefined): string | undefined =>
 export const fitPictureUrl = (url: string | undefined): string | undefined => (url && url.length <= MAX_PICTURE_URL_LENGTH ? url : undefined)
 
 /** A tag value that is only ever compared (agent ids, message ids): over the limit, its hash stands in. */
-export const tagKey = (value: string): string =>
-  value.length <= MAX_TAG_VALUE_LENGTH ? value : `sha256:${createHash('sha256').update(value).digest('hex')}`
+export const tagKey = (value: string): string => (value.length <= MAX_TAG_VALUE_LENGTH ? value : `sha256:${createHash('sha256').update(value).digest('hex')}`)
 
 /** A tag value that is read back and sent to the helpdesk (ticket and user ids): refused when too long. */
 export function tagValue(what: string, value: string): string {
   if (value.length <= MAX_TAG_VALUE_LENGTH) return value
-  throw new sdk.RuntimeError(`${what} "${value.slice(0, 40)}…" is ${value.length} characters long; a Botpress tag holds at most ${MAX_TAG_VALUE_LENGTH}, so it cannot be kept. Make the mapping's result give a shorter id.`)
+  throw new sdk.RuntimeError(
+    `${what} "${value.slice(0, 40)}…" is ${value.length} characters long; a Botpress tag holds at most ${MAX_TAG_VALUE_LENGTH}, so it cannot be kept. Make the mapping's result give a shorter id.`,
+  )
 }

@@ -70,7 +70,14 @@ export async function engineWithOrigin(ctx: Ctx, client: Client, options: Engine
   const tokens = tokenStoreFor(ctx, client)
   const webhookUrl = options.webhookUrl ?? `${BOTPRESS_WEBHOOK_BASE}/${ctx.webhookId}`
   const build = (registration?: Record<string, unknown>) =>
-    createEngine(loaded, { registration, webhookUrl, rewriteUrl: vendorOriginOverride(), onRequest: envRequestLogger(), tokens, fileHosts: fileHostsOverride() })
+    createEngine(loaded, {
+      registration,
+      webhookUrl,
+      rewriteUrl: vendorOriginOverride(),
+      onRequest: envRequestLogger(),
+      tokens,
+      fileHosts: fileHostsOverride(),
+    })
   if (options.webhookUrl !== undefined) {
     // Lifecycle calls (rare): built fresh, with the registration as stored now.
     return { engine: build(needsRegistration ? (await getRegistration(client, ctx.integrationId))?.values : undefined), cached: false }
@@ -94,12 +101,27 @@ export function forgetRegistration(ctx: Ctx) {
  */
 function fileHostsOverride(): string[] | undefined {
   const hosts = process.env.UNIVERSAL_HITL_FILE_HOSTS
-  return hosts ? hosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean) : undefined
+  return hosts
+    ? hosts
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean)
+    : undefined
 }
 
 export const getRegistration = (client: Client, integrationId: string) => readState(client, 'integration', integrationId, 'registration')
 
-const ENGINE_ERRORS = [FileHostNotAllowedError, StepControlError, MappingError, MappingSourceError, VendorRequestError, UnsupportedMessageTypeError, OperationResultError, ExpressionEvaluationError, HostNotAllowedError]
+const ENGINE_ERRORS = [
+  FileHostNotAllowedError,
+  StepControlError,
+  MappingError,
+  MappingSourceError,
+  VendorRequestError,
+  UnsupportedMessageTypeError,
+  OperationResultError,
+  ExpressionEvaluationError,
+  HostNotAllowedError,
+]
 
 /** Engine errors carry messages meant for the bot builder (already redacted): show them as RuntimeErrors. */
 export function toRuntimeError(e: unknown): unknown {

@@ -30,7 +30,10 @@ export const register: Props['register'] = async ({ ctx, client, webhookUrl, log
       return
     }
     if (previous && engine.mapping.operations.unregister) {
-      await engine.withRegistration(previous.values).unregister(webhookUrl).catch((e) => logger.forBot().warn(`register: could not remove the previous webhook: ${(e as Error).message}`))
+      await engine
+        .withRegistration(previous.values)
+        .unregister(webhookUrl)
+        .catch((e) => logger.forBot().warn(`register: could not remove the previous webhook: ${(e as Error).message}`))
     }
     const values = await engine.register(webhookUrl)
     await client.setState({ type: 'integration', id: ctx.integrationId, name: 'registration', payload: { values, configHash: hash, webhookUrl } })
@@ -40,7 +43,11 @@ export const register: Props['register'] = async ({ ctx, client, webhookUrl, log
     if (engine.mapping.webhook.verify.scheme === 'none') {
       logger.forBot().warn('register: this mapping accepts unsigned webhooks (verify: none); anyone who knows the URL can post events')
     }
-    logger.forBot().info(`register: ${engine.mapping.file.vendor.name} mapping ready; requests go to ${(await engine.vendorHosts()).join(', ')} only; webhook URL ${webhookUrl}`)
+    logger
+      .forBot()
+      .info(
+        `register: ${engine.mapping.file.vendor.name} mapping ready; requests go to ${(await engine.vendorHosts()).join(', ')} only; webhook URL ${webhookUrl}`,
+      )
   })
 
 export const unregister: Props['unregister'] = async ({ ctx, client, webhookUrl, logger }) =>

@@ -40,7 +40,12 @@ const endUsers = new BoundedCache<string, EndUser>(USERS_KEPT)
 
 /** Kept only once linked (tags.id set): an unlinked user is looked up again, so a later link is seen. */
 export function rememberUser(user: EndUser): EndUser {
-  const kept: EndUser = { id: user.id, name: user.name, pictureUrl: user.pictureUrl, tags: { id: user.tags.id, email: user.tags.email, helpdesk: user.tags.helpdesk } }
+  const kept: EndUser = {
+    id: user.id,
+    name: user.name,
+    pictureUrl: user.pictureUrl,
+    tags: { id: user.tags.id, email: user.tags.email, helpdesk: user.tags.helpdesk },
+  }
   if (kept.tags.id) endUsers.set(user.id, kept)
   else endUsers.delete(user.id)
   return kept

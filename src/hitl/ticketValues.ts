@@ -50,7 +50,9 @@ export function deliveryTicketValues(client: Client) {
   const load = (ticketId: string): Promise<Record<string, unknown> | undefined> => {
     let v = read.get(ticketId)
     if (!v) {
-      v = findSession(client, ticketId).then(async (conversationId) => (conversationId ? ticketValuesOf((await client.getConversation({ id: conversationId })).conversation) : undefined))
+      v = findSession(client, ticketId).then(async (conversationId) =>
+        conversationId ? ticketValuesOf((await client.getConversation({ id: conversationId })).conversation) : undefined,
+      )
       read.set(ticketId, v)
       v.catch(() => read.delete(ticketId)) // a failed read is retried by the next rule (the delivery then fails)
     }

@@ -1,5 +1,12 @@
 import type * as sdk from '@botpress/sdk'
-import type { configurationSchema, deliveriesStateSchema, mappingFileStateSchema, registrationStateSchema, ticketSchema, tokensStateSchema } from '../definition/schemas'
+import type {
+  configurationSchema,
+  deliveriesStateSchema,
+  mappingFileStateSchema,
+  registrationStateSchema,
+  ticketSchema,
+  tokensStateSchema,
+} from '../definition/schemas'
 
 type Infer<S extends sdk.z.ZodTypeAny> = sdk.z.infer<S>
 type Tags<K extends string> = Record<K, { title?: string; description?: string }>

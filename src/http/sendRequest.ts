@@ -86,7 +86,8 @@ export async function sendRequest(req: HttpRequest, opts: SendOptions): Promise<
         maxRetryAfter: req.retry.maxRetryAfterSeconds * 1000,
         calculateDelay: ({ attemptCount, retryOptions, error, computedValue }) => {
           if (computedValue === 0 || attemptCount > retryOptions.limit) return 0
-          const waitHeader = error.response?.headers['retry-after'] ?? (req.retry.retryAfterHeader ? error.response?.headers[req.retry.retryAfterHeader] : undefined)
+          const waitHeader =
+            error.response?.headers['retry-after'] ?? (req.retry.retryAfterHeader ? error.response?.headers[req.retry.retryAfterHeader] : undefined)
           if (!req.idempotent && !vendorDidNotAct(error.response?.statusCode, waitHeader)) return 0
           // got already turned Retry-After into computedValue (0 when it exceeds the cap); "Retry-After: 0"
           // (now) gets our short backoff instead of got's one-second default.

@@ -12,13 +12,20 @@ function withoutLiterals(text: string): string {
 }
 
 function namedReads(text: string): { part: 'headers' | 'query'; name: string; index: number }[] {
-  return [...withoutLiterals(text).matchAll(NAMED_READ)].map((m) => ({ part: m[1] as 'headers' | 'query', name: (m[2] ?? m[3] ?? m[4] ?? m[5] ?? '').toLowerCase(), index: m.index }))
+  return [...withoutLiterals(text).matchAll(NAMED_READ)].map((m) => ({
+    part: m[1] as 'headers' | 'query',
+    name: (m[2] ?? m[3] ?? m[4] ?? m[5] ?? '').toLowerCase(),
+    index: m.index,
+  }))
 }
 
 /** Whether an expression reads the event object (a path not starting with `$`), i.e. the body. */
 function readsBodyFields(expression: string): boolean {
   const withoutStrings = withoutLiterals(expression)
-  const withoutVariables = withoutStrings.replace(/\$[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*(?:`[^`]*`|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z_][A-Za-z0-9_-]*))*/g, '')
+  const withoutVariables = withoutStrings.replace(
+    /\$[A-Za-z_][A-Za-z0-9_]*(?:\s*\.\s*(?:`[^`]*`|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[A-Za-z_][A-Za-z0-9_-]*))*/g,
+    '',
+  )
   return /(^|[^A-Za-z0-9_$.])[A-Za-z_`]/.test(withoutVariables.replace(/\b(and|or|in|true|false|null|function)\b/g, ''))
 }
 
@@ -29,7 +36,9 @@ function readsBodyFields(expression: string): boolean {
  */
 export function dedupeCoverageWarnings(source: SourceDocument): Problem[] {
   const webhook = source.doc.getIn(['webhook'])
-  const w = (webhook && typeof webhook === 'object' && 'toJSON' in webhook ? (webhook as { toJSON(): unknown }).toJSON() : undefined) as M.WebhookSpec | undefined
+  const w = (webhook && typeof webhook === 'object' && 'toJSON' in webhook ? (webhook as { toJSON(): unknown }).toJSON() : undefined) as
+    | M.WebhookSpec
+    | undefined
   const verify = w?.verify
   const key = w?.dedupeKey
   if (typeof key !== 'string' || !verify || verify === 'none' || typeof verify !== 'object' || verify.scheme !== 'hmac') return []
@@ -41,13 +50,24 @@ export function dedupeCoverageWarnings(source: SourceDocument): Problem[] {
     if (covered.has(`${read.part}:${read.name}`)) continue
     const what = read.part === 'headers' ? `header "${read.name}"` : `query parameter "${read.name}"`
     warnings.push(
-      source.problem('UH-W003', path, `warning: reads the ${what}, which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`, {
-        offsetInValue: read.index,
-      }),
+      source.problem(
+        'UH-W003',
+        path,
+        `warning: reads the ${what}, which the signature (webhook.verify.signed) does not cover: a replay with another value passes deduplication; take the key from the signed body`,
+        {
+          offsetInValue: read.index,
+        },
+      ),
     )
   }
   if (!/\$rawBody\b|\$body\b/.test(signed) && readsBodyFields(key)) {
-    warnings.push(source.problem('UH-W004', path, 'warning: reads the body, which the signature (webhook.verify.signed) does not cover: a replay with another body passes deduplication'))
+    warnings.push(
+      source.problem(
+        'UH-W004',
+        path,
+        'warning: reads the body, which the signature (webhook.verify.signed) does not cover: a replay with another body passes deduplication',
+      ),
+    )
   }
   return warnings
 }

@@ -40,7 +40,15 @@ function numberWarnings(source: SourceDocument): Problem[] {
     // A long plain integer (an id) loses its last digits as a double.
     const unsafe = !surprising && Number.isInteger(node.value) && !Number.isSafeInteger(node.value)
     if (!surprising && !unsafe) return
-    out.push(at(source, 'UH-W001', node, path, `warning: ${typed} is read as the number ${String(node.value)}${unsafe ? ' (digits lost)' : ''}; quote it ("${typed}") if it is an id or text`))
+    out.push(
+      at(
+        source,
+        'UH-W001',
+        node,
+        path,
+        `warning: ${typed} is read as the number ${String(node.value)}${unsafe ? ' (digits lost)' : ''}; quote it ("${typed}") if it is an id or text`,
+      ),
+    )
   })
   return out
 }
@@ -53,7 +61,9 @@ function notEqualWarnings(source: SourceDocument): Problem[] {
       if (typeof node.value !== 'string' || !node.value.includes('!=') || !node.range) return
       const text = node.value
       // Templates hold expressions in {{ }}; other strings are expressions as a whole.
-      const parts = text.includes('{{') ? [...text.matchAll(/\{\{([\s\S]*?)\}\}/g)].map((m) => ({ source: m[1]!, offset: m.index! + 2 })) : [{ source: text, offset: 0 }]
+      const parts = text.includes('{{')
+        ? [...text.matchAll(/\{\{([\s\S]*?)\}\}/g)].map((m) => ({ source: m[1]!, offset: m.index! + 2 }))
+        : [{ source: text, offset: 0 }]
       for (const part of parts) {
         for (const c of notEqualComparisons(part.source)) {
           const { line, column } = source.locate(path, { offsetInValue: part.offset + c.offset })
@@ -73,7 +83,8 @@ function notEqualWarnings(source: SourceDocument): Problem[] {
 }
 
 /** Warnings for `validate`: positioned, never failures. */
-export const mappingWarnings = (source: SourceDocument): Problem[] => [...numberWarnings(source), ...notEqualWarnings(source), ...dedupeCoverageWarnings(source)].sort((a, b) => a.line - b.line || a.column - b.column)
+export const mappingWarnings = (source: SourceDocument): Problem[] =>
+  [...numberWarnings(source), ...notEqualWarnings(source), ...dedupeCoverageWarnings(source)].sort((a, b) => a.line - b.line || a.column - b.column)
 
 /** Values still reading `TODO` (what `init` writes): problems, one per value, so an unfinished file is not ok. */
 export function todoProblems(source: SourceDocument): Problem[] {
@@ -83,7 +94,14 @@ export function todoProblems(source: SourceDocument): Problem[] {
     const offset = node.value.indexOf('TODO')
     const { line, column } = source.locate(path, { offsetInValue: offset })
     const value = node.value.replace(/\s+/g, ' ').trim()
-    out.push({ file: source.file, line, column, path: formatPath(path), code: 'UH-E024', message: `TODO left to fill in: ${value.length > 120 ? `${value.slice(0, 120)}…` : value}` })
+    out.push({
+      file: source.file,
+      line,
+      column,
+      path: formatPath(path),
+      code: 'UH-E024',
+      message: `TODO left to fill in: ${value.length > 120 ? `${value.slice(0, 120)}…` : value}`,
+    })
   })
   return out
 }

@@ -25,7 +25,14 @@ export function resolveMappingText(mapping: string): { text: string; file: strin
     const text = shippedMappings[trimmed.toLowerCase()]
     if (text === undefined) {
       throw new MappingError([
-        { file: 'mapping', line: 1, column: 1, path: '(root)', code: 'UH-E003', message: `"${trimmed}" is not a shipped mapping; shipped: ${shippedMappingNames().join(', ')} (or paste a whole YAML mapping)` },
+        {
+          file: 'mapping',
+          line: 1,
+          column: 1,
+          path: '(root)',
+          code: 'UH-E003',
+          message: `"${trimmed}" is not a shipped mapping; shipped: ${shippedMappingNames().join(', ')} (or paste a whole YAML mapping)`,
+        },
       ])
     }
     return { text, file: `mappings/${trimmed.toLowerCase()}.yaml` }
@@ -42,7 +49,11 @@ export function compileMappingText(text: string, file: string): CompiledMapping 
   if (settings && typeof settings === 'object') {
     const names = Object.keys(settings)
     if (names.length > MAX_SETTINGS) {
-      throw new MappingError([source.problem('UH-E052', ['settings', names[MAX_SETTINGS]!], `the mapping declares ${names.length} settings; at most ${MAX_SETTINGS} are allowed`, { key: true })])
+      throw new MappingError([
+        source.problem('UH-E052', ['settings', names[MAX_SETTINGS]!], `the mapping declares ${names.length} settings; at most ${MAX_SETTINGS} are allowed`, {
+          key: true,
+        }),
+      ])
     }
   }
   const problems = validateMapping(value, source)
@@ -60,7 +71,10 @@ export function compileMappingText(text: string, file: string): CompiledMapping 
 function compileResolved(text: string, file: string): CompiledMapping {
   if (!prevalidatedMappings.includes(file)) return compileMappingText(text, file)
   const value: unknown = JSON.parse(text)
-  const unplaced = { problem: (code, path, message) => ({ file, line: 1, column: 1, path: formatPath(path), code, message }) } as Pick<SourceDocument, 'problem'>
+  const unplaced = { problem: (code, path, message) => ({ file, line: 1, column: 1, path: formatPath(path), code, message }) } as Pick<
+    SourceDocument,
+    'problem'
+  >
   const { mapping, problems } = compileMapping(value as MappingFile, unplaced as SourceDocument)
   if (!mapping) throw new MappingError(problems)
   return mapping

@@ -16,7 +16,11 @@ export type ResolvedSettings = {
  * Checks the bot admin's settings (YAML text, or an object from a file) against what the mapping declares:
  * unknown names, missing required values and non-scalar values are errors; defaults are applied.
  */
-export function parseSettings(input: string | Record<string, unknown> | undefined, declared: Record<string, SettingDeclaration>, file = 'settings'): ResolvedSettings {
+export function parseSettings(
+  input: string | Record<string, unknown> | undefined,
+  declared: Record<string, SettingDeclaration>,
+  file = 'settings',
+): ResolvedSettings {
   const problems: Problem[] = []
   let raw: Record<string, unknown> = {}
   let place = (code: DiagnosticCode, key: string | undefined, message: string): Problem => ({ file, line: 1, column: 1, path: key ?? '(root)', code, message })

@@ -41,7 +41,16 @@ function refuseDeepNesting(text: string, file: string) {
       lineStart = i + 1
     } else if (c === 91 || c === 123) {
       if (++depth > MAX_FLOW_NESTING) {
-        throw new MappingError([{ file, line, column: i - lineStart + 1, path: '(yaml)', code: 'UH-E050', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` }])
+        throw new MappingError([
+          {
+            file,
+            line,
+            column: i - lineStart + 1,
+            path: '(yaml)',
+            code: 'UH-E050',
+            message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer`,
+          },
+        ])
       }
     } else if ((c === 93 || c === 125) && depth > 0) depth--
   }
@@ -77,7 +86,16 @@ export function refuseOverSize(text: string, max: number, file: string, what: st
   const before = text.slice(0, index)
   const line = before.split('\n').length
   const column = index - before.lastIndexOf('\n')
-  throw new MappingError([{ file, line, column, path: '(root)', code: 'UH-E051', message: `the ${what} is ${Buffer.byteLength(text)} bytes; at most ${max} are allowed (this is where it passes the limit)` }])
+  throw new MappingError([
+    {
+      file,
+      line,
+      column,
+      path: '(root)',
+      code: 'UH-E051',
+      message: `the ${what} is ${Buffer.byteLength(text)} bytes; at most ${max} are allowed (this is where it passes the limit)`,
+    },
+  ])
 }
 
 /** The document's plain value; alias expansions are capped (MAX_ALIAS_EXPANSIONS) against alias bombs. */

@@ -15,9 +15,7 @@ export type Problem = {
 }
 
 export const formatPath = (path: readonly PathSegment[]) =>
-  path.length === 0
-    ? '(root)'
-    : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
+  path.length === 0 ? '(root)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('')
 
 export const formatProblem = (p: Problem) => `${p.file}:${p.line}:${p.column}: ${p.path}: ${p.code} ${p.message}`
 

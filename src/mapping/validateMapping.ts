@@ -54,9 +54,17 @@ export function validateMapping(value: unknown, source: SourceDocument): Problem
   // Combinator errors ("must match exactly one schema") only repeat what their branches said: keep the
   // branch errors when there are any below the same place.
   const described = errors
-    .filter((e) => !['oneOf', 'anyOf', 'if', 'not'].includes(e.keyword) || !errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && !['oneOf', 'anyOf', 'if', 'not'].includes(o.keyword)))
+    .filter(
+      (e) =>
+        !['oneOf', 'anyOf', 'if', 'not'].includes(e.keyword) ||
+        !errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && !['oneOf', 'anyOf', 'if', 'not'].includes(o.keyword)),
+    )
     // `propertyNames` only repeats the error about the name itself, which says what is wrong with it.
-    .filter((e) => e.keyword !== 'propertyNames' || !errors.some((o) => o.instancePath === e.instancePath && (o as { propertyName?: string }).propertyName === e.params.propertyName))
+    .filter(
+      (e) =>
+        e.keyword !== 'propertyNames' ||
+        !errors.some((o) => o.instancePath === e.instancePath && (o as { propertyName?: string }).propertyName === e.params.propertyName),
+    )
     .map(describe)
   const seen = new Set<string>()
   const problems: Problem[] = []

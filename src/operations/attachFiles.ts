@@ -17,7 +17,8 @@ export async function attachFiles(
 ): Promise<HttpRequest['body']> {
   const list = ((context as { files?: MessageFile[] } | undefined)?.files ?? []) as MessageFile[]
   const files = []
-  for (const f of list) files.push(await downloadFile(f, { maxBytes: spec.maxBytes, contentTypes: spec.contentTypes, hosts: ctx.fileHosts ?? BOTPRESS_FILE_HOSTS }))
+  for (const f of list)
+    files.push(await downloadFile(f, { maxBytes: spec.maxBytes, contentTypes: spec.contentTypes, hosts: ctx.fileHosts ?? BOTPRESS_FILE_HOSTS }))
   const described = files.map((f) => `${f.name} (${f.contentType}, ${f.size} bytes)`).join(', ')
   switch (spec.as) {
     case 'base64': {
@@ -25,7 +26,11 @@ export async function attachFiles(
       if (value === undefined) return undefined
       // Logs get the JSON without the file contents.
       const text = JSON.stringify(value)
-      return { text: `${text.length > 2000 ? `${text.slice(0, 2000)}…` : text} [files: ${described}]`, contentType: 'application/json', bytes: Buffer.from(text) }
+      return {
+        text: `${text.length > 2000 ? `${text.slice(0, 2000)}…` : text} [files: ${described}]`,
+        contentType: 'application/json',
+        bytes: Buffer.from(text),
+      }
     }
     case 'multipart': {
       const fields = bodyExpr ? await bodyExpr.evaluate(context, scope) : undefined

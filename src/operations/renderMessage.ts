@@ -20,7 +20,10 @@ export function renderMessageText(type: string, payload: Payload | undefined): s
     case 'file':
       return titled('file', p.fileUrl)
     case 'location':
-      return `[location] ${[p.title, p.address].filter(Boolean).map(str).join(', ')} (${str(p.latitude)}, ${str(p.longitude)})`.replace('[location]  (', '[location] (')
+      return `[location] ${[p.title, p.address].filter(Boolean).map(str).join(', ')} (${str(p.latitude)}, ${str(p.longitude)})`.replace(
+        '[location]  (',
+        '[location] (',
+      )
     case 'card':
       return [str(p.title), str(p.subtitle), ...((p.actions as Payload[] | undefined) ?? []).map((a) => `- ${str(a.label)}`)].filter(Boolean).join('\n')
     case 'carousel':

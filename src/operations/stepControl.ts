@@ -72,7 +72,12 @@ async function withRetry(step: CompiledStep, scope: Scope, locate: Locate, send:
   }
 }
 
-async function paginate(step: CompiledStep, scope: Scope, locate: Locate, send: (page?: PageOverride) => Promise<StepResult>): Promise<StepResult | PagedResult> {
+async function paginate(
+  step: CompiledStep,
+  scope: Scope,
+  locate: Locate,
+  send: (page?: PageOverride) => Promise<StepResult>,
+): Promise<StepResult | PagedResult> {
   const p = step.paginate
   if (!p) return send()
   const pages: StepResult[] = [await send()]
@@ -95,5 +100,8 @@ function pageOverride(next: unknown, label: string): PageOverride {
     for (const [k, v] of Object.entries(next as Record<string, unknown>)) if (v !== undefined && v !== null) query[k] = stringify(v)
     return { query }
   }
-  throw new StepControlError('UH-E060', `${label}: paginate.next gave ${JSON.stringify(next)}; it must give the next page's URL (a string), query parameters (an object) or nothing (no more pages)`)
+  throw new StepControlError(
+    'UH-E060',
+    `${label}: paginate.next gave ${JSON.stringify(next)}; it must give the next page's URL (a string), query parameters (an object) or nothing (no more pages)`,
+  )
 }

@@ -110,7 +110,8 @@ export class IntegrationCallError extends Error {
     readonly operation: string,
     readonly result: CallResult,
   ) {
-    const detail = typeof result.json?.message === 'string' ? result.json.message : typeof result.json?.error === 'string' ? result.json.error : result.body.slice(0, 500)
+    const detail =
+      typeof result.json?.message === 'string' ? result.json.message : typeof result.json?.error === 'string' ? result.json.error : result.body.slice(0, 500)
     super(`${operation} answered ${result.status}: ${result.advice ?? detail}`)
   }
 }
@@ -186,7 +187,10 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
   }
 
   /** The bot writes in the user's conversation (outgoing). */
-  async function botSays(text: string | null, extra: { payload?: Record<string, unknown>; tags?: Record<string, string>; type?: string; from?: UpstreamLine['from']; name?: string } = {}) {
+  async function botSays(
+    text: string | null,
+    extra: { payload?: Record<string, unknown>; tags?: Record<string, string>; type?: string; from?: UpstreamLine['from']; name?: string } = {},
+  ) {
     if (text === null && !extra.payload) return undefined
     const type = extra.type ?? 'text'
     const payload = extra.payload ?? { text }
@@ -253,7 +257,12 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
   async function mirrorUser(agent: User): Promise<string> {
     const known = mirrorUsers.get(agent.id)
     if (known) return known
-    const { user } = await webchat.getOrCreateUser({ tags: { humanAgentId: agent.id }, discriminateByTags: ['humanAgentId'], name: agent.name ?? 'A Human Agent', pictureUrl: agent.pictureUrl })
+    const { user } = await webchat.getOrCreateUser({
+      tags: { humanAgentId: agent.id },
+      discriminateByTags: ['humanAgentId'],
+      name: agent.name ?? 'A Human Agent',
+      pictureUrl: agent.pictureUrl,
+    })
     mirrorUsers.set(agent.id, user.id)
     return user.id
   }
@@ -278,7 +287,16 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
       const tags: Record<string, string> = { downstream: m.id }
       if (typeof m.payload.additionalData === 'string') tags.additionalData = m.payload.additionalData
       const up = await botSays(null, { type: m.type, payload, tags, from: 'agent', name: agentName })
-      const am: AgentMessage = { at: new Date(), type: m.type, text: messageText(m.type, m.payload), payload: m.payload, agentUserId: m.userId, agentName, downstreamMessageId: m.id, upstreamMessageId: up!.id }
+      const am: AgentMessage = {
+        at: new Date(),
+        type: m.type,
+        text: messageText(m.type, m.payload),
+        payload: m.payload,
+        agentUserId: m.userId,
+        agentName,
+        downstreamMessageId: m.id,
+        upstreamMessageId: up!.id,
+      }
       agentMessages.push(am)
       emit('agentMessage', am)
     })
@@ -390,7 +408,10 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
       // The plugin fetches it: the integration must have created it before answering.
       const { conversation } = await bot.getConversation({ id: conversationId })
       const s: HitlSession = { conversationId, downstreamUserId, ticketId: conversation.tags.id, messageHistory, active: false }
-      await bot.updateConversation({ id: upstreamConversation.id, tags: { downstream: conversationId, humanAgentId: '', humanAgentName: '', hitlEndReason: '' } })
+      await bot.updateConversation({
+        id: upstreamConversation.id,
+        tags: { downstream: conversationId, humanAgentId: '', humanAgentName: '', hitlEndReason: '' },
+      })
       await bot.updateConversation({ id: conversationId, tags: { upstream: upstreamConversation.id } })
       sessions.push(s)
       session = s

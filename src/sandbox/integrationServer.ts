@@ -138,7 +138,9 @@ export function botpressCaller(url: string, who: BotpressIdentity, configuration
     messageCreated: (body: { type: string; payload: unknown; conversation: unknown; message: unknown; user: unknown }) => call('message_created', body),
     /** A vendor's delivery, as Botpress forwards it (raw body string, query string). */
     webhook: (req: { method?: string; path?: string; query?: string; headers?: Record<string, string>; body?: string }) =>
-      call('webhook_received', { req: { method: req.method ?? 'POST', path: req.path ?? '/', query: req.query ?? '', headers: req.headers ?? {}, body: req.body } }),
+      call('webhook_received', {
+        req: { method: req.method ?? 'POST', path: req.path ?? '/', query: req.query ?? '', headers: req.headers ?? {}, body: req.body },
+      }),
   }
 }
 

@@ -8,7 +8,11 @@ import type { Sandbox } from './stack'
 const HELP = '/agent talk to a human agent · /end end the hand-off · /help this help · Ctrl-C quit'
 
 /** Resolves when the user quits (Ctrl-C, Ctrl-D or /quit). */
-export async function runInteractive(s: Sandbox, out: Output, opts: { vendor: string; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream & { isTTY?: boolean } }): Promise<void> {
+export async function runInteractive(
+  s: Sandbox,
+  out: Output,
+  opts: { vendor: string; input?: NodeJS.ReadableStream; output?: NodeJS.WritableStream & { isTTY?: boolean } },
+): Promise<void> {
   const driver = s.driver!
   const input = opts.input ?? process.stdin
   const output = opts.output ?? process.stdout

@@ -60,7 +60,14 @@ function secretsOf(mapping: string | undefined, settings: string | undefined): {
     // The integration will report what is wrong at `register`; until then treat every setting value as secret.
     try {
       const values = settings ? parseYamlText(settings) : {}
-      return { secrets: values && typeof values === 'object' ? Object.values(values).filter((v) => typeof v === 'string' || typeof v === 'number').map(String) : [] }
+      return {
+        secrets:
+          values && typeof values === 'object'
+            ? Object.values(values)
+                .filter((v) => typeof v === 'string' || typeof v === 'number')
+                .map(String)
+            : [],
+      }
     } catch {
       return { secrets: [] }
     }
@@ -109,7 +116,8 @@ async function main(argv: string[]): Promise<number> {
       const m = args.mapping
       if (existsSync(m)) mapping = readText(m, 'mapping')
       else if (/^[a-z0-9][a-z0-9-]*$/i.test(m)) mapping = m
-      else if (/^https:\/\//i.test(m)) mapping = m // a pinned mapping URL: register fetches it and says what is wrong
+      else if (/^https:\/\//i.test(m))
+        mapping = m // a pinned mapping URL: register fetches it and says what is wrong
       else throw new UsageError(`cannot read the mapping file ${m}: no such file (and it is not a shipped mapping name or an https URL)`)
     }
     if (args.settings !== undefined) settings = readText(args.settings, 'settings')
@@ -117,11 +125,13 @@ async function main(argv: string[]): Promise<number> {
     const seconds = args.timeout === undefined ? defaultSeconds : Number(args.timeout)
     if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout wants a number of seconds, got ${JSON.stringify(args.timeout)}`)
     timeoutMs = seconds * 1000
-    if (!(HANDOFF_SCRIPTS as readonly string[]).includes(args.script)) throw new UsageError(`--script wants one of ${HANDOFF_SCRIPTS.join(', ')}, got ${JSON.stringify(args.script)}`)
+    if (!(HANDOFF_SCRIPTS as readonly string[]).includes(args.script))
+      throw new UsageError(`--script wants one of ${HANDOFF_SCRIPTS.join(', ')}, got ${JSON.stringify(args.script)}`)
     if (args.interactive && args.script !== 'basic') throw new UsageError('--script goes without --interactive (there, you play the user)')
     if (args['relay-port'] !== undefined) {
       relayPort = Number(args['relay-port'])
-      if (!Number.isInteger(relayPort) || relayPort < 1 || relayPort > 65535) throw new UsageError(`--relay-port wants a port number, got ${JSON.stringify(args['relay-port'])}`)
+      if (!Number.isInteger(relayPort) || relayPort < 1 || relayPort > 65535)
+        throw new UsageError(`--relay-port wants a port number, got ${JSON.stringify(args['relay-port'])}`)
     }
   } catch (e) {
     if (!(e instanceof UsageError)) throw e
@@ -213,7 +223,8 @@ async function main(argv: string[]): Promise<number> {
       out.line()
       if (e instanceof StepFailed) {
         out.say('fail', e.message)
-        if (e.cause instanceof TimeoutError && mapping !== undefined) out.line(`  (is the webhook subscription in ${vendor} pointing at ${sandbox.relay!.url}, and can ${vendor} reach it?)`)
+        if (e.cause instanceof TimeoutError && mapping !== undefined)
+          out.line(`  (is the webhook subscription in ${vendor} pointing at ${sandbox.relay!.url}, and can ${vendor} reach it?)`)
       } else out.say('fail', `unexpected error: ${(e as Error).stack ?? e}`)
       dumpIntegrationOutput(sandbox, out, verbose)
     }
@@ -227,7 +238,7 @@ async function main(argv: string[]): Promise<number> {
 function dumpIntegrationOutput(sandbox: { integration?: { output: string[] } }, out: ReturnType<typeof createOutput>, verbose: boolean) {
   const lines = sandbox.integration?.output ?? []
   if (verbose || lines.length === 0) return
-  out.line('last lines of the integration\'s log:')
+  out.line("last lines of the integration's log:")
   for (const l of lines.slice(-15)) out.line(`  ${l}`)
 }
 

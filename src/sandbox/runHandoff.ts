@@ -38,7 +38,8 @@ export function attachTranscript(s: Sandbox, out: Output): () => void {
         const at = new Date(t.updatedAt)
         if (!before) return out.say('desk', `ticket ${t.id} opened by the integration: ${quote(t.subject)}`, at)
         if (t.assigneeId !== before.assigneeId) out.say('desk', `ticket ${t.id} assigned to ${agentName(t.assigneeId)}`, at)
-        if (t.status !== before.status) out.say('desk', `ticket ${t.id} ${t.status}${t.status === 'solved' && t.assigneeId ? ` by ${agentName(t.assigneeId)}` : ''}`, at)
+        if (t.status !== before.status)
+          out.say('desk', `ticket ${t.id} ${t.status}${t.status === 'solved' && t.assigneeId ? ` by ${agentName(t.assigneeId)}` : ''}`, at)
       }),
       desk.on('message', (m) => {
         const at = new Date(m.createdAt)
@@ -136,7 +137,10 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
       ticketId = r.conversation.tags.id ?? ''
       const h = r.messageHistory
       expect(h.length === 3, `expected 3 history items (user, bot, handoff notice), got ${h.length}`)
-      expect(h[0]!.source.type === 'user' && 'userId' in h[0]!.source && h[0]!.source.userId === r.downstreamUserId, 'the first history item is not the user\'s, with the downstream user id')
+      expect(
+        h[0]!.source.type === 'user' && 'userId' in h[0]!.source && h[0]!.source.userId === r.downstreamUserId,
+        "the first history item is not the user's, with the downstream user id",
+      )
       expect(h[1]!.source.type === 'bot' && h[2]!.source.type === 'bot', 'the bot messages are not {type: "bot"} in the history')
       expect(ticketId, 'the hitl conversation has no ticket id tag')
       return `ticket ${ticketId}, hitl conversation ${conversationId}`
@@ -189,7 +193,7 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         return `the user was told an agent joined`
       })
 
-      await step('the agent replies; the user receives it with the agent\'s name', async () => {
+      await step("the agent replies; the user receives it with the agent's name", async () => {
         await api('POST', `/tickets/${encodeURIComponent(ticketId)}/reply`, { agentId: agent.id, text: SCRIPT.agentReply })
         const m = await wait('agentMessage', opts.timeoutMs)
         expect(m.text === SCRIPT.agentReply, `the user received ${quote(m.text)}`)
@@ -216,7 +220,10 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
           expect(!driver.active, 'the session is still active')
           const t = await ticketNow()
           expect(t.status === 'closed', `ticket ${ticketId} is ${t.status}, not closed`)
-          expect(t.messages.some((x: any) => x.text === PLUGIN_MESSAGES.userCancelled), 'the agent was not told that the user ended the session')
+          expect(
+            t.messages.some((x: any) => x.text === PLUGIN_MESSAGES.userCancelled),
+            'the agent was not told that the user ended the session',
+          )
           return 'the agent was told, the ticket is closed, the bot has the conversation back'
         })
         return passed
@@ -241,7 +248,11 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
       const secs = Math.round(opts.timeoutMs / 1000)
       out.line()
       out.line(`waiting for an agent in ${vendor}... (up to ${secs} s; change with --timeout <s>)`)
-      out.line(opts.script === 'full' ? `  → open ticket ${ticketId} in ${vendor} and reply to the customer (the user then ends the session).` : `  → open ticket ${ticketId} in ${vendor}, reply to the customer, then solve/close it.`)
+      out.line(
+        opts.script === 'full'
+          ? `  → open ticket ${ticketId} in ${vendor} and reply to the customer (the user then ends the session).`
+          : `  → open ticket ${ticketId} in ${vendor}, reply to the customer, then solve/close it.`,
+      )
       out.line(`  → ${vendor} must be able to reach the webhook relay at ${s.relay!.url}`)
       out.line(`    (fine for a helpdesk on this machine or network; a cloud helpdesk needs a tunnel to it).`)
       out.line()

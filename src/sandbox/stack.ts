@@ -8,7 +8,15 @@ import { REQUEST_LOG_TAG } from '../http/requestLog'
 import { loadMapping } from '../mapping/loadMapping'
 import { startDemoDesk, type DemoDesk } from './demo-desk'
 import { startHitlDriver, IntegrationCallError, type HitlDriver, type HitlDriverOptions } from './hitlDriver'
-import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type BotpressCaller, type BotpressIdentity, type CallResult, type IntegrationServer } from './integrationServer'
+import {
+  botpressCaller,
+  PASTED_FILE_HEADER_LIMIT,
+  startIntegrationServer,
+  type BotpressCaller,
+  type BotpressIdentity,
+  type CallResult,
+  type IntegrationServer,
+} from './integrationServer'
 import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from './runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
 
@@ -31,7 +39,13 @@ export type SandboxOptions = {
   deskRetryDelaysMs?: number[]
   endUser?: HitlDriverOptions['endUser']
   /** Line loggers (already masked by the caller if needed). */
-  log?: { botpress?: (line: string) => void; helpdesk?: (line: string) => void; integration?: (line: string) => void; relay?: (line: string) => void; calls?: (line: string) => void }
+  log?: {
+    botpress?: (line: string) => void
+    helpdesk?: (line: string) => void
+    integration?: (line: string) => void
+    relay?: (line: string) => void
+    calls?: (line: string) => void
+  }
   progress?: Progress
   /** `--record`: every delivery the relay receives is also written to this file as a webhook fixture. */
   record?: { file: string; onCaptured?: (c: Captured) => void; onError?: (e: Error) => void }
@@ -189,7 +203,15 @@ export function createSandbox(opts: SandboxOptions) {
       closers.push({ name: 'webhook relay', run: () => relay.close() })
 
       // `register` receives the relay's URL as the webhook URL, as it would receive webhook.botpress.cloud's.
-      const bp = loggedCaller({ ...raw, webhookUrl: relay.url, register: () => raw.call('register', { webhookUrl: relay.url }), unregister: () => raw.call('unregister', { webhookUrl: relay.url }) }, opts.log?.calls)
+      const bp = loggedCaller(
+        {
+          ...raw,
+          webhookUrl: relay.url,
+          register: () => raw.call('register', { webhookUrl: relay.url }),
+          unregister: () => raw.call('unregister', { webhookUrl: relay.url }),
+        },
+        opts.log?.calls,
+      )
       s.bp = bp
 
       await progress(
@@ -202,7 +224,15 @@ export function createSandbox(opts: SandboxOptions) {
         () => `webhook URL ${relay.url}`,
       )
 
-      s.driver = await startHitlDriver({ emulator, token, botId: identity.botId, botUserId: identity.botUserId, caller: bp, webchatIntegrationId: WEBCHAT_ID, endUser: opts.endUser ?? { name: 'Jane Doe', email: 'jane.doe@example.com' } })
+      s.driver = await startHitlDriver({
+        emulator,
+        token,
+        botId: identity.botId,
+        botUserId: identity.botUserId,
+        caller: bp,
+        webchatIntegrationId: WEBCHAT_ID,
+        endUser: opts.endUser ?? { name: 'Jane Doe', email: 'jane.doe@example.com' },
+      })
       return s
     },
 

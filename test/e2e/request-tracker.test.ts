@@ -63,7 +63,12 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   let stateDir: string | undefined
   const webhookSecret = randomBytes(24).toString('hex')
   const userPasswordSecret = randomBytes(24).toString('hex')
-  const who = { botId: 'bot_rt_e2e_0000000000000000001', integrationId: 'intg_universal_hitl_rt_e2e_0001', integrationAlias: 'universal-hitl', webhookId: `wh_${randomBytes(10).toString('hex')}` }
+  const who = {
+    botId: 'bot_rt_e2e_0000000000000000001',
+    integrationId: 'intg_universal_hitl_rt_e2e_0001',
+    integrationAlias: 'universal-hitl',
+    webhookId: `wh_${randomBytes(10).toString('hex')}`,
+  }
 
   let emulator: RuntimeEmulator
   let integration: IntegrationServer
@@ -94,17 +99,24 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   const history = async (ticketId: string) => {
     const r = await rest('api', 'GET', `/ticket/${ticketId}/history?fields=Type,Field,OldValue,NewValue,Creator&per_page=100`)
     expect(r.status).toBe(200)
-    return (r.json.items as any[]).filter((t) => t.Type !== 'EmailRecord').map((t) => ({ id: String(t.id), type: t.Type, field: t.Field, old: t.OldValue, new: t.NewValue, by: t.Creator.id }))
+    return (r.json.items as any[])
+      .filter((t) => t.Type !== 'EmailRecord')
+      .map((t) => ({ id: String(t.id), type: t.Type, field: t.Field, old: t.OldValue, new: t.NewValue, by: t.Creator.id }))
   }
   const contentOf = async (transactionId: string) => {
     const r = await rest('api', 'GET', `/transaction/${transactionId}/attachments?fields=Content,ContentType`)
     expect(r.status).toBe(200)
-    return (r.json.items as any[]).filter((a) => a.ContentType === 'text/plain').map((a) => a.Content as string).join('')
+    return (r.json.items as any[])
+      .filter((a) => a.ContentType === 'text/plain')
+      .map((a) => a.Content as string)
+      .join('')
   }
 
   // --- the Botpress side ----------------------------------------------------------------------------
-  const eventsOf = (conversationId: string, type: string): Event[] => [...emulator.data.events.values()].filter((e) => e.type === type && e.conversationId === conversationId)
-  const incomingOf = (conversationId: string): Message[] => [...emulator.data.messages.values()].filter((m) => m.conversationId === conversationId && m.direction === 'incoming')
+  const eventsOf = (conversationId: string, type: string): Event[] =>
+    [...emulator.data.events.values()].filter((e) => e.type === type && e.conversationId === conversationId)
+  const incomingOf = (conversationId: string): Message[] =>
+    [...emulator.data.messages.values()].filter((m) => m.conversationId === conversationId && m.direction === 'incoming')
   const deliveryOf = (transactionId: string) => deliveries.find((d) => d.delivery === transactionId)
 
   /** What the HITL plugin does for a message in the hand-off: write it in the hitl conversation, then Botpress calls the channel. */
@@ -139,14 +151,28 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
       forward: async (req: RelayedRequest) => {
         if (!bp) return { status: 503, headers: { 'content-type': 'application/json' }, body: '{"message":"not ready"}', json: { message: 'not ready' } }
         const r = await bp.webhook(req)
-        deliveries.push({ event: req.headers['x-rt-event'] ?? '', delivery: req.headers['x-rt-delivery'] ?? '', status: r.status, received: r.json?.received, handled: r.json?.handled })
+        deliveries.push({
+          event: req.headers['x-rt-event'] ?? '',
+          delivery: req.headers['x-rt-delivery'] ?? '',
+          status: r.status,
+          received: r.json?.received,
+          handled: r.json?.handled,
+        })
         return r
       },
     })
     const port = await freePort()
-    const out = await step('rt.sh start', () => run(['start', '--port', String(port), '--hook', relay.url, '--secret', webhookSecret, '--state', stateDir!], 300_000))
+    const out = await step('rt.sh start', () =>
+      run(['start', '--port', String(port), '--hook', relay.url, '--secret', webhookSecret, '--state', stateDir!], 300_000),
+    )
     rt = JSON.parse(out.trim().split('\n').at(-1)!)
-    const settings = [`baseUrl: ${rt.url}`, `apiToken: ${rt.apiToken}`, `queue: ${rt.queue}`, `webhookSecret: ${webhookSecret}`, `userPasswordSecret: ${userPasswordSecret}`].join('\n')
+    const settings = [
+      `baseUrl: ${rt.url}`,
+      `apiToken: ${rt.apiToken}`,
+      `queue: ${rt.queue}`,
+      `webhookSecret: ${webhookSecret}`,
+      `userPasswordSecret: ${userPasswordSecret}`,
+    ].join('\n')
     bp = botpressCaller(integration.url, { ...who, botUserId }, { mapping: 'request-tracker', settings })
     console.log(`[request-tracker e2e] RT ${rt.url} (pid ${rt.pid}, state ${stateDir}), relay ${relay.url}`)
   }, 1_200_000)
@@ -200,7 +226,9 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
       { source: { type: 'bot' }, type: 'text', payload: { text: "I can't see the delivery status myself." } },
       { source: { type: 'bot' }, type: 'text', payload: { text: 'I have escalated this conversation to a human agent.' } },
     ]
-    const r = await step('startHitl', () => bp!.action('startHitl', { userId, title: 'Order #1042 has not arrived', description: 'Escalated by the bot: late delivery.', messageHistory }))
+    const r = await step('startHitl', () =>
+      bp!.action('startHitl', { userId, title: 'Order #1042 has not arrived', description: 'Escalated by the bot: late delivery.', messageHistory }),
+    )
     expect(r.status, r.body).toBe(200)
     conversation1 = r.json.output.conversationId
     const conversation = emulator.data.conversations.get(conversation1)!
@@ -307,7 +335,11 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
 
   it('a second session for the same user opens a new ticket; stopHitl from the user side resolves it', async () => {
     const r = await step('startHitl (2)', () =>
-      bp!.action('startHitl', { userId, title: 'Another question', messageHistory: [{ source: { type: 'user', userId }, type: 'text', payload: { text: 'One more thing about my account.' } }] }),
+      bp!.action('startHitl', {
+        userId,
+        title: 'Another question',
+        messageHistory: [{ source: { type: 'user', userId }, type: 'text', payload: { text: 'One more thing about my account.' } }],
+      }),
     )
     expect(r.status, r.body).toBe(200)
     conversation2 = r.json.output.conversationId

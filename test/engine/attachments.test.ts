@@ -65,12 +65,26 @@ afterEach(() => {
 })
 
 const settings = () => ({ baseUrl: deskUrl, apiToken: 'tok-1' })
-const textOp = { steps: [{ id: 'm', request: { method: 'POST', path: '/tickets/{{ ticketId }}/messages', body: '{"text": text}' } }], result: { messageId: '$steps.m.body.id' } }
+const textOp = {
+  steps: [{ id: 'm', request: { method: 'POST', path: '/tickets/{{ ticketId }}/messages', body: '{"text": text}' } }],
+  result: { messageId: '$steps.m.body.id' },
+}
 const multipartOp = (files: Record<string, unknown> = {}) => ({
-  steps: [{ id: 'm', request: { method: 'POST', path: '/tickets/{{ ticketId }}/attachments', body: '{"note": text, "meta": {"ticket": ticketId}}', files: { as: 'multipart', field: 'attachments[]', ...files } } }],
+  steps: [
+    {
+      id: 'm',
+      request: {
+        method: 'POST',
+        path: '/tickets/{{ ticketId }}/attachments',
+        body: '{"note": text, "meta": {"ticket": ticketId}}',
+        files: { as: 'multipart', field: 'attachments[]', ...files },
+      },
+    },
+  ],
   result: { messageId: '$steps.m.body.id' },
 })
-const engineWith = (sendMessage: Record<string, unknown>, fileHosts: string[] = ['127.0.0.1']) => engineOf(mappingObject({ operations: { sendMessage: { text: textOp, ...sendMessage } } }), settings(), { fileHosts })
+const engineWith = (sendMessage: Record<string, unknown>, fileHosts: string[] = ['127.0.0.1']) =>
+  engineOf(mappingObject({ operations: { sendMessage: { text: textOp, ...sendMessage } } }), settings(), { fileHosts })
 const formOf = (r: Received) => new Response(new Uint8Array(r.bytes), { headers: { 'content-type': r.contentType } }).formData()
 
 describe('files as multipart/form-data', () => {
@@ -91,7 +105,13 @@ describe('files as multipart/form-data', () => {
 
   it('a bloc with several media uploads each of them in its own part', async () => {
     const engine = engineWith({ bloc: multipartOp() })
-    const payload = { items: [{ type: 'text', payload: { text: 'both' } }, { type: 'image', payload: { imageUrl: `${filesUrl}/f/receipt.png` } }, { type: 'file', payload: { fileUrl: `${filesUrl}/f/invoice.pdf`, title: 'Invoice March.pdf' } }] }
+    const payload = {
+      items: [
+        { type: 'text', payload: { text: 'both' } },
+        { type: 'image', payload: { imageUrl: `${filesUrl}/f/receipt.png` } },
+        { type: 'file', payload: { fileUrl: `${filesUrl}/f/invoice.pdf`, title: 'Invoice March.pdf' } },
+      ],
+    }
     await engine.sendMessage({ ticketId: 'T1', type: 'bloc', payload, userId: 'u1' })
     const parts = (await formOf(received[0]!)).getAll('attachments[]') as File[]
     expect(parts.map((p) => [p.name, p.type, p.size])).toEqual([
@@ -104,7 +124,20 @@ describe('files as multipart/form-data', () => {
 
 describe('files as base64 in JSON', () => {
   it('$files gives name, type, size and the base64 content to the body', async () => {
-    const op = { steps: [{ id: 'm', request: { method: 'POST', path: '/tickets/{{ ticketId }}/messages', body: '{"body": text, "attachments": [$files.{"filename": name, "mime": contentType, "size": size, "data": base64}]}', files: { as: 'base64' } } }], result: { messageId: '$steps.m.body.id' } }
+    const op = {
+      steps: [
+        {
+          id: 'm',
+          request: {
+            method: 'POST',
+            path: '/tickets/{{ ticketId }}/messages',
+            body: '{"body": text, "attachments": [$files.{"filename": name, "mime": contentType, "size": size, "data": base64}]}',
+            files: { as: 'base64' },
+          },
+        },
+      ],
+      result: { messageId: '$steps.m.body.id' },
+    }
     await engineWith({ file: op }).sendMessage({ ticketId: 'T1', type: 'file', payload: { fileUrl: `${filesUrl}/f/invoice.pdf` }, userId: 'u1' })
     expect(received[0]!.contentType).toBe('application/json')
     const body = JSON.parse(received[0]!.bytes.toString())
@@ -118,19 +151,28 @@ describe('limits', () => {
     const ids = await engine.sendMessage({ ticketId: 'T1', type: 'file', payload: { fileUrl: `${filesUrl}/f/huge.bin`, title: 'backup.bin' }, userId: 'u1' })
     expect(ids).toEqual(['m1'])
     expect(received.map((r) => r.path)).toEqual(['/api/tickets/T1/messages'])
-    expect(JSON.parse(received[0]!.bytes.toString())).toEqual({ text: `[file] backup.bin: ${filesUrl}/f/huge.bin (not attached: it is over the helpdesk's 1 MB limit)` })
+    expect(JSON.parse(received[0]!.bytes.toString())).toEqual({
+      text: `[file] backup.bin: ${filesUrl}/f/huge.bin (not attached: it is over the helpdesk's 1 MB limit)`,
+    })
     // The download stopped soon after the limit (the server had 50 MB to give).
     expect(streamedBytes).toBeLessThan(20 * 1024 * 1024)
   })
 
   it('a type the step does not take goes as its link, naming the type', async () => {
-    await engineWith({ file: multipartOp({ contentTypes: ['image/*'] }) }).sendMessage({ ticketId: 'T1', type: 'file', payload: { fileUrl: `${filesUrl}/f/invoice.pdf` }, userId: 'u1' })
+    await engineWith({ file: multipartOp({ contentTypes: ['image/*'] }) }).sendMessage({
+      ticketId: 'T1',
+      type: 'file',
+      payload: { fileUrl: `${filesUrl}/f/invoice.pdf` },
+      userId: 'u1',
+    })
     expect(JSON.parse(received[0]!.bytes.toString()).text).toMatch(/\(not attached: the helpdesk does not take application\/pdf files here\)$/)
   })
 
   it('a download that answers 404 goes as text naming the failure', async () => {
     await engineWith({ image: multipartOp() }).sendMessage({ ticketId: 'T1', type: 'image', payload: { imageUrl: `${filesUrl}/f/gone.png` }, userId: 'u1' })
-    expect(JSON.parse(received[0]!.bytes.toString())).toEqual({ text: `[image] ${filesUrl}/f/gone.png (not attached: downloading it from Botpress answered 404)` })
+    expect(JSON.parse(received[0]!.bytes.toString())).toEqual({
+      text: `[image] ${filesUrl}/f/gone.png (not attached: downloading it from Botpress answered 404)`,
+    })
   })
 
   it('a host that is not a Botpress file host is a clear error, and nothing is fetched or sent', async () => {
@@ -140,7 +182,9 @@ describe('limits', () => {
       (err: Error) => err,
     )
     expect(e).toBeInstanceOf(FileHostNotAllowedError)
-    expect(e!.message).toBe(`files are only downloaded from Botpress file hosts (files.bpcontent.cloud), not ${new URL(filesUrl).host}: receipt.png was not sent`)
+    expect(e!.message).toBe(
+      `files are only downloaded from Botpress file hosts (files.bpcontent.cloud), not ${new URL(filesUrl).host}: receipt.png was not sent`,
+    )
     expect(received).toHaveLength(0)
   })
 })

@@ -18,7 +18,19 @@ import { createCapture } from '../../src/fixtures/captureDeliveries'
 import { compileMappingText } from '../../src/mapping/loadMapping'
 import { parseSettings } from '../../src/mapping/parseSettings'
 import { formatExplanation } from '../../src/webhook/explainRules'
-import { acmeSignedRequest, acmeText, engineOf, mappingObject, replaceOnce, runCli, runCliWith, STACK_FRAME, UNSIGNED_DEDUPE_KEYS, yamlOf, type CliRun } from './helpers'
+import {
+  acmeSignedRequest,
+  acmeText,
+  engineOf,
+  mappingObject,
+  replaceOnce,
+  runCli,
+  runCliWith,
+  STACK_FRAME,
+  UNSIGNED_DEDUPE_KEYS,
+  yamlOf,
+  type CliRun,
+} from './helpers'
 
 const root = join(__dirname, '..', '..')
 const SECRET = 'whsec-tools-SECRET-3141'
@@ -60,14 +72,23 @@ describe('route', () => {
     write('answers.yaml', 'agent:\n  - status: 200\n    body: { agent: { name: Priya, avatar: "https://cdn.example/p.png" } }\n')
     const r = await run('route', 'acme.yaml', 'assigned.json', '--settings', 'settings.yaml', '--responses', 'answers.yaml')
     expectExit(r, 0)
-    expect(lines(r.stdout).map((l) => JSON.parse(l))).toEqual([{ type: 'assigned', ticketId: '12', agent: { id: '7', name: 'Priya', avatarUrl: 'https://cdn.example/p.png' }, dedupeKey: 'dlv-1' }])
+    expect(lines(r.stdout).map((l) => JSON.parse(l))).toEqual([
+      { type: 'assigned', ticketId: '12', agent: { id: '7', name: 'Priya', avatarUrl: 'https://cdn.example/p.png' }, dedupeKey: 'dlv-1' },
+    ])
     expect(r.stderr).toMatch(/^lookup webhook rule "assignment" step "agent": GET http:\/\/127\.0\.0\.1:9\/api\/agents\/7 → 200$/m)
   })
 
   it('honours UNIVERSAL_HITL_VENDOR_ORIGIN for lookups', async () => {
     stub.reset()
     stub.route({ method: 'GET', path: '/api/agents/7', respond: () => ({ body: { agent: { name: 'Lee' } } }) })
-    const r = await runCliWith({ cwd: dir, env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url } }, 'route', 'acme.yaml', 'assigned.json', '--settings', 'settings.yaml')
+    const r = await runCliWith(
+      { cwd: dir, env: { UNIVERSAL_HITL_VENDOR_ORIGIN: stub.url } },
+      'route',
+      'acme.yaml',
+      'assigned.json',
+      '--settings',
+      'settings.yaml',
+    )
     expectExit(r, 0)
     expect(JSON.parse(lines(r.stdout)[0]!).agent).toEqual({ id: '7', name: 'Lee' })
     expect(stub.requests.map((q) => `${q.method} ${q.path} ${q.headers.authorization}`)).toEqual([`GET /api/agents/7 Bearer ${TOKEN}`])
@@ -81,7 +102,7 @@ describe('route', () => {
     expect(r.stderr).not.toContain(TOKEN)
   })
 
-  it('settings and registration default to the file\'s fixtures', async () => {
+  it("settings and registration default to the file's fixtures", async () => {
     const fixtureSecret = 'whsec-fixture-9'
     write('with-fixtures.yaml', `${acmeText}\nfixtures:\n  settings: { baseUrl: "https://acme.example", apiToken: tok-fx, webhookSecret: ${fixtureSecret} }\n`)
     write('solved.json', acmeSignedRequest({ event: 'ticket.status', ticket: { id: 5, status: 'solved' } }, fixtureSecret))
@@ -95,14 +116,16 @@ describe('route', () => {
     expect(bare.stderr).not.toMatch(/^settings:1:1/m)
   })
 
-  it('--explain gives each rule\'s when, true/false/undefined, and the missing paths', async () => {
+  it("--explain gives each rule's when, true/false/undefined, and the missing paths", async () => {
     write('odd.json', JSON.stringify({ body: { event: 'message.created', ticket: { id: 3 } } }))
     const r = await run('route', 'acme.yaml', 'odd.json', '--settings', 'settings.yaml', '--no-verify', '--explain')
     expectExit(r, 0)
     expect(r.stdout).toBe('')
     const err = lines(r.stderr)
     expect(err).toContain('event object 1: no rule matched')
-    expect(err.find((l) => l.includes('"agent reply"'))).toMatch(/: false \(missing: message\) {2}— when: event = "message.created" and message.author.type = "agent"$/)
+    expect(err.find((l) => l.includes('"agent reply"'))).toMatch(
+      /: false \(missing: message\) {2}— when: event = "message.created" and message.author.type = "agent"$/,
+    )
     expect(err.find((l) => l.includes('"solved"'))).toMatch(/: false \(missing: ticket\.status\)/)
   })
 })
@@ -116,7 +139,9 @@ describe('clean failures', () => {
     write('bad-answers.json', '{"agent": {"status": 200}}')
     const bad = await run('route', 'acme.yaml', 'assigned.json', '--settings', 'settings.yaml', '--responses', 'bad-answers.json')
     expectExit(bad, 2)
-    expect(bad.stderr).toBe('error: bad-answers.json must map step ids to lists of {status, headers, body}, as a fixture\'s stepResponses (step "agent" is not a list of objects)\n')
+    expect(bad.stderr).toBe(
+      'error: bad-answers.json must map step ids to lists of {status, headers, body}, as a fixture\'s stepResponses (step "agent" is not a list of objects)\n',
+    )
   })
 
   it('a mapping with problems given to route: its positioned problems, exit 1', async () => {
@@ -157,7 +182,8 @@ describe('dry-run', () => {
 
 describe('validate warnings', () => {
   it('unquoted fixture numbers in exponent/octal form and != on fields that may be missing: positioned warnings, exit 0', async () => {
-    const text = replaceOnce(acmeText, 'when: event = "ticket.assigned"', 'when: event = "ticket.assigned" and agentId != "0"') +
+    const text =
+      replaceOnce(acmeText, 'when: event = "ticket.assigned"', 'when: event = "ticket.assigned" and agentId != "0"') +
       '\nfixtures:\n  settings: { baseUrl: "https://a.example", apiToken: t-1, webhookSecret: 5e70 }\n  registration: { hookId: 0o17, other: "5e01", n: 42 }\n'
     write('warn.yaml', text)
     const r = await run('validate', 'warn.yaml')
@@ -180,7 +206,8 @@ describe('validate warnings', () => {
     const r = await run('validate', ...shipped.map((f) => join(root, 'mappings', f)))
     expectExit(r, 0)
     // But the dedupe-key warnings of the mappings that must key on an unsigned header (listed with why).
-    const known = (l: string) => Object.keys(UNSIGNED_DEDUPE_KEYS).some((name) => l.includes(`/mappings/${name}.yaml:`) && /: webhook\.dedupeKey: UH-W\d{3} warning:/.test(l))
+    const known = (l: string) =>
+      Object.keys(UNSIGNED_DEDUPE_KEYS).some((name) => l.includes(`/mappings/${name}.yaml:`) && /: webhook\.dedupeKey: UH-W\d{3} warning:/.test(l))
     expect(lines(r.stdout).filter((l) => l.includes('warning') && !known(l) && !/ok \(\d+ warnings?\)$/.test(l))).toEqual([])
   })
 })
@@ -193,15 +220,18 @@ describe('test', () => {
     expect(r.stdout).toContain('acme.yaml: conformance hand-off: not run: no createUser operation fixture')
   })
 
-  it('a failing webhook fixture prints every rule\'s when verdict', async () => {
-    write('fail.yaml', `${acmeText}
+  it("a failing webhook fixture prints every rule's when verdict", async () => {
+    write(
+      'fail.yaml',
+      `${acmeText}
 fixtures:
   settings: { baseUrl: "https://a.example", apiToken: t-1, webhookSecret: s-1 }
   webhooks:
     - name: expects an event that does not come
       request: { body: { event: message.created, ticket: { id: 1 }, message: { id: 2, text: hi } } }
       expect: { events: [{ type: newMessage, ticketId: "1" }] }
-`.replace(/ {2}verify:\n(?: {4}.*\n)+/, '  verify: none\n'))
+`.replace(/ {2}verify:\n(?: {4}.*\n)+/, '  verify: none\n'),
+    )
     const r = await run('test', 'fail.yaml')
     expectExit(r, 1)
     expect(r.stdout).toMatch(/ {7}webhook rule "agent reply": false \(missing: message\.author\)/)
@@ -232,9 +262,19 @@ describe('stepResponses by step id', () => {
         webhooks: [
           {
             name: 'a batch of two assignments',
-            request: { body: { events: [{ kind: 'assigned', ticket: 1, agent: 7, team: 3 }, { kind: 'assigned', ticket: 2, agent: 8, team: 4 }] } },
+            request: {
+              body: {
+                events: [
+                  { kind: 'assigned', ticket: 1, agent: 7, team: 3 },
+                  { kind: 'assigned', ticket: 2, agent: 8, team: 4 },
+                ],
+              },
+            },
             // Keys in the other order than the steps run: answers go by id, not by position.
-            stepResponses: { team: [{ body: { name: 'Billing' } }, { body: { name: 'Returns' } }], agent: [{ body: { name: 'Ann' } }, { body: { name: 'Bo' } }] },
+            stepResponses: {
+              team: [{ body: { name: 'Billing' } }, { body: { name: 'Returns' } }],
+              agent: [{ body: { name: 'Ann' } }, { body: { name: 'Bo' } }],
+            },
             expect: {
               events: [
                 { type: 'assigned', ticketId: '1', agent: { id: '7', name: 'Ann (Billing)' } },
@@ -247,7 +287,12 @@ describe('stepResponses by step id', () => {
     })
     const results = await runFixtures(yamlOf(m), 'batch.yaml')
     expect(results).toMatchObject([{ name: 'a batch of two assignments', kind: 'webhook', ok: true, problems: [] }])
-    expect(results[0]!.requests.map((r) => `${r.step} ${r.path}`)).toEqual(['agent /api/agents/7', 'team /api/teams/3', 'agent /api/agents/8', 'team /api/teams/4'])
+    expect(results[0]!.requests.map((r) => `${r.step} ${r.path}`)).toEqual([
+      'agent /api/agents/7',
+      'team /api/teams/3',
+      'agent /api/agents/8',
+      'team /api/teams/4',
+    ])
   })
 })
 
@@ -269,7 +314,11 @@ describe('capture', () => {
     stub.reset()
     stub.route({ method: 'GET', path: '/api/agents/7', respond: () => ({ body: { agent: { name: 'Priya' } } }) })
     const deliveries = [
-      acmeSignedRequest({ event: 'message.created', ticket: { id: 12 }, message: { id: 99, text: `Hi, token ${TOKEN}?`, author: { type: 'agent', id: 7, name: 'Priya' } } }, SECRET, { 'x-acme-delivery': 'd-1' }),
+      acmeSignedRequest(
+        { event: 'message.created', ticket: { id: 12 }, message: { id: 99, text: `Hi, token ${TOKEN}?`, author: { type: 'agent', id: 7, name: 'Priya' } } },
+        SECRET,
+        { 'x-acme-delivery': 'd-1' },
+      ),
       acmeSignedRequest(ASSIGNED, SECRET, { 'x-acme-delivery': 'd-2' }),
       acmeSignedRequest({ event: 'ticket.status', ticket: { id: 12, status: 'solved' } }, 'not-the-secret', { 'x-acme-delivery': 'd-3' }),
     ]
@@ -289,7 +338,14 @@ describe('capture', () => {
           })()
         },
       },
-      'capture', 'acme.yaml', '--port', '0', '--record', 'captured.yaml', '--settings', 'settings.yaml',
+      'capture',
+      'acme.yaml',
+      '--port',
+      '0',
+      '--record',
+      'captured.yaml',
+      '--settings',
+      'settings.yaml',
     )
     expectExit(r, 0)
     expect(statuses).toEqual([200, 200, 401])
@@ -300,7 +356,20 @@ describe('capture', () => {
     const fixtures = parse(captured).fixtures
     expect(fixtures.settings).toEqual({ baseUrl: 'http://127.0.0.1:9', apiToken: 'fixture-apiToken', webhookSecret: 'fixture-webhookSecret', queue: 'support' })
     expect(fixtures.webhooks.map((w: any) => [w.sign, w.expect])).toEqual([
-      [true, { events: [{ type: 'newMessage', ticketId: '12', messageId: '99', agent: { id: '7', name: 'Priya' }, message: { type: 'text', text: 'Hi, token fixture-apiToken?' } }] }],
+      [
+        true,
+        {
+          events: [
+            {
+              type: 'newMessage',
+              ticketId: '12',
+              messageId: '99',
+              agent: { id: '7', name: 'Priya' },
+              message: { type: 'text', text: 'Hi, token fixture-apiToken?' },
+            },
+          ],
+        },
+      ],
       [true, { events: [{ type: 'assigned', ticketId: '12', agent: { id: '7', name: 'Priya' } }] }],
       [false, { status: 401 }],
     ])
@@ -328,7 +397,8 @@ describe('init', () => {
     const r = await run('init', 'newdesk')
     expectExit(r, 0)
     const text = readFileSync(join(dir, 'newdesk.yaml'), 'utf8')
-    for (const op of ['createUser:', 'createTicket:', 'sendMessage:', 'closeTicket:', 'register:', 'unregister:', 'verify:', 'fixtures:']) expect(text).toContain(op)
+    for (const op of ['createUser:', 'createTicket:', 'sendMessage:', 'closeTicket:', 'register:', 'unregister:', 'verify:', 'fixtures:'])
+      expect(text).toContain(op)
     const v = await run('validate', 'newdesk.yaml')
     expectExit(v, 1)
     const out = lines(v.stdout)
@@ -375,7 +445,10 @@ describe('reportFailure (how every command ends on an error)', () => {
   })
   it('usage errors exit 2, run failures 1, mapping problems 1 with every problem', () => {
     expect(report(new CliError('bad'))).toEqual({ code: 2, out: 'error: bad' })
-    expect(report(new VendorRequestError('UH-E035', 'step "a": GET /x answered 500\nmore'))).toEqual({ code: 1, out: 'error: UH-E035 step "a": GET /x answered 500' })
+    expect(report(new VendorRequestError('UH-E035', 'step "a": GET /x answered 500\nmore'))).toEqual({
+      code: 1,
+      out: 'error: UH-E035 step "a": GET /x answered 500',
+    })
     const problems = [
       { file: 'm.yaml', line: 1, column: 2, path: 'a', code: 'UH-E005' as const, message: 'one' },
       { file: 'm.yaml', line: 3, column: 4, path: 'b', code: 'UH-W001' as const, message: 'two' },
@@ -401,21 +474,33 @@ describe('createCapture (shared by capture and npm start --record)', () => {
     const cap = createCapture({ loaded: { mapping, settings, hash: 'x' }, file })
     const hs = await cap.capture({ method: 'GET', path: '/', query: 'challenge=abc', headers: {}, body: '' })
     expect(hs.outcome).toMatchObject({ kind: 'handshake', status: 200, body: 'abc' })
-    const ev = await cap.capture({ method: 'POST', path: '/', query: `key=${real.webhookSecret}`, headers: { 'content-type': 'application/json', host: 'x' }, body: '{"status":"done","id":4}' })
+    const ev = await cap.capture({
+      method: 'POST',
+      path: '/',
+      query: `key=${real.webhookSecret}`,
+      headers: { 'content-type': 'application/json', host: 'x' },
+      body: '{"status":"done","id":4}',
+    })
     expect(ev.outcome).toMatchObject({ kind: 'events', events: [{ type: 'solved', ticketId: '4' }] })
     const written = readFileSync(file, 'utf8')
     expect(written).not.toContain(real.webhookSecret)
     const fx = parse(written).fixtures
     // The secret parameter is left to the runner's signer (sign: true puts the fixture secret there).
-    expect(fx.webhooks[1]).toMatchObject({ sign: true, request: { method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"status":"done","id":4}' } })
+    expect(fx.webhooks[1]).toMatchObject({
+      sign: true,
+      request: { method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"status":"done","id":4}' },
+    })
     expect(fx.webhooks[1].request.query).toBeUndefined()
     expect(fx.webhooks.map((w: any) => w.expect)).toEqual([{ handshake: { status: 200, body: 'abc' } }, { events: [{ type: 'solved', ticketId: '4' }] }])
     const results = await runFixtures(`${text}\n${written}`, 'desk.yaml')
-    expect(results.map((r) => [r.ok, r.problems])).toEqual([[true, []], [true, []]])
+    expect(results.map((r) => [r.ok, r.problems])).toEqual([
+      [true, []],
+      [true, []],
+    ])
   })
 })
 
-describe('the router\'s explain result (route --explain, failing fixtures)', () => {
+describe("the router's explain result (route --explain, failing fixtures)", () => {
   it('true, false and undefined verdicts, the missing paths cut at their first missing segment, per event object', async () => {
     const m = mappingObject({
       webhook: {
@@ -429,12 +514,29 @@ describe('the router\'s explain result (route --explain, failing fixtures)', () 
       },
     })
     const engine = engineOf(m, { baseUrl: 'https://d.example', apiToken: 't' })
-    const outcome = await engine.routeWebhook({ headers: {}, body: JSON.stringify({ items: [{ ticket: { id: 1 } }, { ticket: { id: 2, assignee: { id: 9 } } }] }) }, { explain: true })
+    const outcome = await engine.routeWebhook(
+      { headers: {}, body: JSON.stringify({ items: [{ ticket: { id: 1 } }, { ticket: { id: 2, assignee: { id: 9 } } }] }) },
+      { explain: true },
+    )
     expect(outcome.kind).toBe('events')
     const explain = outcome.kind === 'events' ? outcome.explain! : []
     expect(explain.map((o) => ({ matched: o.matched, rules: o.rules.map((r) => [r.verdict, r.missing]) }))).toEqual([
-      { matched: 'webhook rule "always"', rules: [['undefined', ['ticket.assignee']], ['false', ['kind', '$headers.`x-kind`']], ['true', []]] },
-      { matched: 'webhook rule "bare path"', rules: [['true', []], ['false', ['kind', '$headers.`x-kind`']], ['true', []]] },
+      {
+        matched: 'webhook rule "always"',
+        rules: [
+          ['undefined', ['ticket.assignee']],
+          ['false', ['kind', '$headers.`x-kind`']],
+          ['true', []],
+        ],
+      },
+      {
+        matched: 'webhook rule "bare path"',
+        rules: [
+          ['true', []],
+          ['false', ['kind', '$headers.`x-kind`']],
+          ['true', []],
+        ],
+      },
     ])
     expect(formatExplanation(explain)[1]).toBe('  webhook rule "bare path": undefined (missing: ticket.assignee)  — when: ticket.assignee')
     // Without the option the router does not spend time on it.

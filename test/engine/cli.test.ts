@@ -69,20 +69,29 @@ describe('validate', () => {
     const r = await run('validate', 'acme.yaml', 'bad.yaml')
     expect(r.code).toBe(1)
     const emit = positionOf(text, 'emit: closed', 'closed')
-    expect(lines(r.stdout)).toEqual([...lines(acmeOk), dedupeWarning('bad.yaml'), `bad.yaml:${emit.line}:${emit.column}: webhook.events[2].emit: UH-E007 must be one of: "newMessage", "assigned", "solved"`])
+    expect(lines(r.stdout)).toEqual([
+      ...lines(acmeOk),
+      dedupeWarning('bad.yaml'),
+      `bad.yaml:${emit.line}:${emit.column}: webhook.events[2].emit: UH-E007 must be one of: "newMessage", "assigned", "solved"`,
+    ])
     // Schema problems come first; once they are fixed the JSONata error is reported at its character.
     write('bad2.yaml', replaceOnce(text, 'emit: closed', 'emit: solved'))
     const r2 = await run('validate', 'bad2.yaml')
     const bracket = positionOf(text, 'errorMessage: error.message ]', ']')
     expect(r2.code).toBe(1)
-    expect(lines(r2.stdout)).toEqual([dedupeWarning('bad2.yaml'), `bad2.yaml:${bracket.line}:${bracket.column}: http.errorMessage: UH-E014 JSONata error at character 15 of the expression: Syntax error: "]"`])
+    expect(lines(r2.stdout)).toEqual([
+      dedupeWarning('bad2.yaml'),
+      `bad2.yaml:${bracket.line}:${bracket.column}: http.errorMessage: UH-E014 JSONata error at character 15 of the expression: Syntax error: "]"`,
+    ])
   })
 
   it('malformed YAML is reported positioned, exit 1', async () => {
     write('tab.yaml', replaceOnce(acmeText, '  timeoutMs: 5000\n', '\ttimeoutMs: 5000\n'))
     const r = await run('validate', 'tab.yaml')
     expect(r.code).toBe(1)
-    expect(lines(r.stdout)).toEqual([`tab.yaml:${positionOf(acmeText, '  timeoutMs: 5000', 'timeoutMs').line}:1: (yaml): UH-E001 Tabs are not allowed as indentation`])
+    expect(lines(r.stdout)).toEqual([
+      `tab.yaml:${positionOf(acmeText, '  timeoutMs: 5000', 'timeoutMs').line}:1: (yaml): UH-E001 Tabs are not allowed as indentation`,
+    ])
   })
 
   it('--settings with good settings: ok', async () => {
@@ -105,16 +114,22 @@ describe('validate', () => {
     write('settings.json', JSON.stringify({ baseUrl: 'http://x', apiToken: 't-1', webhookSecret: 'w-1', queue: { nested: true } }))
     const r = await run('validate', 'acme.yaml', '--settings', 'settings.json')
     expect(r.code).toBe(1)
-    expect(lines(r.stdout)).toEqual([dedupeWarning('acme.yaml'), 'settings.json:1:1: queue: UH-E027 must be a single value (text, number or true/false), not a list or mapping'])
+    expect(lines(r.stdout)).toEqual([
+      dedupeWarning('acme.yaml'),
+      'settings.json:1:1: queue: UH-E027 must be a single value (text, number or true/false), not a list or mapping',
+    ])
   })
 })
 
 describe('route', () => {
   it('prints one JSON line per event, ids as strings, without the rule', async () => {
-    write('batch.json', signedRequest([
-      { event: 'message.created', ticket: { id: 12 }, message: { id: 99, text: 'Hi', author: { type: 'agent', id: 7, name: 'Priya' } } },
-      { event: 'ticket.status', ticket: { id: 12, status: 'solved' } },
-    ]))
+    write(
+      'batch.json',
+      signedRequest([
+        { event: 'message.created', ticket: { id: 12 }, message: { id: 99, text: 'Hi', author: { type: 'agent', id: 7, name: 'Priya' } } },
+        { event: 'ticket.status', ticket: { id: 12, status: 'solved' } },
+      ]),
+    )
     const r = await run('route', 'acme.yaml', 'batch.json', '--settings', 'settings.yaml')
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
@@ -132,7 +147,11 @@ describe('route', () => {
   })
 
   it('prints the handshake reply', async () => {
-    const withHandshake = replaceOnce(acmeText, 'webhook:\n  verify:', `webhook:\n  handshake:\n    - when: '$headers."x-hook-secret"'\n      status: 200\n      headers: { X-Hook-Secret: '{{ $headers."x-hook-secret" }}' }\n      body: '{"ok": true}'\n  verify:`)
+    const withHandshake = replaceOnce(
+      acmeText,
+      'webhook:\n  verify:',
+      `webhook:\n  handshake:\n    - when: '$headers."x-hook-secret"'\n      status: 200\n      headers: { X-Hook-Secret: '{{ $headers."x-hook-secret" }}' }\n      body: '{"ok": true}'\n  verify:`,
+    )
     write('handshake.yaml', withHandshake)
     write('hello.json', JSON.stringify({ method: 'POST', headers: { 'x-hook-secret': 'hs-1' }, body: '' }))
     const r = await run('route', 'handshake.yaml', 'hello.json', '--settings', 'settings.yaml')
@@ -147,7 +166,10 @@ describe('route', () => {
   })
 
   it('--no-verify skips verification', async () => {
-    write('unsigned.json', JSON.stringify({ headers: { 'content-type': 'application/json' }, body: { event: 'ticket.status', ticket: { id: 12, status: 'solved' } } }))
+    write(
+      'unsigned.json',
+      JSON.stringify({ headers: { 'content-type': 'application/json' }, body: { event: 'ticket.status', ticket: { id: 12, status: 'solved' } } }),
+    )
     expect((await run('route', 'acme.yaml', 'unsigned.json', '--settings', 'settings.yaml')).code).toBe(1)
     const r = await run('route', 'acme.yaml', 'unsigned.json', '--settings', 'settings.yaml', '--no-verify')
     expect(r.code).toBe(0)
@@ -170,7 +192,10 @@ describe('route', () => {
     const r2 = await run('route', 'acme.yaml', 'nobody.json', '--settings', 'settings.yaml')
     expect(r2).toMatchObject({ code: 2, stderr: 'error: nobody.json needs a "body" (a string or JSON)\n' })
     write('list.json', '[1, 2]')
-    expect(await run('route', 'acme.yaml', 'list.json', '--settings', 'settings.yaml')).toMatchObject({ code: 2, stderr: 'error: list.json must hold a JSON object\n' })
+    expect(await run('route', 'acme.yaml', 'list.json', '--settings', 'settings.yaml')).toMatchObject({
+      code: 2,
+      stderr: 'error: list.json must hold a JSON object\n',
+    })
   })
 
   it('a registration file that is not JSON: a clear error, exit 2', async () => {
@@ -185,7 +210,10 @@ describe('route', () => {
   it('a settings file that is JSON but not an object is reported, exit 1 (validate)', async () => {
     write('list-settings.json', '["a"]')
     const r = await run('validate', 'acme.yaml', '--settings', 'list-settings.json')
-    expect(r).toMatchObject({ code: 1, stdout: `${dedupeWarning('acme.yaml')}\nlist-settings.json:1:1: (root): UH-E025 settings must be a YAML mapping of name: value lines\n` })
+    expect(r).toMatchObject({
+      code: 1,
+      stdout: `${dedupeWarning('acme.yaml')}\nlist-settings.json:1:1: (root): UH-E025 settings must be a YAML mapping of name: value lines\n`,
+    })
   })
 })
 
@@ -216,7 +244,11 @@ describe('test', () => {
   it('a mapping without fixtures: "no fixtures", exit 0', async () => {
     const r = await run('test', 'acme.yaml')
     expect(r.code).toBe(0)
-    expect(lines(r.stdout)).toEqual(['acme.yaml: no fixtures', 'acme.yaml: conformance hand-off: not run: no createUser operation fixture (that expects no error)', '0 passed, 0 failed'])
+    expect(lines(r.stdout)).toEqual([
+      'acme.yaml: no fixtures',
+      'acme.yaml: conformance hand-off: not run: no createUser operation fixture (that expects no error)',
+      '0 passed, 0 failed',
+    ])
   })
 
   it('a mapping with problems counts as failed', async () => {
@@ -233,7 +265,10 @@ describe('unreadable files and bad usage', () => {
   it('a missing file: "cannot read <file>: ENOENT", exit 2', async () => {
     expect(await run('validate', 'no-such.yaml')).toEqual({ code: 2, stdout: '', stderr: 'error: cannot read no-such.yaml: ENOENT\n' })
     expect(await run('test', 'no-such.yaml')).toMatchObject({ code: 2, stderr: 'error: cannot read no-such.yaml: ENOENT\n' })
-    expect(await run('route', 'acme.yaml', 'no-such.json', '--settings', 'settings.yaml')).toMatchObject({ code: 2, stderr: 'error: cannot read no-such.json: ENOENT\n' })
+    expect(await run('route', 'acme.yaml', 'no-such.json', '--settings', 'settings.yaml')).toMatchObject({
+      code: 2,
+      stderr: 'error: cannot read no-such.json: ENOENT\n',
+    })
     expect(await run('validate', 'acme.yaml', '--settings', 'no-such.yaml')).toMatchObject({ code: 2, stderr: 'error: cannot read no-such.yaml: ENOENT\n' })
   })
 
@@ -259,7 +294,17 @@ describe('dry-run', () => {
     write('dry-settings.yaml', `baseUrl: https://acme.example\napiToken: ${TOKEN}\nwebhookSecret: whsec-dry-1\n`)
     write('dry-input.json', JSON.stringify({ userId: 'user_1', name: 'Jane', email: 'jane@example.com' }))
     write('dry-responses.json', JSON.stringify([{ status: 201, body: { contact: { id: 'c_9' } } }]))
-    const r = await run('dry-run', 'acme.yaml', 'createUser', '--settings', 'dry-settings.yaml', '--input', 'dry-input.json', '--responses', 'dry-responses.json')
+    const r = await run(
+      'dry-run',
+      'acme.yaml',
+      'createUser',
+      '--settings',
+      'dry-settings.yaml',
+      '--input',
+      'dry-input.json',
+      '--responses',
+      'dry-responses.json',
+    )
     expect(r.code, r.stderr).toBe(0)
     expect(lines(r.stdout)).toEqual([
       'createUser step "contact": POST https://acme.example/api/contacts → 201',

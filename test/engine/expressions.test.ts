@@ -56,7 +56,9 @@ describe('expressions keep JSON types', () => {
   })
 
   it('variables come from the scope', async () => {
-    expect(await evaluate('$settings.queue & "/" & $steps.ticket.body.id', {}, { settings: { queue: 'q1' }, steps: { ticket: { body: { id: 9 } } } })).toBe('q1/9')
+    expect(await evaluate('$settings.queue & "/" & $steps.ticket.body.id', {}, { settings: { queue: 'q1' }, steps: { ticket: { body: { id: 9 } } } })).toBe(
+      'q1/9',
+    )
   })
 })
 

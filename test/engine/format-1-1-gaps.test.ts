@@ -12,7 +12,12 @@ afterAll(async () => stub.close())
 afterEach(() => stub.reset())
 
 const settings = () => ({ baseUrl: stub.url, apiToken: 'tok-123456' })
-const http = (retry: object) => ({ baseUrl: '{{ $settings.baseUrl }}/api', auth: { type: 'bearer', token: '{{ $settings.apiToken }}' }, timeoutMs: 5000, retry })
+const http = (retry: object) => ({
+  baseUrl: '{{ $settings.baseUrl }}/api',
+  auth: { type: 'bearer', token: '{{ $settings.apiToken }}' },
+  timeoutMs: 5000,
+  retry,
+})
 
 describe('retry.retryAfterHeader', () => {
   it('waits as another header says and retries', async () => {
@@ -48,8 +53,24 @@ describe('$webhookUrl in webhook expressions', () => {
 
 describe('compile problems of the new blocks', () => {
   it('a token request whose step uses token auth itself, and a jwt verify without any key', () => {
-    const tokenAuth = { type: 'tokenRequest', steps: [{ id: 't', request: { method: 'POST', path: '/token', auth: { type: 'oauth2ClientCredentials', tokenUrl: 'https://x.example/t', clientId: 'a', clientSecret: 'b' } } }], token: '$steps.t.body.token' }
-    const m = mappingObject({ http: { baseUrl: '{{ $settings.baseUrl }}', auth: tokenAuth }, webhook: { verify: { scheme: 'jwt', header: 'Authorization', algorithms: ['RS256'] }, events: [{ when: 'true', emit: 'solved', ticketId: 'id' }] } })
+    const tokenAuth = {
+      type: 'tokenRequest',
+      steps: [
+        {
+          id: 't',
+          request: {
+            method: 'POST',
+            path: '/token',
+            auth: { type: 'oauth2ClientCredentials', tokenUrl: 'https://x.example/t', clientId: 'a', clientSecret: 'b' },
+          },
+        },
+      ],
+      token: '$steps.t.body.token',
+    }
+    const m = mappingObject({
+      http: { baseUrl: '{{ $settings.baseUrl }}', auth: tokenAuth },
+      webhook: { verify: { scheme: 'jwt', header: 'Authorization', algorithms: ['RS256'] }, events: [{ when: 'true', emit: 'solved', ticketId: 'id' }] },
+    })
     expect(problemsOf(yamlOf(m)).map((p) => `${p.path}: ${p.message}`)).toEqual([
       'http.auth.steps[0].request.auth: a token request cannot itself use token auth; give it basic, apiKey, bearer or none',
       "webhook.verify: a jwt verify needs jwksUrl (the vendor's key set) or key (a PEM public key or, for HS256, the secret)",
@@ -57,7 +78,14 @@ describe('compile problems of the new blocks', () => {
   })
 
   it('a token expression reading a step the token request does not have', () => {
-    const m = mappingObject({ http: { baseUrl: '{{ $settings.baseUrl }}', auth: { type: 'tokenRequest', steps: [{ id: 't', request: { method: 'POST', path: '/token' } }], token: '$steps.login.body.token' } } })
-    expect(problemsOf(yamlOf(m)).map((p) => `${p.path}: ${p.message}`)).toEqual(['http.auth.token: refers to step "login", which is not an earlier step of this operation'])
+    const m = mappingObject({
+      http: {
+        baseUrl: '{{ $settings.baseUrl }}',
+        auth: { type: 'tokenRequest', steps: [{ id: 't', request: { method: 'POST', path: '/token' } }], token: '$steps.login.body.token' },
+      },
+    })
+    expect(problemsOf(yamlOf(m)).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'http.auth.token: refers to step "login", which is not an earlier step of this operation',
+    ])
   })
 })

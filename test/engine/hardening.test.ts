@@ -36,7 +36,11 @@ describe('hostile bodies', () => {
   it(`a signed form body over ${MAX_FORM_FIELDS} fields is 413; at the limit, a repeated field is one list`, async () => {
     const engine = engineWith({ body: 'auto' })
     const over = 'a=1&'.repeat(MAX_FORM_FIELDS + 1)
-    expect(await engine.routeWebhook(delivery(over, 'application/x-www-form-urlencoded'))).toEqual({ kind: 'invalid', status: 413, reason: `form body has more than ${MAX_FORM_FIELDS} fields` })
+    expect(await engine.routeWebhook(delivery(over, 'application/x-www-form-urlencoded'))).toEqual({
+      kind: 'invalid',
+      status: 413,
+      reason: `form body has more than ${MAX_FORM_FIELDS} fields`,
+    })
     const atLimit = `event=solved&ticket=7&${'a=1&'.repeat(MAX_FORM_FIELDS - 2)}`.slice(0, -1)
     const outcome = await engine.routeWebhook(delivery(atLimit, 'application/x-www-form-urlencoded'))
     expect(outcome).toMatchObject({ kind: 'events', events: [{ type: 'solved', ticketId: '7' }] })
@@ -53,7 +57,11 @@ describe('hostile bodies', () => {
     const engine = engineWith({})
     const nest = (n: number) => '['.repeat(n) + ']'.repeat(n)
     const deep = `{"event":"solved","ticket":1,"x":${nest(MAX_JSON_DEPTH)}}`
-    expect(await engine.routeWebhook(delivery(deep, 'application/json'))).toEqual({ kind: 'invalid', status: 413, reason: `body nests deeper than ${MAX_JSON_DEPTH} levels` })
+    expect(await engine.routeWebhook(delivery(deep, 'application/json'))).toEqual({
+      kind: 'invalid',
+      status: 413,
+      reason: `body nests deeper than ${MAX_JSON_DEPTH} levels`,
+    })
     const ok = `{"event":"solved","ticket":1,"x":${nest(MAX_JSON_DEPTH - 1)}}`
     expect(await engine.routeWebhook(delivery(ok, 'application/json'))).toMatchObject({ kind: 'events' })
   })
@@ -86,18 +94,27 @@ describe('hostile bodies', () => {
   it('a secret that renders as white space rejects every delivery', async () => {
     const engine = engineWith({ verify: { ...verify, secret: '{{ "  " }}' } })
     const body = JSON.stringify({ event: 'solved', ticket: 1 })
-    const withBlankKey = { ...delivery(body, 'application/json'), headers: { 'content-type': 'application/json', 'x-sig': createHmac('sha256', '  ').update(body).digest('hex') } }
+    const withBlankKey = {
+      ...delivery(body, 'application/json'),
+      headers: { 'content-type': 'application/json', 'x-sig': createHmac('sha256', '  ').update(body).digest('hex') },
+    }
     expect(await engine.routeWebhook(withBlankKey)).toEqual({ kind: 'rejected', status: 401, reason: 'no webhook secret is configured' })
   })
 })
 
 describe('dedupeKey coverage warnings', () => {
-  const warningsOf = (webhook: Record<string, unknown>) => dedupeCoverageWarnings(parseYaml(yamlOf(mappingObject({ webhook: { events: [solvedRule], ...webhook } })), 'm.yaml')).map(formatProblem)
+  const warningsOf = (webhook: Record<string, unknown>) =>
+    dedupeCoverageWarnings(parseYaml(yamlOf(mappingObject({ webhook: { events: [solvedRule], ...webhook } })), 'm.yaml')).map(formatProblem)
 
   it('a key read from a header the signature does not cover is a positioned warning', () => {
-    const warnings = warningsOf({ verify: { ...verify, signed: '{{ $headers."x-ts" }}.{{ $rawBody }}' }, dedupeKey: '$headers."x-delivery" ? $headers."x-delivery" : id' })
+    const warnings = warningsOf({
+      verify: { ...verify, signed: '{{ $headers."x-ts" }}.{{ $rawBody }}' },
+      dedupeKey: '$headers."x-delivery" ? $headers."x-delivery" : id',
+    })
     expect(warnings).toHaveLength(2)
-    expect(warnings[0]).toMatch(/^m\.yaml:\d+:\d+: webhook\.dedupeKey: UH-W003 warning: reads the header "x-delivery", which the signature \(webhook\.verify\.signed\) does not cover/)
+    expect(warnings[0]).toMatch(
+      /^m\.yaml:\d+:\d+: webhook\.dedupeKey: UH-W003 warning: reads the header "x-delivery", which the signature \(webhook\.verify\.signed\) does not cover/,
+    )
   })
 
   it('no warning for a key from the signed body or a signed header', () => {
@@ -124,7 +141,16 @@ describe('pasted mapping limits', () => {
     const text = `${yamlOf(mappingObject())}# ${'x'.repeat(MAX_MAPPING_BYTES)}\n`
     const e = mappingErrorOf(() => compileMappingText(text, 'big.yaml'))
     const lines = text.slice(0, MAX_MAPPING_BYTES).split('\n')
-    expect(e.problems).toEqual([{ file: 'big.yaml', line: lines.length, column: lines.at(-1)!.length + 1, path: '(root)', code: 'UH-E051', message: `the mapping is ${Buffer.byteLength(text)} bytes; at most ${MAX_MAPPING_BYTES} are allowed (this is where it passes the limit)` }])
+    expect(e.problems).toEqual([
+      {
+        file: 'big.yaml',
+        line: lines.length,
+        column: lines.at(-1)!.length + 1,
+        path: '(root)',
+        code: 'UH-E051',
+        message: `the mapping is ${Buffer.byteLength(text)} bytes; at most ${MAX_MAPPING_BYTES} are allowed (this is where it passes the limit)`,
+      },
+    ])
   })
 
   it(`a mapping declaring more than ${MAX_SETTINGS} settings is refused at the first one over`, () => {
@@ -144,15 +170,27 @@ describe('pasted mapping limits', () => {
     const headers = Array.from({ length: 3000 }, (_, i) => `    x-h${i % 2999}: "v"`).join('\n')
     const text = yamlOf(mappingObject()).replace(/^http:\n/m, `http:\n  headers:\n${headers}\n`)
     const problems = mappingErrorOf(() => compileMappingText(text, 'm.yaml')).problems
-    expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([`${text.split('\n').lastIndexOf('    x-h0: "v"') + 1}:5 Map keys must be unique`])
+    expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([
+      `${text.split('\n').lastIndexOf('    x-h0: "v"') + 1}:5 Map keys must be unique`,
+    ])
   })
 })
 
 describe('deep YAML nesting', () => {
   it('flow nesting deeper than the limit is refused before parsing, placed at the first bracket over it', () => {
-    const text = yamlOf(mappingObject()).replace(/^vendor:.*$/m, `vendor: { name: x, deep: ${'['.repeat(MAX_FLOW_NESTING + 1)}${']'.repeat(MAX_FLOW_NESTING + 1)} }`)
+    const text = yamlOf(mappingObject()).replace(
+      /^vendor:.*$/m,
+      `vendor: { name: x, deep: ${'['.repeat(MAX_FLOW_NESTING + 1)}${']'.repeat(MAX_FLOW_NESTING + 1)} }`,
+    )
     const line = text.split('\n').findIndex((l) => l.startsWith('vendor:')) + 1
     const [p] = mappingErrorOf(() => compileMappingText(text, 'm.yaml')).problems
-    expect(p).toEqual({ file: 'm.yaml', line, column: 'vendor: { name: x, deep: '.length + MAX_FLOW_NESTING, path: '(yaml)', code: 'UH-E050', message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer` })
+    expect(p).toEqual({
+      file: 'm.yaml',
+      line,
+      column: 'vendor: { name: x, deep: '.length + MAX_FLOW_NESTING,
+      path: '(yaml)',
+      code: 'UH-E050',
+      message: `nesting deeper than ${MAX_FLOW_NESTING} levels of [ and {; a mapping needs far fewer`,
+    })
   })
 })

@@ -114,9 +114,16 @@ export function runCli(cwd: string, ...args: string[]): Promise<CliRun> {
   return runCliWith({ cwd }, ...args)
 }
 
-export function runCliWith(opts: { cwd: string; env?: Record<string, string>; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void }, ...args: string[]): Promise<CliRun> {
+export function runCliWith(
+  opts: { cwd: string; env?: Record<string, string>; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void },
+  ...args: string[]
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.cjs'), ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.cjs'), ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     let stdout = ''
     let stderr = ''
     child.stdout!.on('data', (c) => {
@@ -137,5 +144,10 @@ export function acmeSignedRequest(body: unknown, secret: string, headers: Record
   const raw = JSON.stringify(body)
   const ts = String(Math.floor(Date.now() / 1000))
   const sig = createHmac('sha256', secret).update(`${ts}.${raw}`).digest('hex')
-  return JSON.stringify({ method: 'POST', path: '/', headers: { 'content-type': 'application/json', 'x-acme-timestamp': ts, 'x-acme-signature': `sha256=${sig}`, 'x-acme-delivery': 'dlv-1', ...headers }, body: raw })
+  return JSON.stringify({
+    method: 'POST',
+    path: '/',
+    headers: { 'content-type': 'application/json', 'x-acme-timestamp': ts, 'x-acme-signature': `sha256=${sig}`, 'x-acme-delivery': 'dlv-1', ...headers },
+    body: raw,
+  })
 }

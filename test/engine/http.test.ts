@@ -18,8 +18,20 @@ afterAll(async () => stub.close())
 afterEach(() => stub.reset())
 
 const settings = () => ({ baseUrl: stub.url, apiToken: TOKEN })
-const http = (extra: Record<string, unknown> = {}) => ({ baseUrl: '{{ $settings.baseUrl }}/api', auth: { type: 'bearer', token: '{{ $settings.apiToken }}' }, timeoutMs: 5000, ...extra })
-const ticketRequest = (extra: Record<string, unknown> = {}) => ({ userId: 'u1', externalUserId: 'c1', user: { name: 'Ada' }, title: 'Help', messageHistory: [], ...extra })
+const http = (extra: Record<string, unknown> = {}) => ({
+  baseUrl: '{{ $settings.baseUrl }}/api',
+  auth: { type: 'bearer', token: '{{ $settings.apiToken }}' },
+  timeoutMs: 5000,
+  ...extra,
+})
+const ticketRequest = (extra: Record<string, unknown> = {}) => ({
+  userId: 'u1',
+  externalUserId: 'c1',
+  user: { name: 'Ada' },
+  title: 'Help',
+  messageHistory: [],
+  ...extra,
+})
 
 describe('retries', () => {
   it('a 429 with Retry-After: 1 on an idempotent PUT is retried and succeeds', async () => {
@@ -58,7 +70,9 @@ describe('retries', () => {
     let hits = 0
     server.on('request', () => hits++)
     const port = (server.address() as AddressInfo).port
-    const e = await rejection(engineOf(mappingObject({ http: http({ retry: { limit: 2 } }) }), { baseUrl: `http://127.0.0.1:${port}`, apiToken: TOKEN }).createTicket(ticketRequest()))
+    const e = await rejection(
+      engineOf(mappingObject({ http: http({ retry: { limit: 2 } }) }), { baseUrl: `http://127.0.0.1:${port}`, apiToken: TOKEN }).createTicket(ticketRequest()),
+    )
     server.close()
     expect(e).toBeInstanceOf(VendorRequestError)
     expect(e.message).toMatch(/^createTicket step "t": POST \/api\/tickets failed/)
@@ -68,7 +82,12 @@ describe('retries', () => {
   it('a POST marked idempotent: true is retried on 503 and succeeds', async () => {
     const mapping = mappingObject({
       http: http({ retry: { limit: 2 } }),
-      operations: { createTicket: { steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"title": title}', idempotent: true } }], result: { ticketId: '$steps.t.body.id' } } },
+      operations: {
+        createTicket: {
+          steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"title": title}', idempotent: true } }],
+          result: { ticketId: '$steps.t.body.id' },
+        },
+      },
     })
     stub.enqueue({ status: 503, body: { message: 'maintenance' } }, { status: 201, body: { id: 'T9' } })
     expect(await engineOf(mapping, settings()).createTicket(ticketRequest())).toBe('T9')
@@ -102,7 +121,9 @@ describe('retries', () => {
 
 describe('okStatus', () => {
   it('okStatus: [404] lets a 404 through', async () => {
-    const mapping = mappingObject({ operations: { closeTicket: { steps: [{ request: { method: 'PUT', path: '/tickets/{{ ticketId }}', okStatus: [404] } }] } } })
+    const mapping = mappingObject({
+      operations: { closeTicket: { steps: [{ request: { method: 'PUT', path: '/tickets/{{ ticketId }}', okStatus: [404] } }] } },
+    })
     stub.enqueue({ status: 404, body: { message: 'no such ticket' } })
     await expect(engineOf(mapping, settings()).closeTicket({ ticketId: 'gone' })).resolves.toBeUndefined()
     expect(stub.requests).toHaveLength(1)
@@ -226,7 +247,9 @@ describe('timeouts', () => {
 
 describe('request bodies', () => {
   it('a JSON body is sent as application/json', async () => {
-    await engineOf(mappingObject(), settings()).createTicket(ticketRequest()).catch(() => undefined)
+    await engineOf(mappingObject(), settings())
+      .createTicket(ticketRequest())
+      .catch(() => undefined)
     expect(stub.requests[0]!.headers['content-type']).toBe('application/json')
     expect(stub.requests[0]!.bodyText).toBe('{"title":"Help"}')
   })
@@ -235,7 +258,12 @@ describe('request bodies', () => {
     const mapping = mappingObject({
       operations: {
         createTicket: {
-          steps: [{ id: 't', request: { method: 'POST', path: '/tickets', form: '{"subject": title, "count": 2, "urgent": true, "note": "a&b=c d", "skip": missing}' } }],
+          steps: [
+            {
+              id: 't',
+              request: { method: 'POST', path: '/tickets', form: '{"subject": title, "count": 2, "urgent": true, "note": "a&b=c d", "skip": missing}' },
+            },
+          ],
           result: { ticketId: '$steps.t.body.id' },
         },
       },
@@ -309,8 +337,19 @@ describe('steps', () => {
         createTicket: {
           steps: [
             { id: 'ticket', request: { method: 'POST', path: '/tickets', body: '{"title": title}' } },
-            { id: 'notes', forEach: 'messageHistory', request: { method: 'POST', path: '/tickets/{{ $steps.ticket.body.id }}/notes', body: '{"n": $index, "who": $item.author, "text": $item.text}' } },
-            { id: 'done', request: { method: 'PUT', path: '/tickets/{{ $steps.ticket.body.id }}', body: '{"notes": $count($steps.notes), "last": $steps.notes[-1].body.id}' } },
+            {
+              id: 'notes',
+              forEach: 'messageHistory',
+              request: { method: 'POST', path: '/tickets/{{ $steps.ticket.body.id }}/notes', body: '{"n": $index, "who": $item.author, "text": $item.text}' },
+            },
+            {
+              id: 'done',
+              request: {
+                method: 'PUT',
+                path: '/tickets/{{ $steps.ticket.body.id }}',
+                body: '{"notes": $count($steps.notes), "last": $steps.notes[-1].body.id}',
+              },
+            },
           ],
           result: { ticketId: '$steps.ticket.body.id' },
         },
@@ -323,7 +362,13 @@ describe('steps', () => {
       { source: { type: 'user' }, type: 'image', payload: { imageUrl: 'https://x.example/a.png' } },
     ]
     expect(await engineOf(mapping, settings()).createTicket(ticketRequest({ messageHistory: history, botName: 'Botty' }))).toBe('T7')
-    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /api/tickets', 'POST /api/tickets/T7/notes', 'POST /api/tickets/T7/notes', 'POST /api/tickets/T7/notes', 'PUT /api/tickets/T7'])
+    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      'POST /api/tickets',
+      'POST /api/tickets/T7/notes',
+      'POST /api/tickets/T7/notes',
+      'POST /api/tickets/T7/notes',
+      'PUT /api/tickets/T7',
+    ])
     expect(stub.requests.slice(1, 4).map((r) => r.body)).toEqual([
       { n: 0, who: 'Ada', text: 'hello' },
       { n: 1, who: 'Botty', text: 'hi, how can I help?' },
@@ -383,10 +428,15 @@ describe('hosts a mapping may send requests to', () => {
   const localhostUrl = () => `${stub.url.replace('127.0.0.1', 'localhost')}/elsewhere`
 
   it('a step whose url leaves the base URL host is refused before anything is sent, naming both hosts', async () => {
-    const engine = engineOf(mappingObject({ http: http(), operations: viaUrl(`${stub.url.replace('127.0.0.1', 'localhost')}/steal?token={{ $settings.apiToken }}`) }), settings())
+    const engine = engineOf(
+      mappingObject({ http: http(), operations: viaUrl(`${stub.url.replace('127.0.0.1', 'localhost')}/steal?token={{ $settings.apiToken }}`) }),
+      settings(),
+    )
     const e = await rejection(engine.closeTicket({ ticketId: 'T1' }))
     const port = new URL(stub.url).port
-    expect(e.message).toBe(`requests may only go to http://127.0.0.1:${port}, not http://localhost:${port}; list it in http.allowedHosts if it is the helpdesk's`)
+    expect(e.message).toBe(
+      `requests may only go to http://127.0.0.1:${port}, not http://localhost:${port}; list it in http.allowedHosts if it is the helpdesk's`,
+    )
     expect(e.message).not.toContain(TOKEN)
     expect(stub.requests).toHaveLength(0)
   })
@@ -434,7 +484,12 @@ describe('expression failures name their place', () => {
   it('a body expression that fails at run time names the operation and step', async () => {
     const mapping = mappingObject({
       http: http(),
-      operations: { createTicket: { steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"n": $number("not a number")}' } }], result: { ticketId: '$steps.t.body.id' } } },
+      operations: {
+        createTicket: {
+          steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"n": $number("not a number")}' } }],
+          result: { ticketId: '$steps.t.body.id' },
+        },
+      },
     })
     const e = await rejection(engineOf(mapping, settings()).createTicket(ticketRequest()))
     expect(e.message).toMatch(/^createTicket step "t": Unable to cast value to a number/)

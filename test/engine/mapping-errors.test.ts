@@ -40,7 +40,11 @@ describe('malformed YAML', () => {
   })
 
   it('two duplicate keys are both reported', () => {
-    const text = replaceOnce(replaceOnce(acmeText, '  timeoutMs: 5000\n', '  timeoutMs: 5000\n  timeoutMs: 6000\n'), '      emit: solved\n', '      emit: solved\n      emit: solved\n')
+    const text = replaceOnce(
+      replaceOnce(acmeText, '  timeoutMs: 5000\n', '  timeoutMs: 5000\n  timeoutMs: 6000\n'),
+      '      emit: solved\n',
+      '      emit: solved\n      emit: solved\n',
+    )
     const problems = problemsOf(text)
     expect(problems.map((p) => `${p.line}:${p.column} ${p.message}`)).toEqual([
       `${positionOf(text, 'timeoutMs: 6000', 'timeoutMs').line}:3 Map keys must be unique`,
@@ -161,7 +165,11 @@ describe('reference lints', () => {
 
   it('an undeclared setting in a template is reported at the reference', () => {
     const text = replaceOnce(acmeText, 'baseUrl: "{{ $settings.baseUrl }}/api"', 'baseUrl: "{{ $settings.baseURL }}/api"')
-    expect(onlyProblem(text)).toMatchObject({ ...positionOf(text, '$settings.baseURL', '$settings'), path: 'http.baseUrl', message: 'uses setting "baseURL" that the mapping does not declare under settings' })
+    expect(onlyProblem(text)).toMatchObject({
+      ...positionOf(text, '$settings.baseURL', '$settings'),
+      path: 'http.baseUrl',
+      message: 'uses setting "baseURL" that the mapping does not declare under settings',
+    })
   })
 
   it('$steps.y used before step y is defined is reported', () => {
@@ -181,7 +189,11 @@ describe('reference lints', () => {
   })
 
   it('a step id used twice in one operation is reported at the second', () => {
-    const text = replaceOnce(acmeText, '      - request: { method: DELETE', '      - id: a\n        request: { method: GET, path: /x }\n      - id: a\n        request: { method: DELETE')
+    const text = replaceOnce(
+      acmeText,
+      '      - request: { method: DELETE',
+      '      - id: a\n        request: { method: GET, path: /x }\n      - id: a\n        request: { method: DELETE',
+    )
     const p = onlyProblem(text)
     expect(p.path).toBe('operations.unregister.steps[1].id')
     expect(p.message).toBe('step id "a" is used twice in unregister')
@@ -191,7 +203,11 @@ describe('reference lints', () => {
 describe('operation results', () => {
   it('createTicket without result.ticketId is refused, at the result map', () => {
     const text = replaceOnce(acmeText, 'result: { ticketId: $steps.ticket.body.ticket.id }', 'result: {}')
-    expect(onlyProblem(text)).toMatchObject({ ...positionOf(text, '    result: {}', '{}'), path: 'operations.createTicket.result', message: 'missing required field "ticketId"' })
+    expect(onlyProblem(text)).toMatchObject({
+      ...positionOf(text, '    result: {}', '{}'),
+      path: 'operations.createTicket.result',
+      message: 'missing required field "ticketId"',
+    })
   })
 
   it('createTicket without any result is refused, at the operation', () => {
@@ -212,9 +228,13 @@ describe('several problems at once', () => {
     const e = mappingErrorOf(() => compileMappingText(text, 'm.yaml'))
     const lines = e.message.split('\n')
     expect(lines).toHaveLength(3)
-    expect(lines).toContain(`m.yaml:${positionOf(text, 'colour: red', 'colour').line}:${positionOf(text, 'colour: red', 'colour').column}: vendor.colour: UH-E006 unknown field "colour"`)
+    expect(lines).toContain(
+      `m.yaml:${positionOf(text, 'colour: red', 'colour').line}:${positionOf(text, 'colour: red', 'colour').column}: vendor.colour: UH-E006 unknown field "colour"`,
+    )
     expect(lines).toContain(`m.yaml:${positionOf(text, 'timeoutMs: fast', 'fast').line}:14: http.timeoutMs: UH-E009 must be integer`)
-    expect(lines).toContain(`m.yaml:${positionOf(text, 'emit: closed', 'closed').line}:13: webhook.events[2].emit: UH-E007 must be one of: "newMessage", "assigned", "solved"`)
+    expect(lines).toContain(
+      `m.yaml:${positionOf(text, 'emit: closed', 'closed').line}:13: webhook.events[2].emit: UH-E007 must be one of: "newMessage", "assigned", "solved"`,
+    )
   })
 
   it('compile problems (JSONata and lints) are listed together too', () => {
@@ -254,7 +274,9 @@ describe('loadMapping', () => {
   it('an unknown shipped mapping name is refused and the shipped names are listed', () => {
     const e = mappingErrorOf(() => loadMapping({ mapping: 'freshdesk-typo', settings: '' }))
     expect(shippedMappingNames().length).toBeGreaterThan(0)
-    expect(e.message).toBe(`mapping:1:1: (root): UH-E003 "freshdesk-typo" is not a shipped mapping; shipped: ${shippedMappingNames().join(', ')} (or paste a whole YAML mapping)`)
+    expect(e.message).toBe(
+      `mapping:1:1: (root): UH-E003 "freshdesk-typo" is not a shipped mapping; shipped: ${shippedMappingNames().join(', ')} (or paste a whole YAML mapping)`,
+    )
   })
 
   it('problems of a pasted mapping are reported against the file name "mapping"', () => {
@@ -294,9 +316,11 @@ describe('loadMapping', () => {
 
 describe('template braces in an expression slot', () => {
   it('is reported with a hint, at the braces', () => {
-    const text = acmeText.replace("ticketId: $steps.ticket.body.ticket.id }", "ticketId: '{{ $steps.ticket.body.ticket.id }}' }")
+    const text = acmeText.replace('ticketId: $steps.ticket.body.ticket.id }', "ticketId: '{{ $steps.ticket.body.ticket.id }}' }")
     expect(text).not.toBe(acmeText)
     const at = positionOf(text, "'{{ $steps.ticket.body.ticket.id }}'", '{{')
-    expect(() => compileMappingText(text, 'm.yaml')).toThrow(`m.yaml:${at.line}:${at.column}: operations.createTicket.result.ticketId: UH-E013 this field is an expression, not a template: write the JSONata without {{ }}`)
+    expect(() => compileMappingText(text, 'm.yaml')).toThrow(
+      `m.yaml:${at.line}:${at.column}: operations.createTicket.result.ticketId: UH-E013 this field is an expression, not a template: write the JSONata without {{ }}`,
+    )
   })
 })

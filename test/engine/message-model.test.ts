@@ -16,9 +16,15 @@ afterAll(async () => stub.close())
 afterEach(() => stub.reset())
 
 const settings = () => ({ baseUrl: stub.url, apiToken: 'tok-1' })
-const post = (body: unknown, headers: Record<string, string> = {}): IncomingWebhook => ({ method: 'POST', path: '/', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+const post = (body: unknown, headers: Record<string, string> = {}): IncomingWebhook => ({
+  method: 'POST',
+  path: '/',
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+})
 const ticketRequest = { userId: 'u1', externalUserId: 'c1', user: { name: 'Ada' }, title: 'Help', messageHistory: [] }
-const webhookEngine = (events: unknown[], extra: Record<string, unknown> = {}) => engineOf(mappingObject({ webhook: { verify: 'none', events, ...extra } }), settings())
+const webhookEngine = (events: unknown[], extra: Record<string, unknown> = {}) =>
+  engineOf(mappingObject({ webhook: { verify: 'none', events, ...extra } }), settings())
 
 /** The error a promise rejects with (a fulfilled promise fails the test). */
 const rejection = (p: Promise<unknown>): Promise<Error> =>
@@ -33,7 +39,17 @@ describe('several events per event object', () => {
   const update = { ticket: { id: 7 }, assignee: { id: 'a1', name: 'Ann' }, reply: { id: 'r1', text: 'On it' }, status: 'solved' }
 
   it('an emit list produces each type in order from the same fields', async () => {
-    const engine = webhookEngine([{ name: 'update', when: 'reply', emit: ['assigned', 'newMessage'], ticketId: 'ticket.id', messageId: 'reply.id', agent: { id: 'assignee.id', name: 'assignee.name' }, message: { text: 'reply.text' } }])
+    const engine = webhookEngine([
+      {
+        name: 'update',
+        when: 'reply',
+        emit: ['assigned', 'newMessage'],
+        ticketId: 'ticket.id',
+        messageId: 'reply.id',
+        agent: { id: 'assignee.id', name: 'assignee.name' },
+        message: { text: 'reply.text' },
+      },
+    ])
     const out = await engine.routeWebhook(post(update))
     expect(out).toEqual({
       kind: 'events',
@@ -41,7 +57,14 @@ describe('several events per event object', () => {
       skipped: [],
       events: [
         { type: 'assigned', ticketId: '7', messageId: 'r1', agent: { id: 'a1', name: 'Ann' }, rule: 'webhook rule "update"' },
-        { type: 'newMessage', ticketId: '7', messageId: 'r1', agent: { id: 'a1', name: 'Ann' }, message: { type: 'text', text: 'On it' }, rule: 'webhook rule "update"' },
+        {
+          type: 'newMessage',
+          ticketId: '7',
+          messageId: 'r1',
+          agent: { id: 'a1', name: 'Ann' },
+          message: { type: 'text', text: 'On it' },
+          rule: 'webhook rule "update"',
+        },
       ],
     })
   })
@@ -80,13 +103,23 @@ describe('per-ticket values ($ticket)', () => {
         steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"title": title}' } }],
         result: { ticketId: '$steps.t.body.id', threadRef: '$steps.t.body.thread', absent: '$steps.t.body.nothing' },
       },
-      sendMessage: { text: { steps: [{ request: { method: 'POST', path: '/threads/{{ $ticket.threadRef }}/messages', body: '{"text": text, "ref": $ticket.threadRef}' } }] } },
+      sendMessage: {
+        text: { steps: [{ request: { method: 'POST', path: '/threads/{{ $ticket.threadRef }}/messages', body: '{"text": text, "ref": $ticket.threadRef}' } }] },
+      },
       closeTicket: { steps: [{ request: { method: 'PUT', path: '/threads/{{ $ticket.threadRef }}', body: '{"status": "closed"}' } }] },
     },
     webhook: {
       verify: 'none',
       events: [
-        { name: 'reassigned', when: 'assignee != $ticket.assignee', emit: 'assigned', continue: true, ticketId: 'ticket', agent: { id: 'assignee' }, set: { assignee: 'assignee' } },
+        {
+          name: 'reassigned',
+          when: 'assignee != $ticket.assignee',
+          emit: 'assigned',
+          continue: true,
+          ticketId: 'ticket',
+          agent: { id: 'assignee' },
+          set: { assignee: 'assignee' },
+        },
         { name: 'reply', when: 'text', emit: 'newMessage', ticketId: 'ticket', message: { text: 'text & " (" & $ticket.threadRef & ")"' } },
       ],
     },
@@ -114,7 +147,9 @@ describe('per-ticket values ($ticket)', () => {
     }
     // Same assignee: no assigned event, and nothing to store.
     const same = await engine.routeWebhook(post({ ticket: 'T1', assignee: 'a1', text: 'hello' }), { ticketValues })
-    expect(same.kind === 'events' && same.events).toEqual([{ type: 'newMessage', ticketId: 'T1', message: { type: 'text', text: 'hello (thr-9)' }, rule: 'webhook rule "reply"' }])
+    expect(same.kind === 'events' && same.events).toEqual([
+      { type: 'newMessage', ticketId: 'T1', message: { type: 'text', text: 'hello (thr-9)' }, rule: 'webhook rule "reply"' },
+    ])
     // A new assignee: assigned (with the values after set) and then the reply.
     const changed = await engine.routeWebhook(post({ ticket: 'T1', assignee: 'a2', text: 'hi' }), { ticketValues })
     expect(changed.kind === 'events' && changed.events).toEqual([
@@ -143,7 +178,10 @@ describe('per-ticket values ($ticket)', () => {
   it('a rule reading $ticket whose ticketId depends on $steps is refused, naming the field', () => {
     const text = yamlOf(
       mappingObject({
-        webhook: { verify: 'none', events: [{ when: '$ticket.x', emit: 'solved', steps: [{ id: 'l', request: { method: 'GET', path: '/x' } }], ticketId: '$steps.l.body.id' }] },
+        webhook: {
+          verify: 'none',
+          events: [{ when: '$ticket.x', emit: 'solved', steps: [{ id: 'l', request: { method: 'GET', path: '/x' } }], ticketId: '$steps.l.body.id' }],
+        },
       }),
     )
     expect(problemsOf(text).map((p) => p.message)).toEqual([expect.stringMatching(/reads \$ticket, so its ticketId must not depend on \$steps/)])
@@ -154,20 +192,33 @@ describe('paginate', () => {
   const lookup = (paginate: Record<string, unknown>) =>
     mappingObject({
       operations: {
-        register: { steps: [{ id: 'hooks', request: { method: 'GET', path: '/hooks', query: { per: '2' } }, paginate }], result: { found: '$steps.hooks.pages.body.items[url = $webhookUrl].id', pages: '$count($steps.hooks.pages)' } },
+        register: {
+          steps: [{ id: 'hooks', request: { method: 'GET', path: '/hooks', query: { per: '2' } }, paginate }],
+          result: { found: '$steps.hooks.pages.body.items[url = $webhookUrl].id', pages: '$count($steps.hooks.pages)' },
+        },
       },
     })
 
   it('follows next links (a URL used as is) until none is left', async () => {
-    stub.enqueue({ body: { items: [{ id: 1, url: 'a' }], next: `${stub.url}/api/hooks?page=2&per=2` } }, { body: { items: [{ id: 2, url: 'https://wh.example/x' }] } })
+    stub.enqueue(
+      { body: { items: [{ id: 1, url: 'a' }], next: `${stub.url}/api/hooks?page=2&per=2` } },
+      { body: { items: [{ id: 2, url: 'https://wh.example/x' }] } },
+    )
     const engine = engineOf(lookup({ next: 'body.next', maxPages: 5 }), settings())
     expect(await engine.register('https://wh.example/x')).toEqual({ found: 2, pages: 2 })
     expect(stub.requests.map((r) => r.query)).toEqual([{ per: '2' }, { page: '2', per: '2' }])
   })
 
   it('an object from next sets query parameters; until stops once the item is found', async () => {
-    stub.enqueue({ body: { items: [{ id: 1, url: 'a' }], cursor: 'c2' } }, { body: { items: [{ id: 2, url: 'https://wh.example/x' }], cursor: 'c3' } }, { body: { items: [] } })
-    const engine = engineOf(lookup({ next: 'body.cursor ? {"cursor": body.cursor}', until: '$count(body.items[url = $webhookUrl]) > 0', maxPages: 5 }), settings())
+    stub.enqueue(
+      { body: { items: [{ id: 1, url: 'a' }], cursor: 'c2' } },
+      { body: { items: [{ id: 2, url: 'https://wh.example/x' }], cursor: 'c3' } },
+      { body: { items: [] } },
+    )
+    const engine = engineOf(
+      lookup({ next: 'body.cursor ? {"cursor": body.cursor}', until: '$count(body.items[url = $webhookUrl]) > 0', maxPages: 5 }),
+      settings(),
+    )
     expect(await engine.register('https://wh.example/x')).toEqual({ found: 2, pages: 2 })
     expect(stub.requests.map((r) => r.query)).toEqual([{ per: '2' }, { per: '2', cursor: 'c2' }])
   })
@@ -229,7 +280,10 @@ describe('onError', () => {
             {
               id: 'send',
               request: { method: 'POST', path: '/chats/{{ ticketId }}/messages', body: '{"text": text}' },
-              onError: { when: 'status = 422 and body.type = "chat_inactive"', steps: [{ id: 'resume', request: { method: 'POST', path: '/chats/{{ ticketId }}/resume', body: '{"why": $error.body.type}' } }] },
+              onError: {
+                when: 'status = 422 and body.type = "chat_inactive"',
+                steps: [{ id: 'resume', request: { method: 'POST', path: '/chats/{{ ticketId }}/resume', body: '{"why": $error.body.type}' } }],
+              },
             },
           ],
           result: { messageId: '$steps.send.body.id' },
@@ -268,7 +322,15 @@ describe('onError', () => {
 
 describe('agent attachments', () => {
   it('a rule returns attachments beside the text; the type comes from type, else the content type, else file', async () => {
-    const engine = webhookEngine([{ when: 'true', emit: 'newMessage', ticketId: 'ticket', message: { text: 'text' }, attachments: 'files.{"url": link, "name": name, "contentType": mime, "type": kind}' }])
+    const engine = webhookEngine([
+      {
+        when: 'true',
+        emit: 'newMessage',
+        ticketId: 'ticket',
+        message: { text: 'text' },
+        attachments: 'files.{"url": link, "name": name, "contentType": mime, "type": kind}',
+      },
+    ])
     const body = {
       ticket: 1,
       text: 'See attached',

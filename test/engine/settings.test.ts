@@ -24,7 +24,9 @@ describe('parseSettings', () => {
 
   it('a secret that is only white space is refused at its key, naming the setting', () => {
     const e = mappingErrorOf(() => parseSettings('baseUrl: http://127.0.0.1:9\napiToken: tok-1\nwebhookSecret: "   "\n', declared, 'settings'))
-    expect(e.problems.map(formatProblem)).toEqual(['settings:3:1: webhookSecret: UH-E053 secret setting "webhookSecret" is only white space; give the real value or leave it out'])
+    expect(e.problems.map(formatProblem)).toEqual([
+      'settings:3:1: webhookSecret: UH-E053 secret setting "webhookSecret" is only white space; give the real value or leave it out',
+    ])
     const required = mappingErrorOf(() => parseSettings('baseUrl: http://127.0.0.1:9\napiToken: "\t "\nwebhookSecret: w-1\n', declared, 'settings'))
     expect(required.problems.map((p) => p.message)).toEqual(['secret setting "apiToken" is only white space; give the real value or leave it out'])
   })
@@ -45,8 +47,12 @@ describe('parseSettings', () => {
   })
 
   it('an unknown name is reported at its key with line and column, and the declared names are listed', () => {
-    const e = mappingErrorOf(() => parseSettings('baseUrl: http://x\n  # a comment\napiTokn: abc\napiToken: tok-1\nwebhookSecret: w-1\n', declared, 'settings.yaml'))
-    expect(e.problems.map(formatProblem)).toEqual(['settings.yaml:3:1: apiTokn: UH-E026 unknown setting "apiTokn"; this mapping declares: baseUrl, apiToken, webhookSecret, queue'])
+    const e = mappingErrorOf(() =>
+      parseSettings('baseUrl: http://x\n  # a comment\napiTokn: abc\napiToken: tok-1\nwebhookSecret: w-1\n', declared, 'settings.yaml'),
+    )
+    expect(e.problems.map(formatProblem)).toEqual([
+      'settings.yaml:3:1: apiTokn: UH-E026 unknown setting "apiTokn"; this mapping declares: baseUrl, apiToken, webhookSecret, queue',
+    ])
   })
 
   it('unknown and missing settings are reported together', () => {
@@ -104,7 +110,9 @@ describe('parseSettings', () => {
     const mapping = compileMappingText(acmeText, 'acme.yaml')
     const engine = createEngine({ mapping, settings: parseSettings(GOOD, declared), hash: 'x' })
     expect(engine.redactor.text('token tok-SECRET-5521 and whsec-SECRET-7731 at http://127.0.0.1:9')).toBe('token *** and *** at http://127.0.0.1:9')
-    expect(engine.redactor.text(`encoded ${encodeURIComponent('tok-SECRET-5521')} ${Buffer.from('whsec-SECRET-7731').toString('base64')}`)).toBe('encoded *** ***')
+    expect(engine.redactor.text(`encoded ${encodeURIComponent('tok-SECRET-5521')} ${Buffer.from('whsec-SECRET-7731').toString('base64')}`)).toBe(
+      'encoded *** ***',
+    )
   })
 })
 

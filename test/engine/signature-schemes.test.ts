@@ -24,8 +24,18 @@ const BODY = JSON.stringify({ id: 'T1', event: 'solved' })
 
 const settingsDecl = { baseUrl: { required: true }, apiToken: { required: true, secret: true }, webhookSecret: { secret: true }, publicKey: {}, jwksUrl: {} }
 const engineFor = (verify: object, extra: Record<string, string> = {}) =>
-  engineOf(mappingObject({ settings: settingsDecl, webhook: { verify, events: [{ when: 'true', emit: 'solved', ticketId: 'id' }] } }), { baseUrl: stub.url, apiToken: 'tok-123456', ...extra })
-const delivery = (headers: Record<string, string> = {}, body = BODY): SignableDelivery => ({ method: 'POST', path: '/', query: '', headers: { 'content-type': 'application/json', ...headers }, body })
+  engineOf(mappingObject({ settings: settingsDecl, webhook: { verify, events: [{ when: 'true', emit: 'solved', ticketId: 'id' }] } }), {
+    baseUrl: stub.url,
+    apiToken: 'tok-123456',
+    ...extra,
+  })
+const delivery = (headers: Record<string, string> = {}, body = BODY): SignableDelivery => ({
+  method: 'POST',
+  path: '/',
+  query: '',
+  headers: { 'content-type': 'application/json', ...headers },
+  body,
+})
 type Engine = ReturnType<typeof engineFor>
 const scopeOf = (_engine: Engine, settings: Record<string, string>) => ({ settings: { ...settings }, registration: {} })
 
@@ -42,7 +52,11 @@ function jwt(claims: object, opts: { alg?: 'RS256' | 'ES256' | 'HS256'; kid?: st
   const signature =
     alg === 'HS256'
       ? createHmac('sha256', opts.secret!).update(data).digest('base64url')
-      : sign('sha256', Buffer.from(data), alg === 'ES256' ? { key: opts.key ?? ec.privateKey, dsaEncoding: 'ieee-p1363' } : (opts.key ?? rsa.privateKey)).toString('base64url')
+      : sign(
+          'sha256',
+          Buffer.from(data),
+          alg === 'ES256' ? { key: opts.key ?? ec.privateKey, dsaEncoding: 'ieee-p1363' } : (opts.key ?? rsa.privateKey),
+        ).toString('base64url')
   return `${data}.${signature}`
 }
 const claims = (extra: object = {}) => ({ iss: 'https://accounts.example.com', aud: 'app-1', exp: NOW / 1000 + 300, ...extra })
@@ -79,7 +93,14 @@ describe('jwt', () => {
     return `${stub.url}${path}`
   }
   const rsaJwk = (kid: string) => ({ ...(rsa.publicKey.export({ format: 'jwk' }) as object), kid, use: 'sig' })
-  const verify = { scheme: 'jwt', header: 'Authorization', algorithms: ['RS256', 'ES256'], jwksUrl: '{{ $settings.jwksUrl }}', issuer: 'https://accounts.example.com', audience: 'app-1' }
+  const verify = {
+    scheme: 'jwt',
+    header: 'Authorization',
+    algorithms: ['RS256', 'ES256'],
+    jwksUrl: '{{ $settings.jwksUrl }}',
+    issuer: 'https://accounts.example.com',
+    audience: 'app-1',
+  }
   const withJwt = (token: string) => delivery({ authorization: `Bearer ${token}` })
   const fetches = (url: string) => stub.requests.filter((r) => url.endsWith(r.path)).length
 
@@ -96,18 +117,30 @@ describe('jwt', () => {
     expect(await outcome(es, withJwt(jwt(claims(), { alg: 'ES256' })))).toMatchObject(accepted)
     const hs = engineFor({ scheme: 'jwt', header: 'X-Token', algorithms: ['HS256'], key: '{{ $settings.webhookSecret }}' }, { webhookSecret: 'hs-secret-1234' })
     expect(await outcome(hs, delivery({ 'x-token': jwt(claims(), { alg: 'HS256', secret: 'hs-secret-1234' }) }))).toMatchObject(accepted)
-    expect(await outcome(hs, delivery({ 'x-token': jwt(claims(), { alg: 'HS256', secret: 'other-secret' }) }))).toMatchObject(rejected('JWT signature does not match'))
+    expect(await outcome(hs, delivery({ 'x-token': jwt(claims(), { alg: 'HS256', secret: 'other-secret' }) }))).toMatchObject(
+      rejected('JWT signature does not match'),
+    )
   })
 
   it('an expired token, a wrong aud, a wrong iss and an algorithm not allowed are refused with their reason', async () => {
     const engine = engineFor(verify, { jwksUrl: jwksCase([rsaJwk('k1')]) })
-    expect(await outcome(engine, withJwt(jwt(claims({ exp: NOW / 1000 - 61 }), { kid: 'k1' })))).toMatchObject(rejected('JWT expired at 2026-03-01T11:58:59.000Z'))
+    expect(await outcome(engine, withJwt(jwt(claims({ exp: NOW / 1000 - 61 }), { kid: 'k1' })))).toMatchObject(
+      rejected('JWT expired at 2026-03-01T11:58:59.000Z'),
+    )
     // within the 60 s clock skew: accepted
     expect(await outcome(engine, withJwt(jwt(claims({ exp: NOW / 1000 - 30 }), { kid: 'k1' })))).toMatchObject(accepted)
-    expect(await outcome(engine, withJwt(jwt(claims({ aud: 'someone-else' }), { kid: 'k1' })))).toMatchObject(rejected('JWT aud is "someone-else", expected "app-1"'))
-    expect(await outcome(engine, withJwt(jwt(claims({ iss: 'https://evil.example' }), { kid: 'k1' })))).toMatchObject(rejected('JWT iss is "https://evil.example", expected "https://accounts.example.com"'))
-    expect(await outcome(engine, withJwt(jwt(claims(), { alg: 'HS256', secret: 'x', kid: 'k1' })))).toMatchObject(rejected('JWT algorithm HS256 is not one of RS256, ES256'))
-    expect(await outcome(engine, withJwt(jwt({ iss: 'https://accounts.example.com', aud: 'app-1' }, { kid: 'k1' })))).toMatchObject(rejected('JWT has no exp claim'))
+    expect(await outcome(engine, withJwt(jwt(claims({ aud: 'someone-else' }), { kid: 'k1' })))).toMatchObject(
+      rejected('JWT aud is "someone-else", expected "app-1"'),
+    )
+    expect(await outcome(engine, withJwt(jwt(claims({ iss: 'https://evil.example' }), { kid: 'k1' })))).toMatchObject(
+      rejected('JWT iss is "https://evil.example", expected "https://accounts.example.com"'),
+    )
+    expect(await outcome(engine, withJwt(jwt(claims(), { alg: 'HS256', secret: 'x', kid: 'k1' })))).toMatchObject(
+      rejected('JWT algorithm HS256 is not one of RS256, ES256'),
+    )
+    expect(await outcome(engine, withJwt(jwt({ iss: 'https://accounts.example.com', aud: 'app-1' }, { kid: 'k1' })))).toMatchObject(
+      rejected('JWT has no exp claim'),
+    )
     expect(await outcome(engine, withJwt('not.a-jwt'))).toMatchObject(rejected('malformed JWT'))
   })
 
@@ -118,10 +151,14 @@ describe('jwt', () => {
     expect(await outcome(engine, withJwt(jwt(claims(), { kid: 'old' })))).toMatchObject(accepted)
     served = [rsaJwk('new')]
     // a kid the cached set lacks refetches it, but not within 30 s of the last fetch
-    expect(await outcome(engine, withJwt(jwt(claims(), { kid: 'new' })), NOW + 10_000)).toMatchObject(rejected('JWT key: unknown kid "new": the key set has no such key'))
+    expect(await outcome(engine, withJwt(jwt(claims(), { kid: 'new' })), NOW + 10_000)).toMatchObject(
+      rejected('JWT key: unknown kid "new": the key set has no such key'),
+    )
     expect(await outcome(engine, withJwt(jwt(claims(), { kid: 'new' })), NOW + 31_000)).toMatchObject(accepted)
     expect(fetches(url)).toBe(2)
-    expect(await outcome(engine, withJwt(jwt(claims(), { kid: 'nope' })), NOW + 40_000)).toMatchObject(rejected('JWT key: unknown kid "nope": the key set has no such key'))
+    expect(await outcome(engine, withJwt(jwt(claims(), { kid: 'nope' })), NOW + 40_000)).toMatchObject(
+      rejected('JWT key: unknown kid "nope": the key set has no such key'),
+    )
     expect(fetches(url)).toBe(2)
   })
 
@@ -129,7 +166,13 @@ describe('jwt', () => {
     const url = jwksCase(() => ({ status: 503, body: { message: 'maintenance' } }))
     const engine = engineFor(verify, { jwksUrl: url })
     const result = await outcome(engine, withJwt(jwt(claims(), { kid: 'k1' })))
-    expect(result).toMatchObject(rejected(new RegExp(`^JWT key: the key set at ${url.replace(/[/.]/g, '\\$&')} could not be fetched \\(webhook.verify jwksUrl: GET /jwks/\\d+ answered 503: maintenance\\)$`)))
+    expect(result).toMatchObject(
+      rejected(
+        new RegExp(
+          `^JWT key: the key set at ${url.replace(/[/.]/g, '\\$&')} could not be fetched \\(webhook.verify jwksUrl: GET /jwks/\\d+ answered 503: maintenance\\)$`,
+        ),
+      ),
+    )
   })
 
   it("the fixture signer's JWT verifies against a static key", async () => {
@@ -142,7 +185,17 @@ describe('jwt', () => {
 describe('signatures in structured headers', () => {
   const SECRET = 'whk-secret-5512'
   const hex = (text: string) => createHmac('sha256', SECRET).update(text).digest('hex')
-  const trengo = { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'Trengo-Signature', signature: '$split($header, ";")[1]', timestamp: { value: '{{ $split($header, ";")[0] }}', format: 'unix' }, headerFormat: '{{ $timestamp }};{{ $signature }}', signed: '{{ $timestamp }}.{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' }
+  const trengo = {
+    scheme: 'hmac',
+    algorithm: 'sha256',
+    encoding: 'hex',
+    header: 'Trengo-Signature',
+    signature: '$split($header, ";")[1]',
+    timestamp: { value: '{{ $split($header, ";")[0] }}', format: 'unix' },
+    headerFormat: '{{ $timestamp }};{{ $signature }}',
+    signed: '{{ $timestamp }}.{{ $rawBody }}',
+    secret: '{{ $settings.webhookSecret }}',
+  }
   const stripe = {
     scheme: 'hmac',
     algorithm: 'sha256',
@@ -171,7 +224,9 @@ describe('signatures in structured headers', () => {
     expect(await outcome(engine, delivery({ 'stripe-signature': `t=${ts},v1=${'0'.repeat(64)}` }))).toMatchObject(rejected('signature does not match'))
     expect(await outcome(engine, delivery({ 'stripe-signature': `v1=${good}` }))).toMatchObject(rejected('timestamp missing or unreadable'))
     expect(await outcome(engine, delivery({ 'stripe-signature': `t=${ts};v1:${good}` }))).toMatchObject(rejected('timestamp missing or unreadable'))
-    expect(await outcome(engine, delivery({ 'stripe-signature': `t=${ts},v2=${good}` }))).toMatchObject(rejected('no signature found in header stripe-signature'))
+    expect(await outcome(engine, delivery({ 'stripe-signature': `t=${ts},v2=${good}` }))).toMatchObject(
+      rejected('no signature found in header stripe-signature'),
+    )
     const signed = await signDelivery(engine.mapping.webhook.verify, delivery(), { scope: scopeOf(engine, { webhookSecret: SECRET }), now: NOW })
     expect(signed.headers['stripe-signature']).toBe(`t=${ts},v1=${good}`)
   })
@@ -186,11 +241,18 @@ describe('standardWebhooks', () => {
   it('verifies any of several v1 candidates with the whsec_ secret; signs the same way', async () => {
     const engine = engineFor(verify, { webhookSecret: SECRET })
     const t = String(NOW / 1000)
-    const headers = { 'webhook-id': 'msg_1', 'webhook-timestamp': t, 'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')} v1,${signature('msg_1', t, BODY)}` }
+    const headers = {
+      'webhook-id': 'msg_1',
+      'webhook-timestamp': t,
+      'webhook-signature': `v1,${Buffer.alloc(32).toString('base64')} v1,${signature('msg_1', t, BODY)}`,
+    }
     expect(await outcome(engine, delivery(headers))).toMatchObject(accepted)
     expect(await outcome(engine, delivery({ ...headers, 'webhook-id': 'msg_2' }))).toMatchObject(rejected('signature does not match'))
     expect(await outcome(engine, delivery(headers), NOW + 600_000)).toMatchObject(rejected('timestamp outside the 300 s window'))
-    const signed = await signDelivery(engine.mapping.webhook.verify, delivery({ 'webhook-id': 'msg_9' }), { scope: scopeOf(engine, { webhookSecret: SECRET }), now: NOW })
+    const signed = await signDelivery(engine.mapping.webhook.verify, delivery({ 'webhook-id': 'msg_9' }), {
+      scope: scopeOf(engine, { webhookSecret: SECRET }),
+      now: NOW,
+    })
     expect(signed.headers['webhook-signature']).toBe(`v1,${signature('msg_9', t, BODY)}`)
     expect(await outcome(engine, signed)).toMatchObject(accepted)
   })

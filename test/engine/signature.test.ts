@@ -90,11 +90,19 @@ describe('shared secret: put where the verifier reads it', () => {
   it('in the body: the delivery carries it as written, and a wrong one is refused', async () => {
     const withToken = (token: string) => unsigned({ event: 'solved', ticket: { id: 12 }, token })
     expect((await roundTrip(secretIn('body', 'token'), { delivery: withToken(SECRET) })).outcome).toEqual(solved)
-    expect((await roundTrip(secretIn('body', 'token'), { delivery: withToken('guess') })).outcome).toEqual({ kind: 'rejected', status: 401, reason: 'shared secret does not match' })
+    expect((await roundTrip(secretIn('body', 'token'), { delivery: withToken('guess') })).outcome).toEqual({
+      kind: 'rejected',
+      status: 401,
+      reason: 'shared secret does not match',
+    })
   })
 
   it('a wrong secret is refused', async () => {
-    expect((await roundTrip(secretIn('header'), { secret: 'another' })).outcome).toEqual({ kind: 'rejected', status: 401, reason: 'shared secret does not match' })
+    expect((await roundTrip(secretIn('header'), { secret: 'another' })).outcome).toEqual({
+      kind: 'rejected',
+      status: 401,
+      reason: 'shared secret does not match',
+    })
   })
 })
 

@@ -24,7 +24,13 @@ const settingsDecl = {
   refreshToken: { secret: true },
 }
 const settings = () => ({ baseUrl: stub.url, clientId: 'app-1', clientSecret: CLIENT_SECRET, refreshToken: REFRESH })
-const clientCredentials = { type: 'oauth2ClientCredentials', tokenUrl: '{{ $settings.baseUrl }}/oauth/token', clientId: '{{ $settings.clientId }}', clientSecret: '{{ $settings.clientSecret }}', scope: 'tickets' }
+const clientCredentials = {
+  type: 'oauth2ClientCredentials',
+  tokenUrl: '{{ $settings.baseUrl }}/oauth/token',
+  clientId: '{{ $settings.clientId }}',
+  clientSecret: '{{ $settings.clientSecret }}',
+  scope: 'tickets',
+}
 const refreshFlow = {
   type: 'oauth2RefreshToken',
   tokenUrl: '{{ $settings.baseUrl }}/oauth/v2/token',
@@ -118,7 +124,9 @@ describe('oauth2ClientCredentials', () => {
     stub.enqueue({ status: 400, body: { error: 'invalid_client', error_description: `Client authentication failed for ${CLIENT_SECRET}` } })
     const e = await rejection(engine.closeTicket({ ticketId: 'A' }))
     expect(e).toBeInstanceOf(VendorRequestError)
-    expect(e.message).toBe('could not obtain a token: http.auth token request: POST /oauth/token answered 400: invalid_client (Client authentication failed for ***)')
+    expect(e.message).toBe(
+      'could not obtain a token: http.auth token request: POST /oauth/token answered 400: invalid_client (Client authentication failed for ***)',
+    )
   })
 })
 
@@ -164,7 +172,9 @@ describe('oauth2RefreshToken', () => {
     const engine = engineOf(mapping(refreshFlow), settings())
     stub.enqueue({ body: { error: 'invalid_code' } })
     const e = await rejection(engine.closeTicket({ ticketId: 'A' }))
-    expect(e.message).toMatch(/^could not obtain a token: http\.auth: the token request gave no token .* \(invalid_code\); the refresh token was revoked or has expired: paste a new refresh token in the setting refreshToken$/)
+    expect(e.message).toMatch(
+      /^could not obtain a token: http\.auth: the token request gave no token .* \(invalid_code\); the refresh token was revoked or has expired: paste a new refresh token in the setting refreshToken$/,
+    )
   })
 })
 
@@ -172,7 +182,17 @@ describe('tokenRequest', () => {
   const perUser = {
     type: 'tokenRequest',
     key: '{{ $input.externalUserId }}',
-    steps: [{ id: 'login', request: { method: 'POST', path: '/customer/token', auth: { type: 'basic', username: '{{ $settings.clientId }}', password: '{{ $settings.clientSecret }}' }, body: '{"customer": $input.externalUserId}' } }],
+    steps: [
+      {
+        id: 'login',
+        request: {
+          method: 'POST',
+          path: '/customer/token',
+          auth: { type: 'basic', username: '{{ $settings.clientId }}', password: '{{ $settings.clientSecret }}' },
+          body: '{"customer": $input.externalUserId}',
+        },
+      },
+    ],
     token: '$steps.login.body.token',
     expiresIn: '$steps.login.body.ttl',
     header: 'X-Customer-Token',
@@ -182,14 +202,28 @@ describe('tokenRequest', () => {
   it('keeps one token per end user; the token request carries its own auth, not the token', async () => {
     const logged: { headers: Record<string, string> }[] = []
     const engine = engineOf(mapping(perUser), settings(), { onRequest: (r) => logged.push(r) })
-    stub.route({ method: 'POST', path: '/api/customer/token', respond: (r) => ({ body: { token: `tok-for-${(r.body as { customer: string }).customer}`, ttl: 3600 } }) })
+    stub.route({
+      method: 'POST',
+      path: '/api/customer/token',
+      respond: (r) => ({ body: { token: `tok-for-${(r.body as { customer: string }).customer}`, ttl: 3600 } }),
+    })
     const send = (externalUserId: string) => engine.sendMessage({ ticketId: 'T1', type: 'text', payload: { text: 'hi' }, userId: 'u', externalUserId })
     await send('alice')
     await send('bob')
     await send('alice')
-    expect(paths()).toEqual(['POST /api/customer/token', 'POST /api/tickets/T1/messages', 'POST /api/customer/token', 'POST /api/tickets/T1/messages', 'POST /api/tickets/T1/messages'])
+    expect(paths()).toEqual([
+      'POST /api/customer/token',
+      'POST /api/tickets/T1/messages',
+      'POST /api/customer/token',
+      'POST /api/tickets/T1/messages',
+      'POST /api/tickets/T1/messages',
+    ])
     expect(stub.requests[0]!.headers.authorization).toMatch(/^Basic /)
-    expect(stub.requests.filter((r) => r.path.endsWith('/messages')).map((r) => r.headers['x-customer-token'])).toEqual(['tok-for-alice', 'tok-for-bob', 'tok-for-alice'])
+    expect(stub.requests.filter((r) => r.path.endsWith('/messages')).map((r) => r.headers['x-customer-token'])).toEqual([
+      'tok-for-alice',
+      'tok-for-bob',
+      'tok-for-alice',
+    ])
     // a header not named like a credential is still masked: the redactor learnt the tokens
     expect(logged.filter((r) => r.headers['x-customer-token']).map((r) => r.headers['x-customer-token'])).toEqual(['***', '***', '***'])
   })
@@ -204,7 +238,18 @@ describe('tokenRequest', () => {
 
   it('webhook lookups use the same cached token', async () => {
     const m = mapping(clientCredentials)
-    m.webhook = { verify: 'none', events: [{ when: 'true', emit: 'newMessage', steps: [{ id: 'm', request: { method: 'GET', path: '/messages/{{ id }}' } }], ticketId: '$steps.m.body.ticket', message: { text: '$steps.m.body.text' } }] }
+    m.webhook = {
+      verify: 'none',
+      events: [
+        {
+          when: 'true',
+          emit: 'newMessage',
+          steps: [{ id: 'm', request: { method: 'GET', path: '/messages/{{ id }}' } }],
+          ticketId: '$steps.m.body.ticket',
+          message: { text: '$steps.m.body.text' },
+        },
+      ],
+    }
     const engine = engineOf(m, settings())
     stub.enqueue({ body: { access_token: ACCESS, expires_in: 3600 } }, { body: { id: 'T1' } }, { body: { ticket: 'T1', text: 'hello' } })
     await engine.createTicket({ userId: 'u', externalUserId: 'c', user: {}, messageHistory: [] })

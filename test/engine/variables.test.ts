@@ -31,7 +31,11 @@ describe('compiling a mapping', () => {
   })
 
   it('accepts YAML merge keys', () => {
-    const text = replaceOnce(acmeText, 'result: { externalUserId: $steps.contact.body.contact.id }', 'result: { <<: &ids { externalUserId: $steps.contact.body.contact.id } }')
+    const text = replaceOnce(
+      acmeText,
+      'result: { externalUserId: $steps.contact.body.contact.id }',
+      'result: { <<: &ids { externalUserId: $steps.contact.body.contact.id } }',
+    )
     expect(problemsOf(text)).toEqual([])
     expect(compileMappingText(text, 'm.yaml').file.operations.createUser.result).toEqual({ externalUserId: '$steps.contact.body.contact.id' })
   })

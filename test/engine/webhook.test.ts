@@ -11,17 +11,26 @@ const settings = { baseUrl: 'http://127.0.0.1:9', apiToken: 'tok-1234', webhookS
 
 const solvedRule = { name: 'solved', when: 'event = "solved"', emit: 'solved', ticketId: 'ticket.id' }
 const webhookWith = (webhook: Record<string, unknown>) => mappingObject({ webhook: { events: [solvedRule], ...webhook } })
-const engineWith = (webhook: Record<string, unknown>, extraSettings: Record<string, unknown> = {}) => engineOf(webhookWith(webhook), { ...settings, ...extraSettings })
+const engineWith = (webhook: Record<string, unknown>, extraSettings: Record<string, unknown> = {}) =>
+  engineOf(webhookWith(webhook), { ...settings, ...extraSettings })
 
 const solvedBody = JSON.stringify({ event: 'solved', ticket: { id: 12 } })
-const post = (body: string, headers: Record<string, string> = {}, query?: string): IncomingWebhook => ({ method: 'POST', path: '/', headers: { 'content-type': 'application/json', ...headers }, query, body })
+const post = (body: string, headers: Record<string, string> = {}, query?: string): IncomingWebhook => ({
+  method: 'POST',
+  path: '/',
+  headers: { 'content-type': 'application/json', ...headers },
+  query,
+  body,
+})
 const hmac = (algorithm: string, encoding: 'hex' | 'base64', content: string, secret = SECRET) => createHmac(algorithm, secret).update(content).digest(encoding)
 
 describe('hmac verification', () => {
   for (const algorithm of ['sha1', 'sha256', 'sha512'] as const) {
     for (const encoding of ['hex', 'base64'] as const) {
       it(`${algorithm} / ${encoding}: a correct signature is accepted, one over another body is not`, async () => {
-        const engine = engineWith({ verify: { scheme: 'hmac', algorithm, encoding, header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' } })
+        const engine = engineWith({
+          verify: { scheme: 'hmac', algorithm, encoding, header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' },
+        })
         const ok = await engine.routeWebhook(post(solvedBody, { 'x-sig': hmac(algorithm, encoding, solvedBody) }))
         expect(ok).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'solved', ticketId: '12', rule: 'webhook rule "solved"' }] })
         const tampered = solvedBody.replace('12', '13')
@@ -80,8 +89,16 @@ describe('hmac verification', () => {
     const engine = engineWith({ verify: acmeVerify })
     const old = String(NOW / 1000 - 301)
     const future = String(NOW / 1000 + 301)
-    expect(await engine.routeWebhook(post(solvedBody, signedAt(old)), { now: NOW })).toEqual({ kind: 'rejected', status: 401, reason: 'timestamp outside the 300 s window' })
-    expect(await engine.routeWebhook(post(solvedBody, signedAt(future)), { now: NOW })).toEqual({ kind: 'rejected', status: 401, reason: 'timestamp outside the 300 s window' })
+    expect(await engine.routeWebhook(post(solvedBody, signedAt(old)), { now: NOW })).toEqual({
+      kind: 'rejected',
+      status: 401,
+      reason: 'timestamp outside the 300 s window',
+    })
+    expect(await engine.routeWebhook(post(solvedBody, signedAt(future)), { now: NOW })).toEqual({
+      kind: 'rejected',
+      status: 401,
+      reason: 'timestamp outside the 300 s window',
+    })
     expect((await engine.routeWebhook(post(solvedBody, signedAt(String(NOW / 1000 - 299))), { now: NOW })).kind).toBe('events')
   })
 
@@ -104,16 +121,26 @@ describe('hmac verification', () => {
     for (const [format, fresh, stale] of cases) {
       const engine = engineWith({ verify: { ...acmeVerify, timestamp: { value: '{{ $headers."x-acme-timestamp" }}', format, toleranceSeconds: 300 } } })
       expect((await engine.routeWebhook(post(solvedBody, signedAt(fresh)), { now: NOW })).kind, `${format} fresh`).toBe('events')
-      expect(await engine.routeWebhook(post(solvedBody, signedAt(stale)), { now: NOW }), `${format} stale`).toMatchObject({ kind: 'rejected', reason: 'timestamp outside the 300 s window' })
+      expect(await engine.routeWebhook(post(solvedBody, signedAt(stale)), { now: NOW }), `${format} stale`).toMatchObject({
+        kind: 'rejected',
+        reason: 'timestamp outside the 300 s window',
+      })
     }
     // A unix value read as milliseconds is 1970: outside the window.
     const ms = engineWith({ verify: { ...acmeVerify, timestamp: { value: '{{ $headers."x-acme-timestamp" }}', format: 'unixMs' } } })
-    expect(await ms.routeWebhook(post(solvedBody, signedAt(unix)), { now: NOW })).toMatchObject({ kind: 'rejected', reason: 'timestamp outside the 300 s window' })
+    expect(await ms.routeWebhook(post(solvedBody, signedAt(unix)), { now: NOW })).toMatchObject({
+      kind: 'rejected',
+      reason: 'timestamp outside the 300 s window',
+    })
   })
 
   it('an empty configured secret rejects every delivery', async () => {
     const engine = engineWith({ verify: acmeVerify }, { webhookSecret: '' })
-    expect(await engine.routeWebhook(post(solvedBody, signedAt(unix)), { now: NOW })).toEqual({ kind: 'rejected', status: 401, reason: 'no webhook secret is configured' })
+    expect(await engine.routeWebhook(post(solvedBody, signedAt(unix)), { now: NOW })).toEqual({
+      kind: 'rejected',
+      status: 401,
+      reason: 'no webhook secret is configured',
+    })
   })
 })
 
@@ -122,12 +149,17 @@ describe('verify: none and shared secrets', () => {
     expect((await engineWith({ verify: 'none' }).routeWebhook(post(solvedBody))).kind).toBe('events')
   })
 
-  const secretIn = (where: 'header' | 'query' | 'basic' | 'body', name: string) => engineWith({ verify: { scheme: 'secret', in: where, name, secret: '{{ $settings.webhookSecret }}' } })
+  const secretIn = (where: 'header' | 'query' | 'basic' | 'body', name: string) =>
+    engineWith({ verify: { scheme: 'secret', in: where, name, secret: '{{ $settings.webhookSecret }}' } })
 
   it('in a header (name case-insensitive)', async () => {
     const engine = secretIn('header', 'X-Hook-Secret')
     expect((await engine.routeWebhook(post(solvedBody, { 'X-Hook-Secret': SECRET }))).kind).toBe('events')
-    expect(await engine.routeWebhook(post(solvedBody, { 'x-hook-secret': 'wrong' }))).toEqual({ kind: 'rejected', status: 401, reason: 'shared secret does not match' })
+    expect(await engine.routeWebhook(post(solvedBody, { 'x-hook-secret': 'wrong' }))).toEqual({
+      kind: 'rejected',
+      status: 401,
+      reason: 'shared secret does not match',
+    })
     expect(await engine.routeWebhook(post(solvedBody))).toEqual({ kind: 'rejected', status: 401, reason: 'shared secret missing' })
   })
 
@@ -144,7 +176,10 @@ describe('verify: none and shared secrets', () => {
     const basic = (user: string, pass: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}` })
     expect((await engine.routeWebhook(post(solvedBody, basic('hook', SECRET)))).kind).toBe('events')
     expect(await engine.routeWebhook(post(solvedBody, basic(SECRET, 'x')))).toMatchObject({ kind: 'rejected', reason: 'shared secret does not match' })
-    expect(await engine.routeWebhook(post(solvedBody, { authorization: `Bearer ${SECRET}` }))).toMatchObject({ kind: 'rejected', reason: 'shared secret missing' })
+    expect(await engine.routeWebhook(post(solvedBody, { authorization: `Bearer ${SECRET}` }))).toMatchObject({
+      kind: 'rejected',
+      reason: 'shared secret missing',
+    })
   })
 
   it('in the body (name is an expression)', async () => {
@@ -163,12 +198,26 @@ describe('verify: none and shared secrets', () => {
 })
 
 describe('handshakes', () => {
-  const hmacVerify = { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' }
+  const hmacVerify = {
+    scheme: 'hmac',
+    algorithm: 'sha256',
+    encoding: 'hex',
+    header: 'X-Sig',
+    signed: '{{ $rawBody }}',
+    secret: '{{ $settings.webhookSecret }}',
+  }
 
   it('a handshake rule is answered before verification, with its status, headers and body', async () => {
     const engine = engineWith({
       verify: hmacVerify,
-      handshake: [{ when: '$headers."x-hook-secret"', status: 201, headers: { 'X-Hook-Secret': '{{ $headers."x-hook-secret" }}' }, body: '{"ok": true, "echo": $headers."x-hook-secret"}' }],
+      handshake: [
+        {
+          when: '$headers."x-hook-secret"',
+          status: 201,
+          headers: { 'X-Hook-Secret': '{{ $headers."x-hook-secret" }}' },
+          body: '{"ok": true, "echo": $headers."x-hook-secret"}',
+        },
+      ],
     })
     const outcome = await engine.routeWebhook(post('{}', { 'X-Hook-Secret': 'abc123' }))
     expect(outcome).toEqual({ kind: 'handshake', status: 201, headers: { 'X-Hook-Secret': 'abc123' }, body: '{"ok":true,"echo":"abc123"}' })
@@ -176,31 +225,62 @@ describe('handshakes', () => {
 
   it('a challenge read from the body is answered as text; other deliveries still need a signature', async () => {
     const engine = engineWith({ verify: hmacVerify, handshake: [{ when: 'type = "url_verification"', body: 'challenge' }] })
-    expect(await engine.routeWebhook(post(JSON.stringify({ type: 'url_verification', challenge: 'c-42' })))).toEqual({ kind: 'handshake', status: 200, headers: {}, body: 'c-42' })
+    expect(await engine.routeWebhook(post(JSON.stringify({ type: 'url_verification', challenge: 'c-42' })))).toEqual({
+      kind: 'handshake',
+      status: 200,
+      headers: {},
+      body: 'c-42',
+    })
     expect(await engine.routeWebhook(post(solvedBody))).toMatchObject({ kind: 'rejected', status: 401 })
   })
 
   it('a handshake on a GET with the challenge in the query', async () => {
     const engine = engineWith({ verify: hmacVerify, handshake: [{ when: '$method = "GET" and $query."hub.challenge"', body: '$query."hub.challenge"' }] })
-    expect(await engine.routeWebhook({ method: 'GET', path: '/', query: 'hub.mode=subscribe&hub.challenge=xyz', headers: {}, body: '' })).toMatchObject({ kind: 'handshake', body: 'xyz' })
+    expect(await engine.routeWebhook({ method: 'GET', path: '/', query: 'hub.mode=subscribe&hub.challenge=xyz', headers: {}, body: '' })).toMatchObject({
+      kind: 'handshake',
+      body: 'xyz',
+    })
   })
 })
 
 describe('bodies', () => {
   it('a form-encoded body (body: form): fields are text, a repeated name becomes a list', async () => {
-    const engine = engineOf(mappingObject({ webhook: { verify: 'none', body: 'form', events: [{ when: 'event = "solved"', emit: 'solved', ticketId: 'ticket', messageId: '$join(tag, ",")' }] } }), settings)
-    const outcome = await engine.routeWebhook({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'event=solved&ticket=77&tag=a&tag=b+c' })
-    expect(outcome).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'solved', ticketId: '77', messageId: 'a,b c', rule: 'webhook rule 1' }] })
+    const engine = engineOf(
+      mappingObject({
+        webhook: { verify: 'none', body: 'form', events: [{ when: 'event = "solved"', emit: 'solved', ticketId: 'ticket', messageId: '$join(tag, ",")' }] },
+      }),
+      settings,
+    )
+    const outcome = await engine.routeWebhook({
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'event=solved&ticket=77&tag=a&tag=b+c',
+    })
+    expect(outcome).toEqual({
+      kind: 'events',
+      unmatched: 0,
+      skipped: [],
+      events: [{ type: 'solved', ticketId: '77', messageId: 'a,b c', rule: 'webhook rule 1' }],
+    })
   })
 
   it('body: auto reads a form body by its content type and JSON otherwise', async () => {
-    const engine = engineOf(mappingObject({ webhook: { verify: 'none', body: 'auto', events: [{ when: 'event = "solved"', emit: 'solved', ticketId: 'id' }] } }), settings)
-    expect(await engine.routeWebhook({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'event=solved&id=3' })).toMatchObject({ events: [{ ticketId: '3' }] })
-    expect(await engine.routeWebhook({ headers: { 'content-type': 'application/json' }, body: '{"event": "solved", "id": 4}' })).toMatchObject({ events: [{ ticketId: '4' }] })
+    const engine = engineOf(
+      mappingObject({ webhook: { verify: 'none', body: 'auto', events: [{ when: 'event = "solved"', emit: 'solved', ticketId: 'id' }] } }),
+      settings,
+    )
+    expect(
+      await engine.routeWebhook({ headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'event=solved&id=3' }),
+    ).toMatchObject({ events: [{ ticketId: '3' }] })
+    expect(await engine.routeWebhook({ headers: { 'content-type': 'application/json' }, body: '{"event": "solved", "id": 4}' })).toMatchObject({
+      events: [{ ticketId: '4' }],
+    })
   })
 
   it('a non-JSON body is 400 after verification', async () => {
-    const engine = engineWith({ verify: { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' } })
+    const engine = engineWith({
+      verify: { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' },
+    })
     const raw = 'event=solved&ticket=12'
     const outcome = await engine.routeWebhook(post(raw, { 'x-sig': hmac('sha256', 'hex', raw) }))
     expect(outcome).toMatchObject({ kind: 'invalid', status: 400 })
@@ -208,13 +288,19 @@ describe('bodies', () => {
   })
 
   it('an unsigned non-JSON body is 401, not 400', async () => {
-    const engine = engineWith({ verify: { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' } })
+    const engine = engineWith({
+      verify: { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'X-Sig', signed: '{{ $rawBody }}', secret: '{{ $settings.webhookSecret }}' },
+    })
     expect(await engine.routeWebhook(post('not json'))).toEqual({ kind: 'rejected', status: 401, reason: 'signature header x-sig missing' })
     expect(await engine.routeWebhook(post('not json', { 'x-sig': 'forged' }))).toMatchObject({ kind: 'rejected', status: 401 })
   })
 
   it('an empty body with body: json is 400', async () => {
-    expect(await engineWith({ verify: 'none', body: 'json' }).routeWebhook(post(''))).toEqual({ kind: 'invalid', status: 400, reason: 'empty body; expected JSON' })
+    expect(await engineWith({ verify: 'none', body: 'json' }).routeWebhook(post(''))).toEqual({
+      kind: 'invalid',
+      status: 400,
+      reason: 'empty body; expected JSON',
+    })
   })
 
   it('an oversized body is 413, whatever it holds', async () => {
@@ -255,7 +341,10 @@ describe('events', () => {
   })
 
   it('a batch under a delivery-level key (a header) still gets a distinct key per event, the same on redelivery', async () => {
-    const engine = engineOf(mappingObject({ webhook: { verify: 'none', forEach: 'events', dedupeKey: '$headers."x-delivery"', events: [agentRule] } }), settings)
+    const engine = engineOf(
+      mappingObject({ webhook: { verify: 'none', forEach: 'events', dedupeKey: '$headers."x-delivery"', events: [agentRule] } }),
+      settings,
+    )
     const body = JSON.stringify({
       events: [
         { type: 'message', id: 1, ticketId: 10, text: 'first', author: { role: 'agent', id: 7 } },
@@ -263,7 +352,8 @@ describe('events', () => {
         { type: 'message', id: 3, ticketId: 11, text: 'third', author: { role: 'agent', id: 8 } },
       ],
     })
-    const keys = async () => ((await engine.routeWebhook(post(body, { 'x-delivery': 'd-1' }))) as { events: { dedupeKey?: string }[] }).events.map((e) => e.dedupeKey)
+    const keys = async () =>
+      ((await engine.routeWebhook(post(body, { 'x-delivery': 'd-1' }))) as { events: { dedupeKey?: string }[] }).events.map((e) => e.dedupeKey)
     const first = await keys()
     expect(first).toHaveLength(3)
     expect(new Set(first).size).toBe(3)
@@ -285,8 +375,18 @@ describe('events', () => {
       }),
       settings,
     )
-    expect(await engine.routeWebhook(post('{"status": "solved", "id": 1}'))).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'solved', ticketId: '1', rule: 'webhook rule "specific"' }] })
-    expect(await engine.routeWebhook(post('{"status": "open", "id": 2}'))).toEqual({ kind: 'events', unmatched: 0, skipped: [], events: [{ type: 'assigned', ticketId: '2', rule: 'webhook rule "catch-all"' }] })
+    expect(await engine.routeWebhook(post('{"status": "solved", "id": 1}'))).toEqual({
+      kind: 'events',
+      unmatched: 0,
+      skipped: [],
+      events: [{ type: 'solved', ticketId: '1', rule: 'webhook rule "specific"' }],
+    })
+    expect(await engine.routeWebhook(post('{"status": "open", "id": 2}'))).toEqual({
+      kind: 'events',
+      unmatched: 0,
+      skipped: [],
+      events: [{ type: 'assigned', ticketId: '2', rule: 'webhook rule "catch-all"' }],
+    })
   })
 
   it('a rule forEach gives one event per element, with keys suffixed by the index', async () => {
@@ -295,12 +395,26 @@ describe('events', () => {
         webhook: {
           verify: 'none',
           dedupeKey: 'delivery',
-          events: [{ when: 'kind = "messages"', forEach: 'messages', emit: 'newMessage', ticketId: '$body.ticket', messageId: 'id', message: { text: 'body' } }],
+          events: [
+            { when: 'kind = "messages"', forEach: 'messages', emit: 'newMessage', ticketId: '$body.ticket', messageId: 'id', message: { text: 'body' } },
+          ],
         },
       }),
       settings,
     )
-    const outcome = await engine.routeWebhook(post(JSON.stringify({ kind: 'messages', delivery: 'dl-9', ticket: 'T1', messages: [{ id: 'm1', body: 'a' }, { id: 'm2', body: 'b' }] })))
+    const outcome = await engine.routeWebhook(
+      post(
+        JSON.stringify({
+          kind: 'messages',
+          delivery: 'dl-9',
+          ticket: 'T1',
+          messages: [
+            { id: 'm1', body: 'a' },
+            { id: 'm2', body: 'b' },
+          ],
+        }),
+      ),
+    )
     expect(outcome).toMatchObject({
       kind: 'events',
       events: [
@@ -312,12 +426,24 @@ describe('events', () => {
 
   it('ids are turned into strings; other fields are text; empty fields are left out', async () => {
     const engine = engineOf(mappingObject({ webhook: { verify: 'none', dedupeKey: 'deliveryId', events: [agentRule] } }), settings)
-    const outcome = await engine.routeWebhook(post(JSON.stringify({ type: 'message', deliveryId: 555, id: 99, ticketId: 12, text: 42, author: { role: 'agent', id: 7, name: 'Priya', email: null } })))
+    const outcome = await engine.routeWebhook(
+      post(JSON.stringify({ type: 'message', deliveryId: 555, id: 99, ticketId: 12, text: 42, author: { role: 'agent', id: 7, name: 'Priya', email: null } })),
+    )
     expect(outcome).toEqual({
       kind: 'events',
       unmatched: 0,
       skipped: [],
-      events: [{ type: 'newMessage', ticketId: '12', messageId: '99', agent: { id: '7', name: 'Priya' }, message: { type: 'text', text: '42' }, dedupeKey: '555', rule: 'webhook rule "agent reply"' }],
+      events: [
+        {
+          type: 'newMessage',
+          ticketId: '12',
+          messageId: '99',
+          agent: { id: '7', name: 'Priya' },
+          message: { type: 'text', text: '42' },
+          dedupeKey: '555',
+          rule: 'webhook rule "agent reply"',
+        },
+      ],
     })
   })
 
@@ -329,7 +455,12 @@ describe('events', () => {
 
   it('an object that no rule matches produces nothing and is counted', async () => {
     const engine = engineOf(mappingObject({ webhook: { verify: 'none', events: [agentRule] } }), settings)
-    expect(await engine.routeWebhook(post(JSON.stringify({ type: 'message', ticketId: 1, author: { role: 'contact' } })))).toEqual({ kind: 'events', events: [], unmatched: 1, skipped: [] })
+    expect(await engine.routeWebhook(post(JSON.stringify({ type: 'message', ticketId: 1, author: { role: 'contact' } })))).toEqual({
+      kind: 'events',
+      events: [],
+      unmatched: 1,
+      skipped: [],
+    })
   })
 
   describe('lookup steps of a rule', () => {

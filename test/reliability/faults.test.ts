@@ -162,14 +162,23 @@ describe('reliability: helpdesk and Botpress faults, both directions', () => {
 
     // The agent side: the agent replies in the desk; the desk delivers each reply (signed), redelivering
     // until a 2xx; the emulator fails some of the integration's Botpress calls on the way.
-    const agentPaths = [/^\/v1\/chat\/messages$/, /^\/v1\/chat\/conversations$/, /^\/v1\/chat\/states\/conversation\/[^/]+\/deliveries$/, /^\/v1\/chat\/users\/get-or-create$/]
+    const agentPaths = [
+      /^\/v1\/chat\/messages$/,
+      /^\/v1\/chat\/conversations$/,
+      /^\/v1\/chat\/states\/conversation\/[^/]+\/deliveries$/,
+      /^\/v1\/chat\/users\/get-or-create$/,
+    ]
     const sendAgent = async (i: number) => {
       if (random() < FAULT_RATE) {
         const path = agentPaths[Math.floor(random() * agentPaths.length)]!
         b.emulator.injectFault({ path, status: 503, times: 1, drop: random() < 0.3 })
         count('Botpress call fault armed (agent side: next matching call fails)')
       }
-      const res = await fetch(`${desk.url}/api/tickets/${ticketId}/reply`, { method: 'POST', headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ agentId: 'agt_1', text: `agent-${i}` }) })
+      const res = await fetch(`${desk.url}/api/tickets/${ticketId}/reply`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ agentId: 'agt_1', text: `agent-${i}` }),
+      })
       expect(res.status).toBe(201)
     }
     await inBatches(AGENT_MESSAGES, sendAgent)

@@ -14,7 +14,7 @@ const CASES_PER_MAPPING = Math.max(100, Math.ceil(2000 / mappingNames().length))
 const CASE_LIMIT_MS = 1000
 
 type Rand = () => number
-const pick = <T,>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
+const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!
 
 const VALUE_LINE = /^(\s*(?:- )?)([\w-]+):[ \t]+(\S.*)$/
 const EXPRESSION_KEYS = /^(when|ticketId|messageId|body|form|forEach|dedupeKey|errorMessage|externalUserId|text|type|id|name|url|avatarUrl)$/
@@ -23,7 +23,29 @@ const MUTATIONS: Record<string, (lines: string[], r: Rand) => string[]> = {
   'byte flip': (lines, r) => {
     const text = lines.join('\n')
     const at = Math.floor(r() * text.length)
-    const ch = pick(r, ['\0', '\t', '"', "'", '{', '}', '[', ']', ':', '#', '&', '*', '!', '|', '>', '%', '@', '`', '\u00ff', '\ud800', String.fromCharCode(32 + Math.floor(r() * 95))])
+    const ch = pick(r, [
+      '\0',
+      '\t',
+      '"',
+      "'",
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      '#',
+      '&',
+      '*',
+      '!',
+      '|',
+      '>',
+      '%',
+      '@',
+      '`',
+      '\u00ff',
+      '\ud800',
+      String.fromCharCode(32 + Math.floor(r() * 95)),
+    ])
     return (text.slice(0, at) + ch + text.slice(at + 1)).split('\n')
   },
   'deleted line': (lines, r) => lines.filter((_, i) => i !== Math.floor(r() * lines.length)),
@@ -41,11 +63,16 @@ const MUTATIONS: Record<string, (lines: string[], r: Rand) => string[]> = {
     out[i] = out[i]!.replace(/(['"]?)\s*$/, (m) => (m.startsWith("'") || m.startsWith('"') ? `${junk}${m}` : `${junk}`))
     return out
   },
-  'alias bomb': (lines) => [...lines, 'bomb0: &b0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...Array.from({ length: 8 }, (_, i) => `bomb${i + 1}: &b${i + 1} [${Array(9).fill(`*b${i}`).join(', ')}]`)],
-  'deep nesting': (lines, r) => replaceValue(lines, r, () => {
-    const n = 500 + Math.floor(r() * 3000)
-    return pick(r, ['[', '{a: '])!.repeat(1) === '[' ? `${'['.repeat(n)}${']'.repeat(n)}` : `${'{a: '.repeat(n)}1${'}'.repeat(n)}`
-  }),
+  'alias bomb': (lines) => [
+    ...lines,
+    'bomb0: &b0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+    ...Array.from({ length: 8 }, (_, i) => `bomb${i + 1}: &b${i + 1} [${Array(9).fill(`*b${i}`).join(', ')}]`),
+  ],
+  'deep nesting': (lines, r) =>
+    replaceValue(lines, r, () => {
+      const n = 500 + Math.floor(r() * 3000)
+      return pick(r, ['[', '{a: '])!.repeat(1) === '[' ? `${'['.repeat(n)}${']'.repeat(n)}` : `${'{a: '.repeat(n)}1${'}'.repeat(n)}`
+    }),
   'huge value': (lines, r) => replaceValue(lines, r, () => `"${pick(r, ['x', '{{ ', '$', '\\u0041'])!.repeat(20_000 + Math.floor(r() * 40_000))}"`),
   'unknown key': (lines, r) => {
     const i = Math.floor(r() * lines.length)
@@ -76,7 +103,8 @@ function judge(text: string, file: string): { failures: string[]; ms: number; ou
     else {
       if (e.problems.length === 0) failures.push('a MappingError without problems')
       for (const p of e.problems) {
-        if (!Number.isInteger(p.line) || !Number.isInteger(p.column) || p.line < 1 || p.column < 1) failures.push(`unpositioned problem: ${JSON.stringify(p).slice(0, 300)}`)
+        if (!Number.isInteger(p.line) || !Number.isInteger(p.column) || p.line < 1 || p.column < 1)
+          failures.push(`unpositioned problem: ${JSON.stringify(p).slice(0, 300)}`)
         if (!p.path) failures.push(`problem without a path: ${p.message.slice(0, 200)}`)
         if (/\n\s+at .+\(.*:\d+:\d+\)|\bat [\w.<>]+ \(/.test(p.message)) failures.push(`stack trace in a message: ${p.message.slice(0, 300)}`)
       }
@@ -120,7 +148,9 @@ describe('reliability: mapping fuzz through the loader', () => {
         }
       }
       for (const [kind, s] of Object.entries(stats)) {
-        report(`fuzz ${name} ${kind}: ${s.cases} cases, ${s.compiled} compiled, ${s.refused} refused with placed problems, ${s.failed} failed, slowest ${s.maxMs.toFixed(0)} ms`)
+        report(
+          `fuzz ${name} ${kind}: ${s.cases} cases, ${s.compiled} compiled, ${s.refused} refused with placed problems, ${s.failed} failed, slowest ${s.maxMs.toFixed(0)} ms`,
+        )
       }
       expect(failed, `inputs written to ${FAILURES_DIR}`).toEqual([])
     })

@@ -18,7 +18,8 @@ import { mappingNames, report, root, startBundle, writesBy } from './support'
 type Bundle = Awaited<ReturnType<typeof startBundle>>
 type Attack = { name: string; delivery: IncomingWebhook; scope?: 'empty' | 'blank' }
 
-const headerNames = (template: string) => [...template.matchAll(/\$headers\s*\.\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z_][\w-]*))/g)].map((m) => (m[1] ?? m[2] ?? m[3])!.toLowerCase())
+const headerNames = (template: string) =>
+  [...template.matchAll(/\$headers\s*\.\s*(?:"([^"]+)"|'([^']+)'|([A-Za-z_][\w-]*))/g)].map((m) => (m[1] ?? m[2] ?? m[3])!.toLowerCase())
 const WRONG = 'wrong-secret-value-000'
 
 /** The scope a verify block renders its secret in, with every secret replaced by `value`. */
@@ -30,7 +31,11 @@ function scopeWithSecrets(mapping: CompiledMapping, settings: Record<string, unk
   return { settings: s, registration: r }
 }
 
-async function attacksFor(mapping: CompiledMapping, fixtures: { settings: Record<string, unknown>; registration: Record<string, unknown> }, webhooks: { request: never; sign?: boolean }[]): Promise<{ good: IncomingWebhook; attacks: Attack[] }> {
+async function attacksFor(
+  mapping: CompiledMapping,
+  fixtures: { settings: Record<string, unknown>; registration: Record<string, unknown> },
+  webhooks: { request: never; sign?: boolean }[],
+): Promise<{ good: IncomingWebhook; attacks: Attack[] }> {
   const v = mapping.webhook.verify
   const scope = { settings: fixtures.settings, registration: fixtures.registration }
   const [first, second] = webhooks
@@ -50,7 +55,12 @@ async function attacksFor(mapping: CompiledMapping, fixtures: { settings: Record
     attacks.push({ name: 'tampered body (one byte added)', delivery: copy(good, () => {}, good.body!.replace(/}\s*$/, ' }')) })
     if (second) {
       const other = await fixtureDelivery(mapping, scope, second)
-      attacks.push({ name: "another delivery's signature and timestamp", delivery: copy(good, (h) => Object.assign(h, Object.fromEntries(Object.entries(other.headers!).filter(([k]) => k === sig || headerNames(v.signed.source).includes(k))))) })
+      attacks.push({
+        name: "another delivery's signature and timestamp",
+        delivery: copy(good, (h) =>
+          Object.assign(h, Object.fromEntries(Object.entries(other.headers!).filter(([k]) => k === sig || headerNames(v.signed.source).includes(k)))),
+        ),
+      })
     }
     if (v.timestamp) {
       const tol = v.timestamp.toleranceSeconds * 1000
@@ -68,8 +78,14 @@ async function attacksFor(mapping: CompiledMapping, fixtures: { settings: Record
     })
     const digest = good.headers![sig]!.slice(v.prefix.length)
     const other = v.encoding === 'hex' ? Buffer.from(digest, 'hex').toString('base64') : Buffer.from(digest, 'base64').toString('hex')
-    attacks.push({ name: `the right digest in the other encoding (${v.encoding === 'hex' ? 'base64' : 'hex'})`, delivery: copy(good, (h) => (h[sig] = v.prefix + other)) })
-    attacks.push({ name: 'signature without its prefix, over the body alone', delivery: copy(good, (h) => (h[sig] = createHmac(v.algorithm, WRONG).update(good.body!).digest(v.encoding))) })
+    attacks.push({
+      name: `the right digest in the other encoding (${v.encoding === 'hex' ? 'base64' : 'hex'})`,
+      delivery: copy(good, (h) => (h[sig] = v.prefix + other)),
+    })
+    attacks.push({
+      name: 'signature without its prefix, over the body alone',
+      delivery: copy(good, (h) => (h[sig] = createHmac(v.algorithm, WRONG).update(good.body!).digest(v.encoding))),
+    })
   } else if (v.scheme === 'secret') {
     const withoutSecret =
       v.in === 'query'
@@ -79,24 +95,40 @@ async function attacksFor(mapping: CompiledMapping, fixtures: { settings: Record
     attacks.push({ name: 'shared secret wrong', delivery: wrong })
     if (v.in === 'header') {
       const given = good.headers![v.name]!
-      attacks.push({ name: 'the secret with a character changed', delivery: copy(good, (h) => (h[v.name] = given.slice(0, -1) + (given.endsWith('x') ? 'y' : 'x'))) })
+      attacks.push({
+        name: 'the secret with a character changed',
+        delivery: copy(good, (h) => (h[v.name] = given.slice(0, -1) + (given.endsWith('x') ? 'y' : 'x'))),
+      })
       attacks.push({ name: 'duplicated secret headers, both wrong', delivery: copy(good, (h) => (h[v.name] = `${WRONG}, ${WRONG}`)) })
       const recased = given.toUpperCase() === given ? given.toLowerCase() : given.toUpperCase()
       if (recased !== given) attacks.push({ name: 'the secret in another case', delivery: copy(good, (h) => (h[v.name] = recased)) })
     }
   }
   if (v.scheme !== 'none') {
-    attacks.push({ name: 'empty secret configured, delivery signed with it', delivery: await fixtureDelivery(mapping, scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, ''), first!), scope: 'empty' })
-    attacks.push({ name: 'white-space secret configured, delivery signed with it', delivery: await fixtureDelivery(mapping, scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, '   '), first!), scope: 'blank' })
+    attacks.push({
+      name: 'empty secret configured, delivery signed with it',
+      delivery: await fixtureDelivery(mapping, scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, ''), first!),
+      scope: 'empty',
+    })
+    attacks.push({
+      name: 'white-space secret configured, delivery signed with it',
+      delivery: await fixtureDelivery(mapping, scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, '   '), first!),
+      scope: 'blank',
+    })
   }
   return { good, attacks }
 }
 
 /** Whether the first rule matching the fixture's body has no lookup steps. */
-async function ruleWithoutSteps(mapping: CompiledMapping, request: { body?: unknown; headers?: Record<string, unknown>; query?: unknown }, fixtures: { settings?: unknown; registration?: unknown }): Promise<boolean> {
+async function ruleWithoutSteps(
+  mapping: CompiledMapping,
+  request: { body?: unknown; headers?: Record<string, unknown>; query?: unknown },
+  fixtures: { settings?: unknown; registration?: unknown },
+): Promise<boolean> {
   if (mapping.webhook.forEach) return false
   const headers = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, val]) => [k.toLowerCase(), String(val)]))
-  const body = typeof request.body === 'string' ? parseWebhookBody(request.body, mapping.webhook.body, headers['content-type'] ?? 'application/json') : request.body
+  const body =
+    typeof request.body === 'string' ? parseWebhookBody(request.body, mapping.webhook.body, headers['content-type'] ?? 'application/json') : request.body
   const query = typeof request.query === 'string' ? Object.fromEntries(new URLSearchParams(request.query)) : (request.query ?? {})
   const scope = { headers, body, query, settings: fixtures.settings ?? {}, registration: fixtures.registration ?? {}, method: 'POST', path: '/' }
   for (const rule of mapping.webhook.events) {
@@ -134,7 +166,8 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
       }
       // Deliveries that become an event through a rule without lookup steps (those would call the helpdesk).
       const usable: typeof fx.webhooks = []
-      for (const w of fx.webhooks ?? []) if (w.sign && (w.expect.events?.length ?? 0) > 0 && !w.stepResponses && (await ruleWithoutSteps(mapping, w.request as never, fx))) usable.push(w)
+      for (const w of fx.webhooks ?? [])
+        if (w.sign && (w.expect.events?.length ?? 0) > 0 && !w.stepResponses && (await ruleWithoutSteps(mapping, w.request as never, fx))) usable.push(w)
       if (usable.length === 0) {
         // Nothing to compare the attacks with: a forged delivery that writes nothing proves nothing then.
         report(`signatures ${name}: SKIPPED: no signed webhook fixture produces an event through a rule without lookup steps`)
@@ -149,7 +182,12 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
       const ticketId = String(usable[0]!.expect.events![0]!.ticketId)
       await client.getOrCreateConversation({ channel: 'hitl', tags: { id: ticketId }, discriminateByTags: ['id'] })
       const configure = async (reg: Record<string, unknown>, values: Record<string, unknown>) => {
-        await client.setState({ type: 'integration', id: id.integrationId, name: 'registration', payload: { values: reg, configHash: 'reliability', webhookUrl: 'https://webhook.botpress.cloud/x' } })
+        await client.setState({
+          type: 'integration',
+          id: id.integrationId,
+          name: 'registration',
+          payload: { values: reg, configHash: 'reliability', webhookUrl: 'https://webhook.botpress.cloud/x' },
+        })
         return b.caller(name, { mapping: name, settings: settingsText(values) })
       }
       let bp = await configure(registration, settings)
@@ -169,7 +207,12 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
         // "misconfigured" (the save is refused too); nothing is written either way.
         const settingsSecret = !!attack.scope && r.status === 503 && /misconfigured/.test(r.body)
         expect.soft(r.status === 401 || settingsSecret, `${name}: ${attack.name} answered ${r.status} ${r.body}`).toBe(true)
-        expect.soft(writes.map((c) => `${c.method} ${c.path}`), `${name}: ${attack.name} wrote to Botpress`).toEqual([])
+        expect
+          .soft(
+            writes.map((c) => `${c.method} ${c.path}`),
+            `${name}: ${attack.name} wrote to Botpress`,
+          )
+          .toEqual([])
         outcomes.push(`${attack.name} → ${r.status}`)
         if (attack.scope) bp = await configure(registration, settings)
       }
@@ -183,15 +226,23 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
       const v = mapping.webhook.verify
       const signedHeaders = new Set(v.scheme === 'hmac' ? [...headerNames(v.signed.source), v.header] : v.scheme === 'secret' ? [v.name, 'authorization'] : [])
       const replay = await fixtureDelivery(mapping, { settings, registration }, usable[0] as never)
-      for (const k of Object.keys(replay.headers!)) if (!signedHeaders.has(k) && k !== 'content-type') replay.headers![k] = `replayed-${Math.random().toString(36).slice(2)}`
+      for (const k of Object.keys(replay.headers!))
+        if (!signedHeaders.has(k) && k !== 'content-type') replay.headers![k] = `replayed-${Math.random().toString(36).slice(2)}`
       // What a replay must not add: messages and events (an idempotent get-or-create call may still be made).
       const records = () => b.emulator.data.messages.size + b.emulator.data.events.size
       const before = records()
       const again = await send(bp, replay)
       const replayWrites = Array.from({ length: records() - before }, () => ({ method: 'new', path: 'message or event' }))
       expect.soft(again.status).toBe(200)
-      expect.soft(replayWrites.map((c) => `${c.method} ${c.path}`), `${name}: a replay with fresh unsigned headers added a message or event`).toEqual([])
-      report(`signatures ${name}: ${attacks.length} attacks, ${outcomes.filter((o) => / → (401|503)$/.test(o)).length} refused, 0 writes expected; genuine → 200 (${controlWrites} writes); replay with fresh unsigned headers → ${again.status}, ${replayWrites.length} new messages or events`)
+      expect
+        .soft(
+          replayWrites.map((c) => `${c.method} ${c.path}`),
+          `${name}: a replay with fresh unsigned headers added a message or event`,
+        )
+        .toEqual([])
+      report(
+        `signatures ${name}: ${attacks.length} attacks, ${outcomes.filter((o) => / → (401|503)$/.test(o)).length} refused, 0 writes expected; genuine → 200 (${controlWrites} writes); replay with fresh unsigned headers → ${again.status}, ${replayWrites.length} new messages or events`,
+      )
       for (const o of outcomes) report(`  ${name}: ${o}`)
     })
   }

@@ -65,7 +65,13 @@ export async function startBundle(env: Record<string, string> = {}) {
     identity: (name: string) => identityFor(name, botUser.id),
     caller: (name: string, configuration: IntegrationConfiguration) => botpressCaller(integration.url, identityFor(name, botUser.id), configuration),
     /** A client acting as the integration `name` (what its handlers see). */
-    integrationClient: (name: string) => new Client({ apiUrl: emulator.url, botId: identityFor(name, botUser.id).botId, integrationId: identityFor(name, botUser.id).integrationId, token: BP_TOKEN }),
+    integrationClient: (name: string) =>
+      new Client({
+        apiUrl: emulator.url,
+        botId: identityFor(name, botUser.id).botId,
+        integrationId: identityFor(name, botUser.id).integrationId,
+        token: BP_TOKEN,
+      }),
     async stop() {
       keepOutput(integration.output)
       await integration.stop()

@@ -30,7 +30,9 @@ describe('reliability: secrets never leave in output', () => {
   it("the suite's output (figures and every started process's output) carries no secret in any form", () => {
     expect(existsSync(OUTPUT_LOG), 'run the whole suite: this file scans what the others printed').toBe(true)
     const text = readFileSync(OUTPUT_LOG, 'utf8')
-    const secrets = [BP_TOKEN, SECRETS.apiToken, SECRETS.webhookSecret, ...fixtureSecrets(), ...rememberedSecrets()].filter((s) => s.length >= MIN_SECRET_LENGTH)
+    const secrets = [BP_TOKEN, SECRETS.apiToken, SECRETS.webhookSecret, ...fixtureSecrets(), ...rememberedSecrets()].filter(
+      (s) => s.length >= MIN_SECRET_LENGTH,
+    )
     const leaks = leaksIn(text, [...new Set(secrets)])
     report(`secrets: suite output ${(text.length / 1024).toFixed(0)} KB scanned for ${secrets.length} secrets × 7 forms: ${leaks.length} found`)
     expect(leaks).toEqual([])
@@ -45,8 +47,17 @@ describe('reliability: secrets never leave in output', () => {
     let output = ''
     let replied = false
     let solved = false
-    const child = spawn(process.execPath, [join(root, 'dist', 'sandbox.cjs'), '--verbose', '--mapping', 'demo-desk', '--settings', settingsFile, '--timeout', '30'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
-    const agent = (path: string, body: unknown) => fetch(`${desk.url}/api${path}`, { method: 'POST', headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    const child = spawn(
+      process.execPath,
+      [join(root, 'dist', 'sandbox.cjs'), '--verbose', '--mapping', 'demo-desk', '--settings', settingsFile, '--timeout', '30'],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    const agent = (path: string, body: unknown) =>
+      fetch(`${desk.url}/api${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
     // Plays the agent in the desk once the sandbox waits for one: reply, then (once the user got it) solve.
     const onOutput = async (chunk: Buffer) => {
       output += chunk.toString('utf8')
@@ -69,7 +80,9 @@ describe('reliability: secrets never leave in output', () => {
     const secrets = [desk.apiToken, ...webhookSecrets]
     const leaks = leaksIn(output, secrets)
     const botpressTokens = output.match(/bp_sandbox_[0-9a-f]{24}/g) ?? []
-    report(`secrets: sandbox --verbose, exit ${code}, ${output.split('\n').length} lines scanned for ${secrets.length} secrets × 7 forms and the Botpress token: ${leaks.length + botpressTokens.length} found`)
+    report(
+      `secrets: sandbox --verbose, exit ${code}, ${output.split('\n').length} lines scanned for ${secrets.length} secrets × 7 forms and the Botpress token: ${leaks.length + botpressTokens.length} found`,
+    )
     expect(code, output.slice(-2000)).toBe(0)
     expect(webhookSecrets.size).toBeGreaterThan(0)
     expect(output).toContain('webhook relay')

@@ -11,7 +11,13 @@ export const root = join(__dirname, '..', '..')
 export const bundle = join(root, '.botpress', 'dist', 'index.cjs')
 export const acmeMapping = readFileSync(join(__dirname, 'acme.yaml'), 'utf8')
 export const SECRETS = { apiToken: 'tok-SECRET-api-4821', webhookSecret: 'whsec-SECRET-9137' }
-export const who = { botId: 'bot_conformance_000000000000001', botUserId: 'user_bot_000000000000000000001', integrationId: 'intg_universal_hitl_00000000001', integrationAlias: 'universal-hitl', webhookId: 'wh_000000000000000000000000001' }
+export const who = {
+  botId: 'bot_conformance_000000000000001',
+  botUserId: 'user_bot_000000000000000000001',
+  integrationId: 'intg_universal_hitl_00000000001',
+  integrationAlias: 'universal-hitl',
+  webhookId: 'wh_000000000000000000000000001',
+}
 
 export const acmeSettings = (baseUrl: string) => `baseUrl: ${baseUrl}\napiToken: ${SECRETS.apiToken}\nwebhookSecret: ${SECRETS.webhookSecret}\n`
 
@@ -47,8 +53,14 @@ export async function startStack() {
 export function signedAcmeDelivery(body: unknown, opts: { delivery?: string; timestamp?: number; secret?: string; signature?: string | null } = {}) {
   const raw = typeof body === 'string' ? body : JSON.stringify(body)
   const ts = String(opts.timestamp ?? Math.floor(Date.now() / 1000))
-  const sig = createHmac('sha256', opts.secret ?? SECRETS.webhookSecret).update(`${ts}.${raw}`).digest('hex')
-  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-acme-timestamp': ts, 'x-acme-delivery': opts.delivery ?? `d-${Math.random().toString(36).slice(2)}` }
+  const sig = createHmac('sha256', opts.secret ?? SECRETS.webhookSecret)
+    .update(`${ts}.${raw}`)
+    .digest('hex')
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'x-acme-timestamp': ts,
+    'x-acme-delivery': opts.delivery ?? `d-${Math.random().toString(36).slice(2)}`,
+  }
   if (opts.signature !== null) headers['x-acme-signature'] = opts.signature ?? `sha256=${sig}`
   return { method: 'POST', path: '/', headers, body: raw }
 }

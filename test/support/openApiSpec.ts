@@ -45,7 +45,8 @@ export class OpenApiSpec {
     // which Ajv 8 understands in every draft; its 2019-09 build is used for them because it has
     // `unevaluatedProperties` (see bodyValidator). strict: false, because the documents carry OpenAPI keywords
     // (`example`, `discriminator`, `xml`, `x-…`) that are not JSON Schema.
-    this.ajv = version.startsWith('3.1') ? new Ajv2020({ strict: false, allErrors: true, validateSchema: false })
+    this.ajv = version.startsWith('3.1')
+      ? new Ajv2020({ strict: false, allErrors: true, validateSchema: false })
       : new Ajv2019({ strict: false, allErrors: true, validateSchema: false })
     addFormats(this.ajv)
     for (const f of options.ignoreFormats ?? []) this.ajv.addFormat(f, true)
@@ -84,7 +85,7 @@ export class OpenApiSpec {
     if (!v) {
       const operation = this.resolve<Json>((this.resolve<Json>(this.doc.paths as Json)[template] as Json)[method])
       const requestBodyPointer = (operation.requestBody as Json).$ref
-        ? (operation.requestBody as Json).$ref as string
+        ? ((operation.requestBody as Json).$ref as string)
         : `#/paths/${escapePointer(template)}/${method}/requestBody`
       // A top-level field the schema does not describe fails too (`unevaluatedProperties`): vendors ignore
       // unknown fields silently, so a misspelt or misplaced field would otherwise pass unnoticed. (Nested
@@ -122,13 +123,17 @@ export class OpenApiSpec {
     if (!requestBody) return [...problems, `${where}: the spec takes no request body, one was sent`]
     const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim()
     const content = (requestBody.content ?? {}) as Record<string, Json>
-    if (!content[contentType]) return [...problems, `${where}: body sent as ${contentType || '(no content type)'}, the spec takes ${Object.keys(content).join(', ')}`]
+    if (!content[contentType])
+      return [...problems, `${where}: body sent as ${contentType || '(no content type)'}, the spec takes ${Object.keys(content).join(', ')}`]
     if (!content[contentType]!.schema) return problems
     const validate = this.bodyValidator(route.template, method, contentType)
     if (!validate(request.body)) {
       const allowed = this.undeclaredFields[`${request.method.toUpperCase()} ${route.template}`] ?? []
-      const errors = (validate.errors ?? []).filter((e) => !(e.keyword === 'unevaluatedProperties' && e.instancePath === '' && allowed.includes(String(e.params.unevaluatedProperty))))
-      for (const e of errors) problems.push(`${where}: body${e.instancePath || ''} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`)
+      const errors = (validate.errors ?? []).filter(
+        (e) => !(e.keyword === 'unevaluatedProperties' && e.instancePath === '' && allowed.includes(String(e.params.unevaluatedProperty))),
+      )
+      for (const e of errors)
+        problems.push(`${where}: body${e.instancePath || ''} ${e.message}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''}`)
     }
     return problems
   }

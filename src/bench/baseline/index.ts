@@ -32,11 +32,15 @@ async function desk(s: Settings, method: string, path: string, body?: unknown): 
 
 let webhookSecret: string | undefined
 
-const textOf = (type: string, payload: Record<string, any>) => payload.text ?? payload.imageUrl ?? payload.audioUrl ?? payload.videoUrl ?? payload.fileUrl ?? `[${type}]`
+const textOf = (type: string, payload: Record<string, any>) =>
+  payload.text ?? payload.imageUrl ?? payload.audioUrl ?? payload.videoUrl ?? payload.fileUrl ?? `[${type}]`
 
 const sendMessage = (async ({ ctx, conversation, payload, type, ack }) => {
   const p = payload as Record<string, any>
-  const { message } = await desk(settingsOf(ctx), 'POST', `/tickets/${conversation.tags.id}/messages`, { text: textOf(type, p), authorType: p.userId ? 'contact' : 'system' })
+  const { message } = await desk(settingsOf(ctx), 'POST', `/tickets/${conversation.tags.id}/messages`, {
+    text: textOf(type, p),
+    authorType: p.userId ? 'contact' : 'system',
+  })
   await ack({ tags: { id: message.id } })
 }) as Props['channels']['hitl']['messages']['text']
 
@@ -44,7 +48,12 @@ const integration = new sdk.Integration<TIntegration>({
   register: async ({ ctx, client, webhookUrl }) => {
     const { webhook } = await desk(settingsOf(ctx), 'POST', '/webhooks', { url: webhookUrl, events: ['message.created', 'ticket.assigned', 'ticket.solved'] })
     webhookSecret = webhook.secret
-    await client.setState({ type: 'integration', id: ctx.integrationId, name: 'registration', payload: { values: { webhookId: webhook.id, webhookSecret: webhook.secret }, configHash: '', webhookUrl } })
+    await client.setState({
+      type: 'integration',
+      id: ctx.integrationId,
+      name: 'registration',
+      payload: { values: { webhookId: webhook.id, webhookSecret: webhook.secret }, configHash: '', webhookUrl },
+    })
   },
   unregister: async () => {},
   actions: {
@@ -55,7 +64,11 @@ const integration = new sdk.Integration<TIntegration>({
     },
     startHitl: async ({ ctx, client, input }) => {
       const { user } = await client.getUser({ id: input.userId })
-      const { ticket } = await desk(settingsOf(ctx), 'POST', '/tickets', { contactId: user.tags.id, subject: input.title ?? 'Conversation', description: input.description })
+      const { ticket } = await desk(settingsOf(ctx), 'POST', '/tickets', {
+        contactId: user.tags.id,
+        subject: input.title ?? 'Conversation',
+        description: input.description,
+      })
       const { conversation } = await client.getOrCreateConversation({ channel: 'hitl', tags: { id: ticket.id }, discriminateByTags: ['id'] })
       return { conversationId: conversation.id }
     },
@@ -65,7 +78,11 @@ const integration = new sdk.Integration<TIntegration>({
       return {}
     },
   },
-  channels: { hitl: { messages: { text: sendMessage, image: sendMessage, audio: sendMessage, video: sendMessage, file: sendMessage, bloc: sendMessage } } as unknown as Props['channels']['hitl'] },
+  channels: {
+    hitl: {
+      messages: { text: sendMessage, image: sendMessage, audio: sendMessage, video: sendMessage, file: sendMessage, bloc: sendMessage },
+    } as unknown as Props['channels']['hitl'],
+  },
   handler: async ({ ctx, client, req }) => {
     if (!webhookSecret) {
       const { state } = await client.getState({ type: 'integration', id: ctx.integrationId, name: 'registration' })
@@ -77,11 +94,25 @@ const integration = new sdk.Integration<TIntegration>({
     if (given.length !== expected.length || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) return { status: 401 }
     const body = JSON.parse(req.body ?? '{}')
     const agentUser = async () =>
-      (await client.getOrCreateUser({ tags: { id: String(body.agent?.id ?? 'unknown'), role: 'agent' }, discriminateByTags: ['id', 'role'], name: body.agent?.name, pictureUrl: body.agent?.avatarUrl })).user
-    const conversation = async () => (await client.getOrCreateConversation({ channel: 'hitl', tags: { id: String(body.ticket.id) }, discriminateByTags: ['id'] })).conversation
+      (
+        await client.getOrCreateUser({
+          tags: { id: String(body.agent?.id ?? 'unknown'), role: 'agent' },
+          discriminateByTags: ['id', 'role'],
+          name: body.agent?.name,
+          pictureUrl: body.agent?.avatarUrl,
+        })
+      ).user
+    const conversation = async () =>
+      (await client.getOrCreateConversation({ channel: 'hitl', tags: { id: String(body.ticket.id) }, discriminateByTags: ['id'] })).conversation
     if (body.event === 'message.created' && body.message?.authorType === 'agent') {
       const [user, conv] = [await agentUser(), await conversation()]
-      await client.createMessage({ conversationId: conv.id, userId: user.id, type: 'text', payload: { text: body.message.text }, tags: { id: String(body.message.id) } })
+      await client.createMessage({
+        conversationId: conv.id,
+        userId: user.id,
+        type: 'text',
+        payload: { text: body.message.text },
+        tags: { id: String(body.message.id) },
+      })
     } else if (body.event === 'ticket.assigned') {
       const [user, conv] = [await agentUser(), await conversation()]
       await client.createEvent({ type: 'hitlAssigned', conversationId: conv.id, payload: { conversationId: conv.id, userId: user.id } })

@@ -74,7 +74,11 @@ export function compileAuth(auth: M.Auth | undefined, cx: CompileContext, path: 
   }
 }
 
-const labelOf = (path: PathSegment[]) => path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '[')
+const labelOf = (path: PathSegment[]) =>
+  path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+    .join('.')
+    .replace(/\.\[/g, '[')
 
 type OAuth2Common = Omit<M.OAuth2RefreshTokenAuth, 'type' | 'refreshToken'> & { type: M.OAuth2ClientCredentialsAuth['type'] | M.OAuth2RefreshTokenAuth['type'] }
 
@@ -97,9 +101,19 @@ function compileOAuth2(auth: OAuth2Common, refreshSource: string | undefined, cx
     label: `${labelOf(path)} token request`,
     id: OAUTH_STEP,
     secretResponse: true,
-    request: { method: 'POST', url: cx.tmpl(tokenUrl, [...path, 'tokenUrl']), query: [], headers: [], auth: { type: 'none' }, form, idempotent: false, okStatus: [] },
+    request: {
+      method: 'POST',
+      url: cx.tmpl(tokenUrl, [...path, 'tokenUrl']),
+      query: [],
+      headers: [],
+      auth: { type: 'none' },
+      form,
+      idempotent: false,
+      okStatus: [],
+    },
   }
-  const field = (name: string) => fixed(`$steps.token.body.${name}`, async (_c, s) => (s.steps as Record<string, { body?: Record<string, unknown> }>)?.token?.body?.[name])
+  const field = (name: string) =>
+    fixed(`$steps.token.body.${name}`, async (_c, s) => (s.steps as Record<string, { body?: Record<string, unknown> }>)?.token?.body?.[name])
   return {
     type: 'token',
     flow: type,
@@ -128,7 +142,8 @@ function compileTokenRequest(auth: M.TokenRequestAuth, cx: CompileContext, path:
     s.secretResponse = true
     // The token's own requests must not need the token: without an auth of their own they carry none.
     if (!s.request.auth) s.request.auth = { type: 'none' }
-    else if (s.request.auth.type === 'token') cx.problem('UH-E022', [...path, 'steps', i, 'request', 'auth'], 'a token request cannot itself use token auth; give it basic, apiKey, bearer or none')
+    else if (s.request.auth.type === 'token')
+      cx.problem('UH-E022', [...path, 'steps', i, 'request', 'auth'], 'a token request cannot itself use token auth; give it basic, apiKey, bearer or none')
   })
   return {
     type: 'token',

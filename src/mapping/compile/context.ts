@@ -75,7 +75,12 @@ export class CompileContext {
 
   private lintVariables(text: string, kind: 'expression' | 'template', path: PathSegment[]) {
     for (const v of unknownVariables(text, kind)) {
-      this.problem('UH-E016', path, `unknown variable $${v.name}: mappings read ${[...MAPPING_VARIABLES].map((n) => `$${n}`).join(', ')} (or variables bound with :=)`, { offsetInValue: v.offset })
+      this.problem(
+        'UH-E016',
+        path,
+        `unknown variable $${v.name}: mappings read ${[...MAPPING_VARIABLES].map((n) => `$${n}`).join(', ')} (or variables bound with :=)`,
+        { offsetInValue: v.offset },
+      )
     }
   }
 

@@ -23,6 +23,7 @@ export function compileStepRetry(r: M.StepRetry | undefined, cx: CompileContext,
   if (!r) return undefined
   const { statusCodes, until, limit, delayMs, ...rest } = r
   allFieldsRead(rest)
-  if (!statusCodes?.length && until === undefined) cx.problem('UH-E055', path, 'retry needs statusCodes, until or both: otherwise nothing says when to send the step again')
+  if (!statusCodes?.length && until === undefined)
+    cx.problem('UH-E055', path, 'retry needs statusCodes, until or both: otherwise nothing says when to send the step again')
   return { statusCodes: statusCodes ?? [], until: cx.optionalExpr(until, [...path, 'until'], ids), limit, delayMs: delayMs ?? DEFAULT_STEP_RETRY_DELAY_MS }
 }

@@ -73,7 +73,13 @@ function compileRequest(request: M.RequestSpec, cx: CompileContext, path: PathSe
  * Steps of an operation or a webhook rule. `owner` names them in messages (`createTicket`, `webhook rule 2`);
  * the returned ids are what the owner's later expressions may read as `$steps.<id>`.
  */
-export function compileSteps(list: M.Step[] | undefined, cx: CompileContext, path: PathSegment[], owner: string, earlier: StepIds = new Set()): { steps: CompiledStep[]; ids: StepIds } {
+export function compileSteps(
+  list: M.Step[] | undefined,
+  cx: CompileContext,
+  path: PathSegment[],
+  owner: string,
+  earlier: StepIds = new Set(),
+): { steps: CompiledStep[]; ids: StepIds } {
   const ids = new Set<string>(earlier)
   const steps = (list ?? []).map((step, i): CompiledStep => {
     const p = [...path, i]

@@ -51,7 +51,9 @@ function blankLiterals(text: string): string {
 
 /** The `{{ }}` parts of a template (the rest is literal text), others blanked. */
 function templateParts(text: string): string {
-  return text.replace(/\}\}[\s\S]*?\{\{|^[\s\S]*?\{\{|\}\}[\s\S]*$/g, (m) => ' '.repeat(m.length)).replace(/^[^{]*$/, (m) => (text.includes('{{') ? m : ' '.repeat(m.length)))
+  return text
+    .replace(/\}\}[\s\S]*?\{\{|^[\s\S]*?\{\{|\}\}[\s\S]*$/g, (m) => ' '.repeat(m.length))
+    .replace(/^[^{]*$/, (m) => (text.includes('{{') ? m : ' '.repeat(m.length)))
 }
 
 /** Unknown `$variables` in an expression or a template, with their offsets. */

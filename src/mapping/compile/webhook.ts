@@ -106,7 +106,7 @@ function compileVerify(verify: M.Verify, cx: CompileContext): CompiledVerify {
     case 'jwt': {
       const { scheme, header, prefix, algorithms, jwksUrl, key, issuer, audience, requiredClaims, clockSkewSeconds, ...rest } = verify
       allFieldsRead(rest)
-      if (!jwksUrl && !key) cx.problem('UH-E023', path, 'a jwt verify needs jwksUrl (the vendor\'s key set) or key (a PEM public key or, for HS256, the secret)')
+      if (!jwksUrl && !key) cx.problem('UH-E023', path, "a jwt verify needs jwksUrl (the vendor's key set) or key (a PEM public key or, for HS256, the secret)")
       const optional = (t: string | undefined, name: string) => (t !== undefined ? cx.tmpl(t, [...path, name]) : undefined)
       return {
         scheme,
@@ -171,7 +171,11 @@ function compileEventRule(rule: M.EventRule, i: number, cx: CompileContext): Com
   const readsTicket = JSON.stringify(rule).includes('$ticket')
   // `$ticket` is loaded by the ticket's id, so that id must be readable before the lookups run.
   if (readsTicket && String(ticketId).includes('$steps')) {
-    cx.problem('UH-E057', [...p, 'ticketId'], 'this rule reads $ticket, so its ticketId must not depend on $steps (the ticket is looked up by that id before the steps run)')
+    cx.problem(
+      'UH-E057',
+      [...p, 'ticketId'],
+      'this rule reads $ticket, so its ticketId must not depend on $steps (the ticket is looked up by that id before the steps run)',
+    )
   }
   const emits = Array.isArray(emit) ? emit : [emit]
   if (emits.length === 0) cx.problem('UH-E058', [...p, 'emit'], 'emit needs at least one event type')

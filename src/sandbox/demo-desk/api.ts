@@ -3,14 +3,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { BodyTooLargeError, readBody } from '../../http/localServer'
 import { DeskError, type DeskStore } from './store'
-import {
-  ATTACHMENT_KINDS,
-  WEBHOOK_EVENTS,
-  type Attachment,
-  type AttachmentKind,
-  type WebhookEvent,
-  type WebhookSubscription,
-} from './types'
+import { ATTACHMENT_KINDS, WEBHOOK_EVENTS, type Attachment, type AttachmentKind, type WebhookEvent, type WebhookSubscription } from './types'
 import type { WebhookDispatcher } from './webhooks'
 
 const MAX_BODY_BYTES = 1_000_000
@@ -133,9 +126,7 @@ const routes: Route[] = [
     pattern: /^\/api\/tickets$/,
     handler: ({ store }, _p, _b, url) => {
       const status = url.searchParams.get('status')
-      const tickets = store.tickets
-        .filter((t) => !status || t.status === status)
-        .map((t) => store.ticketWithMessages(t.id))
+      const tickets = store.tickets.filter((t) => !status || t.status === status).map((t) => store.ticketWithMessages(t.id))
       return { status: 200, body: { tickets } }
     },
   },
@@ -265,9 +256,7 @@ const routes: Route[] = [
     handler: ({ store }, _p, _b, url) => {
       const webhookId = url.searchParams.get('webhookId')
       const ticketId = url.searchParams.get('ticketId')
-      const deliveries = store.deliveries.filter(
-        (d) => (!webhookId || d.webhookId === webhookId) && (!ticketId || d.ticketId === ticketId),
-      )
+      const deliveries = store.deliveries.filter((d) => (!webhookId || d.webhookId === webhookId) && (!ticketId || d.ticketId === ticketId))
       return { status: 200, body: { deliveries } }
     },
   },
@@ -293,7 +282,6 @@ function sendError(res: ServerResponse, err: DeskError, extraHeaders: Record<str
   for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v)
   sendJson(res, err.status, { error: { code: err.code, message: err.message } })
 }
-
 
 function authorized(req: IncomingMessage, apiToken: string): boolean {
   const header = req.headers.authorization ?? ''
@@ -368,8 +356,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
     if (pathMatched) throw new DeskError(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`)
     throw new DeskError(404, 'not_found', `No route ${req.method} ${path}`)
   } catch (err) {
-    const e =
-      err instanceof DeskError ? err : new DeskError(500, 'internal', err instanceof Error ? err.message : String(err))
+    const e = err instanceof DeskError ? err : new DeskError(500, 'internal', err instanceof Error ? err.message : String(err))
     sendError(res, e, e.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="demo-desk"' } : {})
     return e.status
   }

@@ -31,17 +31,7 @@ export type DemoDeskOptions = {
 /** What the desk lets its owner read (copies; changing them changes nothing). */
 export type DemoDeskStore = Pick<
   DeskStore,
-  | 'tickets'
-  | 'contacts'
-  | 'messages'
-  | 'webhooks'
-  | 'deliveries'
-  | 'agents'
-  | 'getTicket'
-  | 'getContact'
-  | 'getAgent'
-  | 'messagesOf'
-  | 'ticketWithMessages'
+  'tickets' | 'contacts' | 'messages' | 'webhooks' | 'deliveries' | 'agents' | 'getTicket' | 'getContact' | 'getAgent' | 'messagesOf' | 'ticketWithMessages'
 >
 
 export type DemoDeskEvents = {

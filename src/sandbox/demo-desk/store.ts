@@ -1,17 +1,6 @@
 // In-memory state of the Demo Desk and the rules that change it. Every change is announced through
 // `onChange` listeners (the webhook dispatcher and `DemoDesk.on` subscribe there).
-import type {
-  Agent,
-  Attachment,
-  AuthorType,
-  Contact,
-  Delivery,
-  Message,
-  Ticket,
-  TicketWithMessages,
-  WebhookEvent,
-  WebhookSubscription,
-} from './types'
+import type { Agent, Attachment, AuthorType, Contact, Delivery, Message, Ticket, TicketWithMessages, WebhookEvent, WebhookSubscription } from './types'
 
 /** An error the REST API turns into `{error: {code, message}}` with this HTTP status. */
 export class DeskError extends Error {
@@ -143,12 +132,7 @@ export class DeskStore {
   }
 
   // ---- tickets ----
-  createTicket(input: {
-    contactId: string
-    subject: string
-    description?: string | null
-    history?: { author: 'contact' | 'bot'; text: string }[]
-  }): Ticket {
+  createTicket(input: { contactId: string; subject: string; description?: string | null; history?: { author: 'contact' | 'bot'; text: string }[] }): Ticket {
     const contact = this.contactMap.get(input.contactId)
     if (!contact) throw new DeskError(404, 'not_found', `No contact ${input.contactId}`)
     const at = now()
@@ -181,11 +165,7 @@ export class DeskStore {
     return clone(ticket)
   }
 
-  private addMessage(
-    ticket: Ticket,
-    m: Omit<Message, 'id' | 'ticketId' | 'createdAt'>,
-    webhook?: { event: WebhookEvent; agent?: Agent },
-  ): Message {
+  private addMessage(ticket: Ticket, m: Omit<Message, 'id' | 'ticketId' | 'createdAt'>, webhook?: { event: WebhookEvent; agent?: Agent }): Message {
     const message: Message = { id: this.nextId('msg'), ticketId: ticket.id, ...m, createdAt: now() }
     this.messageList.push(message)
     ticket.updatedAt = message.createdAt

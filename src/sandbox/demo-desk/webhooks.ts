@@ -135,9 +135,7 @@ export class WebhookDispatcher {
       }
       d.attempts.push(record)
       const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300
-      this.opts.log(
-        `webhook ${d.event} ${d.id} → ${d.url} attempt ${attempt}/${maxAttempts}: ${result.statusCode ?? result.error}`,
-      )
+      this.opts.log(`webhook ${d.event} ${d.id} → ${d.url} attempt ${attempt}/${maxAttempts}: ${result.statusCode ?? result.error}`)
       if (ok) return this.finish(d.id, 'delivered')
       if (attempt === maxAttempts || this.closed) return this.finish(d.id, this.closed ? 'cancelled' : 'failed')
       this.opts.onDelivery(structuredClone(d))

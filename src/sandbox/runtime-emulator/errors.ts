@@ -57,6 +57,9 @@ export const notFound = (message: string) => new ApiFailure('ResourceNotFound', 
 
 /** Same id format as the client's own errors (`err_<yyyymmddhhmmss>x<hex>`). */
 export const errorBody = (code: number, type: string, message: string): ApiErrorBody => {
-  const stamp = new Date().toISOString().replace(/[-:TZ]/g, '').split('.')[0]
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:TZ]/g, '')
+    .split('.')[0]
   return { id: `err_${stamp}x${randomBytes(4).toString('hex').toUpperCase()}`, code, type, message }
 }

@@ -71,8 +71,7 @@ export const optString = (b: Obj, key: string): string | undefined => {
   return v
 }
 
-export const optNullableString = (b: Obj, key: string): string | null | undefined =>
-  b[key] === null ? null : optString(b, key)
+export const optNullableString = (b: Obj, key: string): string | null | undefined => (b[key] === null ? null : optString(b, key))
 
 export const optEnum = <T extends string>(b: Obj, key: string, allowed: readonly T[]): T | undefined => {
   const v = optString(b, key)

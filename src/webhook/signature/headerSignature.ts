@@ -29,7 +29,10 @@ export async function readHeaderSignature(v: CompiledHeaderSignature, input: Ver
 }
 
 const asStrings = (value: unknown): string[] =>
-  (Array.isArray(value) ? value : [value]).filter((c): c is string | number => typeof c === 'string' || typeof c === 'number').map(String).filter(Boolean)
+  (Array.isArray(value) ? value : [value])
+    .filter((c): c is string | number => typeof c === 'string' || typeof c === 'number')
+    .map(String)
+    .filter(Boolean)
 
 /** Some vendors send several signatures (key rotation), separated by commas or spaces. */
 function defaultCandidates(header: string, prefix: string): string[] {
@@ -64,7 +67,12 @@ function deliveryScope(delivery: SignableDelivery, options: SignOptions): Scope 
 }
 
 /** Stamps the time, signs the `signed` text with `sign`, and writes the header as the vendor would. */
-export async function signHeaderSignature(v: CompiledHeaderSignature, delivery: SignableDelivery, options: SignOptions, sign: (content: string) => string): Promise<SignableDelivery> {
+export async function signHeaderSignature(
+  v: CompiledHeaderSignature,
+  delivery: SignableDelivery,
+  options: SignOptions,
+  sign: (content: string) => string,
+): Promise<SignableDelivery> {
   const headers = { ...delivery.headers }
   let timestamp: string | undefined
   if (v.timestamp) {

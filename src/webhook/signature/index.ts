@@ -48,7 +48,9 @@ export function verifyReadsBody(verify: CompiledVerify): boolean {
       return verify.in === 'body' || readsBody(verify.secret.source)
     case 'hmac':
     case 'rsa':
-      return [verify.signed.source, verifyKeyTemplate(verify)?.source ?? '', verify.timestamp?.value.source ?? '', verify.signature?.source ?? ''].some(readsBody)
+      return [verify.signed.source, verifyKeyTemplate(verify)?.source ?? '', verify.timestamp?.value.source ?? '', verify.signature?.source ?? ''].some(
+        readsBody,
+      )
     case 'standardWebhooks':
       return readsBody(verify.secret.source)
     case 'jwt':

@@ -50,7 +50,13 @@ const keySet = (url: string, input: VerifyInput, now: number, refetch: boolean):
   return input.keySet(url, refetch, now)
 }
 
-async function verificationKey(v: JwtVerify, alg: keyof typeof HASH, kid: string | undefined, input: VerifyInput, now: number): Promise<KeyObject | Buffer | string> {
+async function verificationKey(
+  v: JwtVerify,
+  alg: keyof typeof HASH,
+  kid: string | undefined,
+  input: VerifyInput,
+  now: number,
+): Promise<KeyObject | Buffer | string> {
   if (v.key) {
     const key = await v.key.render(undefined, input.scope)
     if (!key) throw new Error('no key is configured')
@@ -99,7 +105,12 @@ export async function verifyJwt(v: JwtVerify, input: VerifyInput): Promise<Verif
   try {
     valid =
       alg === 'HS256'
-        ? safeEqual(parts[2]!, createHmac('sha256', key as string).update(data).digest('base64url'))
+        ? safeEqual(
+            parts[2]!,
+            createHmac('sha256', key as string)
+              .update(data)
+              .digest('base64url'),
+          )
         : cryptoVerify(HASH[alg], data, alg === 'ES256' ? { key: key as KeyObject, dsaEncoding: 'ieee-p1363' } : (key as KeyObject), signature)
   } catch {
     valid = false
@@ -137,7 +148,10 @@ export async function signJwt(v: JwtVerify, delivery: SignableDelivery, options:
   const header = { alg, typ: 'JWT', ...(options.keys?.kid ? { kid: options.keys.kid } : {}) }
   const data = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`
   let signature: string
-  if (alg === 'HS256') signature = createHmac('sha256', v.key ? await v.key.render(undefined, options.scope) : '').update(data).digest('base64url')
+  if (alg === 'HS256')
+    signature = createHmac('sha256', v.key ? await v.key.render(undefined, options.scope) : '')
+      .update(data)
+      .digest('base64url')
   else {
     if (!options.keys?.privateKey) throw new Error(`signing a ${alg} JWT needs fixtures.keys.privateKey (a test key)`)
     const key = createPrivateKey(options.keys.privateKey)
