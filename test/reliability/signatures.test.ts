@@ -9,6 +9,7 @@ import { stringify } from 'yaml'
 import { fixtureDelivery } from '../../src/fixtures/runFixtures'
 import { compileMappingText } from '../../src/mapping/loadMapping'
 import type { CompiledMapping } from '../../src/mapping/compileMapping'
+import type { Fixtures } from '../../src/mapping/types'
 import { parseSettings } from '../../src/mapping/parseSettings'
 import { parseWebhookBody } from '../../src/webhook/parseWebhookBody'
 import { verifyKeyTemplate } from '../../src/webhook/signature'
@@ -33,28 +34,31 @@ function scopeWithSecrets(mapping: CompiledMapping, settings: Record<string, unk
 
 async function attacksFor(
   mapping: CompiledMapping,
-  fixtures: { settings: Record<string, unknown>; registration: Record<string, unknown> },
+  fixtures: { settings: Record<string, unknown>; registration: Record<string, unknown>; keys?: Fixtures['keys'] },
   webhooks: { request: never; sign?: boolean }[],
 ): Promise<{ good: IncomingWebhook; attacks: Attack[] }> {
   const v = mapping.webhook.verify
   const scope = { settings: fixtures.settings, registration: fixtures.registration }
   const [first, second] = webhooks
-  const good = await fixtureDelivery(mapping, scope, first!)
+  // Signed as the fixture runner signs, with the fixture's own test keys (rsa, jwt).
+  const sign = (s: Record<string, unknown>, w: { request: never; sign?: boolean }, now = Date.now()) => fixtureDelivery(mapping, s, w, now, fixtures.keys)
+  const good = await sign(scope, first!)
   const copy = (d: IncomingWebhook, patch: (h: Record<string, string>) => void, body = d.body): IncomingWebhook => {
     const headers = { ...d.headers }
     patch(headers)
     return { ...d, headers, body }
   }
   const attacks: Attack[] = []
-  const wrong = await fixtureDelivery(mapping, scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, WRONG), first!)
+  const wrong = await sign(scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, WRONG), first!)
   if (v.scheme === 'hmac') {
     const sig = v.header
     const wrongSig = wrong.headers![sig]!
     attacks.push({ name: 'missing signature header', delivery: copy(good, (h) => delete h[sig]) })
     attacks.push({ name: 'signed with a wrong secret', delivery: wrong })
-    attacks.push({ name: 'tampered body (one byte added)', delivery: copy(good, () => {}, good.body!.replace(/}\s*$/, ' }')) })
+    // A byte appended to the raw body, whatever its encoding (JSON or form).
+    attacks.push({ name: 'tampered body (one byte added)', delivery: copy(good, () => {}, `${good.body!} `) })
     if (second) {
-      const other = await fixtureDelivery(mapping, scope, second)
+      const other = await sign(scope, second)
       attacks.push({
         name: "another delivery's signature and timestamp",
         delivery: copy(good, (h) =>
@@ -64,9 +68,11 @@ async function attacksFor(
     }
     if (v.timestamp) {
       const tol = v.timestamp.toleranceSeconds * 1000
-      attacks.push({ name: 'outside the replay window (stale)', delivery: await fixtureDelivery(mapping, scope, first!, Date.now() - tol - 120_000) })
-      attacks.push({ name: 'outside the replay window (future)', delivery: await fixtureDelivery(mapping, scope, first!, Date.now() + tol + 120_000) })
-      attacks.push({ name: 'timestamp header missing', delivery: copy(good, (h) => delete h[headerNames(v.timestamp!.value.source)[0]!]) })
+      attacks.push({ name: 'outside the replay window (stale)', delivery: await sign(scope, first!, Date.now() - tol - 120_000) })
+      attacks.push({ name: 'outside the replay window (future)', delivery: await sign(scope, first!, Date.now() + tol + 120_000) })
+      // Only where the timestamp has a header of its own (a `ts;hash` header is covered by "missing signature header").
+      const timestampHeader = headerNames(v.timestamp.value.source).find((n) => n !== sig.toLowerCase())
+      if (timestampHeader) attacks.push({ name: 'timestamp header missing', delivery: copy(good, (h) => delete h[timestampHeader]) })
     }
     attacks.push({ name: 'duplicated signature headers, both wrong', delivery: copy(good, (h) => (h[sig] = `${wrongSig}, ${wrongSig.slice(0, -2)}00`)) })
     attacks.push({
@@ -107,12 +113,12 @@ async function attacksFor(
   if (v.scheme !== 'none') {
     attacks.push({
       name: 'empty secret configured, delivery signed with it',
-      delivery: await fixtureDelivery(mapping, scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, ''), first!),
+      delivery: await sign(scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, ''), first!),
       scope: 'empty',
     })
     attacks.push({
       name: 'white-space secret configured, delivery signed with it',
-      delivery: await fixtureDelivery(mapping, scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, '   '), first!),
+      delivery: await sign(scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, '   '), first!),
       scope: 'blank',
     })
   }
@@ -159,6 +165,13 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
         report(`signatures ${name}: verify: none, nothing to attack (it accepts unsigned deliveries by design)`)
         return
       }
+      if (mapping.webhook.verify.scheme !== 'hmac' && mapping.webhook.verify.scheme !== 'secret') {
+        // Format 1.1's rsa, jwt and standardWebhooks schemes have no generated attacks yet; each mapping's own
+        // fixtures refuse unsigned, wrongly signed and tampered deliveries, and test/engine/signature-schemes.test.ts
+        // attacks each scheme with keys made in the test.
+        report(`signatures ${name}: SKIPPED: no generated attacks for the ${mapping.webhook.verify.scheme} scheme yet; its own fixtures test it`)
+        return skip(`${name}: no generated attacks for the ${mapping.webhook.verify.scheme} scheme yet`)
+      }
       if (mapping.webhook.verify.scheme === 'secret' && mapping.webhook.verify.in === 'body') {
         // The secret is read by an expression (it may be a digest the expression computes): no generic forgery.
         report(`signatures ${name}: SKIPPED: verify reads its secret through an expression (in: body); its own fixtures test it`)
@@ -175,7 +188,7 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
       }
       const settings = parseSettings((fx.settings ?? {}) as Record<string, unknown>, mapping.file.settings ?? {}).values
       const registration = (fx.registration ?? {}) as Record<string, unknown>
-      const { attacks } = await attacksFor(mapping, { settings, registration }, usable as never)
+      const { attacks } = await attacksFor(mapping, { settings, registration, keys: fx.keys }, usable as never)
 
       const id = b.identity(name)
       const client = b.integrationClient(name)
@@ -217,7 +230,7 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
         if (attack.scope) bp = await configure(registration, settings)
       }
       const from = b.emulator.calls.length
-      const ok = await send(bp, await fixtureDelivery(mapping, { settings, registration }, usable[0] as never))
+      const ok = await send(bp, await fixtureDelivery(mapping, { settings, registration }, usable[0] as never, Date.now(), fx.keys))
       expect(ok.status, `${name}: the genuine delivery answered ${ok.status} ${ok.body}`).toBe(200)
       const controlWrites = writesBy(b.emulator, id.integrationId, from).length
       expect(controlWrites, `${name}: the genuine delivery wrote nothing (the attacks proved nothing)`).toBeGreaterThan(0)
@@ -225,7 +238,7 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
       // delivery id): accepted (it is genuine) but deduplicated, nothing written.
       const v = mapping.webhook.verify
       const signedHeaders = new Set(v.scheme === 'hmac' ? [...headerNames(v.signed.source), v.header] : v.scheme === 'secret' ? [v.name, 'authorization'] : [])
-      const replay = await fixtureDelivery(mapping, { settings, registration }, usable[0] as never)
+      const replay = await fixtureDelivery(mapping, { settings, registration }, usable[0] as never, Date.now(), fx.keys)
       for (const k of Object.keys(replay.headers!))
         if (!signedHeaders.has(k) && k !== 'content-type') replay.headers![k] = `replayed-${Math.random().toString(36).slice(2)}`
       // What a replay must not add: messages and events (an idempotent get-or-create call may still be made).
