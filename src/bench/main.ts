@@ -13,7 +13,14 @@ import { Client } from '@botpress/client'
 import { startStubHelpdesk, type StubHelpdesk } from '../fixtures/stubHelpdesk'
 import { compileMappingText } from '../mapping/loadMapping'
 import { shippedMappings } from '../mapping/shippedMappings.generated'
-import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../sandbox/integrationServer'
+import {
+  botpressCaller,
+  botpressHeaders,
+  PASTED_FILE_HEADER_LIMIT,
+  startIntegrationServer,
+  type BotpressCaller,
+  type IntegrationServer,
+} from '../sandbox/integrationServer'
 import { startRuntimeEmulator, type RuntimeEmulator } from '../sandbox/runtime-emulator'
 import { duplicateRatesOnTwoWorkers } from './twoWorkers'
 import { validationFigures } from './validationFigures'
@@ -311,16 +318,7 @@ async function coldStart(
     method: 'POST',
     path: '/',
     query: '',
-    headers: {
-      'x-bot-id': who.botId,
-      'x-bot-user-id': who.botUserId,
-      'x-integration-id': who.integrationId,
-      'x-integration-alias': who.integrationAlias,
-      'x-webhook-id': who.webhookId,
-      'x-bp-operation': operation,
-      'x-bp-type': operation,
-      'x-bp-configuration': Buffer.from(JSON.stringify(configuration)).toString('base64'),
-    },
+    headers: botpressHeaders(who, operation, configuration),
     body: JSON.stringify(body),
   })
   void bp

@@ -99,22 +99,26 @@ export type CallResult = {
   advice?: string
 }
 
-/** Calls the integration with the headers Botpress Cloud sends (contract reference §1.3). */
+/** The headers Botpress Cloud sends with every call to an integration (contract reference §1.3). */
+export function botpressHeaders(who: BotpressIdentity, operation: string, configuration: object): Record<string, string> {
+  return {
+    'x-bot-id': who.botId,
+    'x-bot-user-id': who.botUserId,
+    'x-integration-id': who.integrationId,
+    'x-integration-alias': who.integrationAlias,
+    'x-webhook-id': who.webhookId,
+    'x-bp-operation': operation,
+    'x-bp-type': operation,
+    'x-bp-configuration': Buffer.from(JSON.stringify(configuration)).toString('base64'),
+  }
+}
+
+/** Calls the integration with the headers Botpress Cloud sends. */
 export function botpressCaller(url: string, who: BotpressIdentity, configuration: IntegrationConfiguration) {
   async function call(operation: string, body: unknown): Promise<CallResult> {
     const res = await fetch(url, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-bot-id': who.botId,
-        'x-bot-user-id': who.botUserId,
-        'x-integration-id': who.integrationId,
-        'x-integration-alias': who.integrationAlias,
-        'x-webhook-id': who.webhookId,
-        'x-bp-operation': operation,
-        'x-bp-configuration': Buffer.from(JSON.stringify(configuration)).toString('base64'),
-        'x-bp-type': operation,
-      },
+      headers: { 'content-type': 'application/json', ...botpressHeaders(who, operation, configuration) },
       body: JSON.stringify(body),
     })
     const text = await res.text()
