@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { actionOutput } from '../src/sandbox/integrationServer'
 import { acmeMapping, acmeSettings, startStack } from './support/harness'
 
 type Stack = Awaited<ReturnType<typeof startStack>>
@@ -31,13 +32,13 @@ describe('Botpress fidelity', () => {
       const email = placeholder('user_01JPLACEHOLDER0000000000001')
       const r = await s.bp.action('createUser', { name: 'Jane Doe', email })
       expect(r.status, r.body).toBe(200)
-      expect(contactRequests()[0]!.body).toEqual({ name: 'Jane Doe', externalId: r.json.output.userId })
-      const started = await s.bp.action('startHitl', { userId: r.json.output.userId, title: 'Help', messageHistory: [] })
+      expect(contactRequests()[0]!.body).toEqual({ name: 'Jane Doe', externalId: actionOutput(r, 'userId') })
+      const started = await s.bp.action('startHitl', { userId: actionOutput(r, 'userId'), title: 'Help', messageHistory: [] })
       expect(started.status, started.body).toBe(200)
       expect(JSON.stringify(s.helpdesk.requests)).not.toContain('no-reply')
       // The Botpress user is still found again by it: a repeated createUser does not duplicate it.
       const again = await s.bp.action('createUser', { name: 'Jane Doe', email })
-      expect(again.json.output.userId).toBe(r.json.output.userId)
+      expect(actionOutput(again, 'userId')).toBe(actionOutput(r, 'userId'))
     })
 
     it('a mapping with placeholderEmail: keep gets it as given', async () => {
@@ -58,7 +59,7 @@ describe('Botpress fidelity', () => {
 
     it('a user linked under another helpdesk account is re-linked by startHitl before the ticket opens', async () => {
       const created = await s.bp.action('createUser', { name: 'Max', email: 'max@example.com' })
-      const userId = created.json.output.userId
+      const userId = actionOutput(created, 'userId')
       const first = s.emulator.data.users.get(userId)!.tags
       expect(first).toMatchObject({ id: expect.stringMatching(/^c_/), helpdesk: expect.stringMatching(/^[0-9a-f]{16}$/) })
 
@@ -82,7 +83,7 @@ describe('Botpress fidelity', () => {
     it('a user name over the runtime limit (200) is cut, not refused', async () => {
       const r = await s.bp.action('createUser', { name: 'N'.repeat(250), email: 'long@example.com' })
       expect(r.status, r.body).toBe(200)
-      const user = s.emulator.data.users.get(r.json.output.userId)!
+      const user = s.emulator.data.users.get(actionOutput(r, 'userId'))!
       expect(user.name).toHaveLength(200)
       expect(user.name!.endsWith('…')).toBe(true)
       // The helpdesk gets the whole name: the limit is Botpress's.
@@ -94,9 +95,9 @@ describe('Botpress fidelity', () => {
       s.helpdesk.reset()
       const longId = 'T'.repeat(600)
       s.helpdesk.route({ method: 'POST', path: '/api/tickets', respond: () => ({ status: 201, body: { ticket: { id: longId } } }) })
-      const r = await s.bp.action('startHitl', { userId: created.json.output.userId, title: 'x', messageHistory: [] })
+      const r = await s.bp.action('startHitl', { userId: actionOutput(created, 'userId'), title: 'x', messageHistory: [] })
       expect(r.status).toBe(400)
-      expect(r.json.message).toMatch(/ticket id .* is 600 characters long; a Botpress tag holds at most 500/)
+      expect(r.json?.message).toMatch(/ticket id .* is 600 characters long; a Botpress tag holds at most 500/)
       expect(s.helpdesk.requests.map((q) => `${q.method} ${q.path}`)).toContain(`PUT /api/tickets/${longId}`)
     })
   })
@@ -107,16 +108,16 @@ describe('Botpress fidelity', () => {
       const before = s.integration.output.length
       const r = await s.bp.action('stopHitl', { conversationId: conversation.id })
       expect(r.status, r.body).toBe(200)
-      expect(r.json.output).toEqual({})
+      expect(r.json?.output).toEqual({})
       expect(s.integration.output.slice(before).join('\n')).toMatch(/stopHitl: conversation .* has no ticket id tag; nothing to close/)
       expect(s.helpdesk.requests).toHaveLength(0)
     })
 
     async function sessionMessage(bp: Stack['bp'], payload: Record<string, unknown>) {
       const created = await bp.action('createUser', { name: 'Lee', email: `lee${++seq}@example.com` })
-      const userId = created.json.output.userId
+      const userId = actionOutput(created, 'userId')
       const started = await bp.action('startHitl', { userId, title: 't', messageHistory: [] })
-      const conversationId = started.json.output.conversationId
+      const conversationId = actionOutput(started, 'conversationId')
       const { message } = await s.botClient.createMessage({
         conversationId,
         userId: s.identity.botUserId,

@@ -11,7 +11,7 @@ import { CONFIGURATION_WARN_BYTES, encodedConfigurationSize, NODE_DEFAULT_HEADER
 import { fetchPinnedMapping, MAX_MAPPING_FILE_BYTES, parsePinnedMappingUrl } from '../src/mapping/mappingUrl'
 import { packMapping } from '../src/mapping/packMapping'
 import { startDemoDesk, type DemoDesk } from '../src/sandbox/demo-desk'
-import { botpressCaller, startIntegrationServer, type IntegrationConfiguration, type IntegrationServer } from '../src/sandbox/integrationServer'
+import { botpressCaller, startIntegrationServer, type IntegrationConfiguration, type IntegrationServer, actionOutput } from '../src/sandbox/integrationServer'
 import definition from '../integration.definition'
 import { declaredTagsOf, startRuntimeEmulator, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { acmeMapping, acmeSettings, bundle, root, who } from './support/harness'
@@ -115,9 +115,9 @@ describe.skipIf(!hasOpenssl)('a configuration that fits in a request header (nee
     expect(registered.status, registered.advice ?? registered.body).toBe(200)
     const user = await bp.action('createUser', { name: 'Jane Doe', email: 'jane@example.com' })
     expect(user.status, user.body).toBe(200)
-    const started = await bp.action('startHitl', { userId: user.json.output.userId, title: 'Where is my parcel?', messageHistory: [] })
+    const started = await bp.action('startHitl', { userId: actionOutput(user, 'userId'), title: 'Where is my parcel?', messageHistory: [] })
     expect(started.status, started.body).toBe(200)
-    return started.json.output.conversationId as string
+    return actionOutput(started, 'conversationId')
   }
 
   it('a whole shipped file pasted as is is too large: 431 before the integration runs, and the advice says which way to go', async () => {
@@ -178,16 +178,16 @@ describe.skipIf(!hasOpenssl)('a configuration that fits in a request header (nee
       served.set('/desks/changed.yaml', changed)
       const r = await caller({ mapping, settings: deskSettings() }).register()
       expect(r.status).toBe(400)
-      expect(r.json.message).toContain(
+      expect(r.json?.message).toContain(
         `the mapping file at ${filesUrl}/desks/changed.yaml is not the pinned one: its sha256 is ${sha256(changed)}, the configuration pins ${sha256(original)}`,
       )
-      expect(r.json.message).toContain(`put #sha256=${sha256(changed)} in the mapping URL`)
+      expect(r.json?.message).toContain(`put #sha256=${sha256(changed)} in the mapping URL`)
     })
 
     it('a new pin not yet saved: requests say to save the configuration', async () => {
       const r = await caller({ mapping: `${filesUrl}/desks/other.yaml#sha256=${'a'.repeat(64)}`, settings: deskSettings() }).action('createUser', { name: 'x' })
       expect(r.status).toBe(400)
-      expect(r.json.message).toMatch(/has not been fetched \(the stored file is .*\): save the configuration again so that register fetches it/)
+      expect(r.json?.message).toMatch(/has not been fetched \(the stored file is .*\): save the configuration again so that register fetches it/)
     })
 
     it('http, a missing pin, a redirect and an unknown path are refused at register', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { actionOutput } from '../src/sandbox/integrationServer'
 import { acmeMapping, acmeSettings, SECRETS, signedAcmeDelivery, startStack } from './support/harness'
 import { replaceOnce } from './engine/helpers'
 
@@ -23,8 +24,8 @@ describe('conformance: agent attachments become Botpress media messages', () => 
     bp = s.withConfiguration({ mapping, settings: acmeSettings(s.helpdesk.url) })
     s.helpdesk.route({ method: 'POST', path: '/api/contacts', respond: () => ({ status: 201, body: { contact: { id: 'c_1' } } }) })
     s.helpdesk.route({ method: 'POST', path: '/api/tickets', respond: () => ({ status: 201, body: { ticket: { id: TICKET } } }) })
-    const userId = (await bp.action('createUser', { name: 'Jane Doe', email: 'jane@example.com' })).json.output.userId
-    conversationId = (await bp.action('startHitl', { userId, title: 'Help', messageHistory: [] })).json.output.conversationId
+    const userId = actionOutput(await bp.action('createUser', { name: 'Jane Doe', email: 'jane@example.com' }), 'userId')
+    conversationId = actionOutput(await bp.action('startHitl', { userId, title: 'Help', messageHistory: [] }), 'conversationId')
   })
   afterAll(async () => s?.stop())
 

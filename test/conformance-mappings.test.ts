@@ -7,7 +7,7 @@ import { startStubHelpdesk, type StubHelpdesk } from '../src/fixtures/stubHelpde
 import { compileMappingText } from '../src/mapping/loadMapping'
 import type { OperationFixture, WebhookFixture } from '../src/mapping/types'
 import { conformancePlan, expectedRequests, fixtureJwks, requestLine, tokenRequestLines, type ConformancePlan } from '../src/fixtures/conformancePlan'
-import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type IntegrationServer } from '../src/sandbox/integrationServer'
+import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type IntegrationServer, actionOutput } from '../src/sandbox/integrationServer'
 import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { bundle } from './support/harness'
 
@@ -119,7 +119,7 @@ describe.each(files)('conformance of %s', (file) => {
     const cu = await bp.action('createUser', { name: userInput.name ?? 'Jane Doe', email: userInput.email ?? 'jane@example.com' })
     expect(cu.status, cu.body).toBe(200)
     expect(received(mark)).toEqual(sent(ops.createUser!))
-    const userId = cu.json.output.userId as string
+    const userId = actionOutput(cu, 'userId')
     expect(emulator.data.users.get(userId)!.tags.id).toBe(String(ops.createUser!.expect.result!.externalUserId))
 
     // startHitl → the ticket and a hitl conversation tagged with its id
@@ -136,7 +136,7 @@ describe.each(files)('conformance of %s', (file) => {
     })
     expect(sh.status, sh.body).toBe(200)
     expect(received(mark)).toEqual(sent(ops.createTicket!))
-    const conversationId = sh.json.output.conversationId as string
+    const conversationId = actionOutput(sh, 'conversationId')
     expect(emulator.data.conversations.get(conversationId)).toMatchObject({ channel: 'hitl', tags: { id: ticketId } })
 
     // the user's message → the helpdesk, acked with its id

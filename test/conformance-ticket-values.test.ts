@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { actionOutput } from '../src/sandbox/integrationServer'
 import { acmeMapping, acmeSettings, signedAcmeDelivery, startStack } from './support/harness'
 import { replaceOnce } from './engine/helpers'
 
@@ -61,7 +62,7 @@ describe('conformance: per-ticket values ($ticket) through a hand-off', () => {
     s.helpdesk.route({ method: 'PUT', path: `/api/tickets/${TICKET}`, respond: () => ({ body: {} }) })
     s.helpdesk.route({ method: 'POST', path: '/api/webhooks', respond: () => ({ status: 201, body: { webhook: { id: 'wh_1' } } }) })
     expect((await bp.register()).status).toBe(200)
-    userId = (await bp.action('createUser', { name: 'Jane Doe', email: 'jane@example.com' })).json.output.userId
+    userId = actionOutput(await bp.action('createUser', { name: 'Jane Doe', email: 'jane@example.com' }), 'userId')
   })
   afterAll(async () => s?.stop())
 
@@ -69,7 +70,7 @@ describe('conformance: per-ticket values ($ticket) through a hand-off', () => {
     s.emulator.clearCalls()
     const r = await bp.action('startHitl', { userId, title: 'Help', messageHistory: [] })
     expect(r.status).toBe(200)
-    conversationId = r.json.output.conversationId
+    conversationId = actionOutput(r, 'conversationId')
     expect(s.emulator.data.conversations.get(conversationId)!.tags).toEqual({ id: TICKET, ticket: '{"threadRef":"thr-42"}' })
     expect(s.emulator.calls.filter((c) => c.path.startsWith('/v1/chat/conversations')).map((c) => `${c.method} ${c.path}`)).toEqual([
       'POST /v1/chat/conversations/get-or-create',

@@ -3,6 +3,7 @@
 // line; checkCredentials fails a save with the vendor's words; unregister reads the stored registration even
 // when only unregister reads `$registration`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { actionOutput } from '../src/sandbox/integrationServer'
 import { acmeMapping, signedAcmeDelivery, startStack, who } from './support/harness'
 
 type Stack = Awaited<ReturnType<typeof startStack>>
@@ -44,10 +45,10 @@ describe('conformance: token auth through the SDK server', () => {
     expect((await bp.register()).status).toBe(200)
     const user = await bp.action('createUser', { name: 'Jane Doe', email: 'jane@example.com' })
     expect(user.status).toBe(200)
-    const userId = user.json.output.userId
+    const userId = actionOutput(user, 'userId')
     const start = await bp.action('startHitl', { userId, title: 'Help', messageHistory: [] })
     expect(start.status).toBe(200)
-    const conversationId = start.json.output.conversationId
+    const conversationId = actionOutput(start, 'conversationId')
     const { message } = await s.botClient.createMessage({
       conversationId,
       userId: s.identity.botUserId,
@@ -100,7 +101,7 @@ describe('conformance: token auth through the SDK server', () => {
     const before = s.helpdesk.requests.length
     const r = await s.withConfiguration({ mapping: checked, settings: settings(s.helpdesk.url).replace('clientId: app-1', 'clientId: app-2') }).register()
     expect(r.status).toBe(400)
-    expect(r.json.message).toBe('UH-E035 checkCredentials step 1: GET /api/me answered 401: This token has no access to account 42')
+    expect(r.json?.message).toBe('UH-E035 checkCredentials step 1: GET /api/me answered 401: This token has no access to account 42')
     // the token request, the check and its retry with a fresh token; no webhook created
     expect(s.helpdesk.requests.slice(before).map((q) => `${q.method} ${q.path}`)).toEqual([
       'POST /oauth/token',

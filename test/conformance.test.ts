@@ -1,4 +1,6 @@
+import type { Message } from '@botpress/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { actionOutput } from '../src/sandbox/integrationServer'
 import { acmeMapping, SECRETS, signedAcmeDelivery, startStack, who } from './support/harness'
 
 type Stack = Awaited<ReturnType<typeof startStack>>
@@ -43,7 +45,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     expect(hook.headers.authorization).toBe(`Bearer ${SECRETS.apiToken}`)
     const setState = s.emulator.callsTo('POST', `/v1/chat/states/integration/${who.integrationId}/registration`)
     expect(setState).toHaveLength(1)
-    expect((setState[0]!.body as any).payload.values).toEqual({ webhookId: 'wh_9' })
+    expect((setState[0]!.body as { payload: { values: unknown } }).payload.values).toEqual({ webhookId: 'wh_9' })
   })
 
   it('register again with the same configuration does not subscribe twice', async () => {
@@ -56,7 +58,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     s.emulator.clearCalls()
     const r = await s.bp.action('createUser', { name: 'Jane Doe', email: 'jane@example.com' })
     expect(r.status).toBe(200)
-    userId = r.json.output.userId
+    userId = actionOutput(r, 'userId')
     const contact = s.helpdesk.requests.at(-1)!
     expect(contact.path).toBe('/api/contacts')
     expect(contact.body).toEqual({ name: 'Jane Doe', email: 'jane@example.com', externalId: userId })
@@ -77,7 +79,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
       ],
     })
     expect(r.status).toBe(200)
-    conversationId = r.json.output.conversationId
+    conversationId = actionOutput(r, 'conversationId')
     const ticket = s.helpdesk.requests.at(-1)!
     expect(ticket.path).toBe('/api/tickets')
     expect(ticket.body).toEqual({
@@ -156,7 +158,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     expect(r.status).toBe(200)
     const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create')
     expect(created).toHaveLength(1)
-    const msg = created[0]!.body as any
+    const msg = created[0]!.body as { userId: string }
     expect(msg).toMatchObject({
       conversationId,
       type: 'text',
@@ -167,7 +169,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     const agent = s.emulator.data.users.get(msg.userId)!
     agentUserId = agent.id
     expect(agent).toMatchObject({ name: 'Alice Agent', pictureUrl: 'https://cdn.example/alice.png', tags: { id: 'a_7', role: 'agent' } })
-    expect(s.emulator.data.messages.get((created[0]!.response as any).message.id)!.direction).toBe('incoming')
+    expect(s.emulator.data.messages.get((created[0]!.response as { message: Message }).message.id)!.direction).toBe('incoming')
   })
 
   it('a duplicate delivery is acknowledged and produces nothing', async () => {
@@ -200,7 +202,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     expect(s.emulator.callsTo('POST', '/v1/chat/messages')).toHaveLength(0)
     // m_1 is found (the acked user message), m_5 is known to the worker: nothing created.
     expect(s.emulator.callCounts()).toEqual({ getOrCreateMessage: 1 })
-    expect((s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create')[0]!.response as any).message.tags).toEqual({ id: 'm_1' })
+    expect((s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create')[0]!.response as { message: Message }).message.tags).toEqual({ id: 'm_1' })
   })
 
   it('an assignment runs the lookup step and emits hitlAssigned with the agent user', async () => {
@@ -252,7 +254,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
   it('stopHitl closes the ticket', async () => {
     const r = await s.bp.action('stopHitl', { conversationId })
     expect(r.status).toBe(200)
-    expect(r.json.output).toEqual({})
+    expect(r.json?.output).toEqual({})
     expect(s.helpdesk.requests.at(-1)).toMatchObject({ method: 'PUT', path: `/api/tickets/${TICKET}`, body: { status: 'closed' } })
   })
 
@@ -282,20 +284,20 @@ describe('conformance: a full hand-off through the SDK server', () => {
         .replace('result: { ticketId: $steps.ticket.body.ticket.id }', 'result: { ticketId: $steps.ticket.body.( }')
       const r = await s.withConfiguration({ mapping: broken, settings: 'baseUrl: http://x\napiToken: a\nwebhookSecret: b' }).register()
       expect(r.status).toBe(400)
-      expect(r.json.type).toBe('Runtime')
-      expect(r.json.message).toMatch(/^mapping:\d+:\d+: webhook\.events\[2\]\.emit: UH-E007 must be one of: "newMessage", "assigned", "solved"/m)
+      expect(r.json?.type).toBe('Runtime')
+      expect(r.json?.message).toMatch(/^mapping:\d+:\d+: webhook\.events\[2\]\.emit: UH-E007 must be one of: "newMessage", "assigned", "solved"/m)
     })
     it('an unknown shipped mapping name', async () => {
       const r = await s.withConfiguration({ mapping: 'freshdesk-typo' }).register()
       expect(r.status).toBe(400)
-      expect(r.json.message).toMatch(/"freshdesk-typo" is not a shipped mapping; shipped: .*chatwoot/)
+      expect(r.json?.message).toMatch(/"freshdesk-typo" is not a shipped mapping; shipped: .*chatwoot/)
     })
     it('missing and extra settings', async () => {
       const r = await s.withConfiguration({ mapping: acmeMapping, settings: `baseUrl: http://x\napiTokn: a\n` }).register()
       expect(r.status).toBe(400)
-      expect(r.json.message).toContain('settings:2:1: apiTokn: UH-E026 unknown setting "apiTokn"')
-      expect(r.json.message).toContain('missing required setting "apiToken"')
-      expect(r.json.message).toContain('missing required setting "webhookSecret"')
+      expect(r.json?.message).toContain('settings:2:1: apiTokn: UH-E026 unknown setting "apiTokn"')
+      expect(r.json?.message).toContain('missing required setting "apiToken"')
+      expect(r.json?.message).toContain('missing required setting "webhookSecret"')
     })
   })
 
@@ -320,7 +322,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     }
     const r = await bp.messageCreated({ type: 'video', payload: { videoUrl: 'https://x.example/v.mp4', userId }, conversation, message, user })
     expect(r.status).toBe(400)
-    expect(r.json.message).toContain('the mapping has no sendMessage.video and no sendMessage.fallback')
+    expect(r.json?.message).toContain('the mapping has no sendMessage.video and no sendMessage.fallback')
   })
 
   it("a user message the helpdesk keeps refusing fails, after the retries, with the step and the vendor's words", async () => {
@@ -329,7 +331,7 @@ describe('conformance: a full hand-off through the SDK server', () => {
     s.helpdesk.enqueue(busy, busy, busy)
     const r = await pluginWrites({ text: 'anyone?', userId })
     expect(r.status).toBe(400)
-    expect(r.json.message).toBe(`UH-E035 sendMessage.text step "post": POST /api/tickets/${TICKET}/messages answered 429: rate limited, slow down`)
+    expect(r.json?.message).toBe(`UH-E035 sendMessage.text step "post": POST /api/tickets/${TICKET}/messages answered 429: rate limited, slow down`)
     // A 429 says the helpdesk did nothing: the POST was sent again, up to the mapping's retry limit (2).
     expect(s.helpdesk.requests.length - before).toBe(3)
   })

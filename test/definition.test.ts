@@ -2,6 +2,10 @@ import { transforms } from '@bpinternal/zui'
 import { describe, expect, it } from 'vitest'
 import definition from '../integration.definition'
 
+/** The JSON Schema keywords these tests read of a zui schema (transforms.toJSONSchema). */
+type JsonSchema = { type?: string; required?: string[]; properties: Record<string, JsonSchema & { 'x-zui'?: unknown }>; [keyword: string]: unknown }
+const jsonSchemaOf = (schema: unknown) => transforms.toJSONSchema(schema as never) as unknown as JsonSchema
+
 // What `bp deploy` reads: the definition must default-export an IntegrationDefinition that extends the public
 // `hitl` interface (2.1.0) with our ticket entity, and a configuration the Studio renders as two text areas.
 describe('integration.definition.ts', () => {
@@ -27,14 +31,14 @@ describe('integration.definition.ts', () => {
 
   it('hitl 2.1.0: every channel message may carry additionalData of at most 500 characters', () => {
     for (const [type, message] of Object.entries(definition.channels!.hitl!.messages)) {
-      const schema = transforms.toJSONSchema(message.schema as never) as any
+      const schema = jsonSchemaOf(message.schema)
       expect(schema.properties.additionalData, type).toMatchObject({ type: 'string', maxLength: 500 })
       expect(schema.required ?? [], type).not.toContain('additionalData')
     }
   })
 
   it('configuration: a multi-line mapping, and secret multi-line settings', () => {
-    const schema = transforms.toJSONSchema(definition.configuration!.schema as never) as any
+    const schema = jsonSchemaOf(definition.configuration!.schema)
     expect(schema.required).toEqual(['mapping'])
     expect(schema.properties.mapping['x-zui']).toMatchObject({ displayAs: ['text', { multiLine: true, growVertically: true }] })
     const settings = schema.properties.settings
@@ -43,7 +47,7 @@ describe('integration.definition.ts', () => {
   })
 
   it('startHitl takes the ticket entity as hitlSession', () => {
-    const input = transforms.toJSONSchema(definition.actions!.startHitl!.input.schema as never) as any
+    const input = jsonSchemaOf(definition.actions!.startHitl!.input.schema)
     expect(input.required).toEqual(expect.arrayContaining(['userId', 'messageHistory']))
     expect(JSON.stringify(input.properties.hitlSession)).toContain('priority')
   })

@@ -6,7 +6,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoDesk, type DemoDesk, type WebhookPayload } from '../src/sandbox/demo-desk'
+import { startDemoDesk, type DemoDesk, type DeskApiAnswer, type WebhookPayload } from '../src/sandbox/demo-desk'
 
 const CHROMIUM = '/usr/bin/chromium'
 const hasChromium = existsSync(CHROMIUM)
@@ -41,8 +41,7 @@ describe('Demo Desk console', () => {
       headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     })
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return (await res.json()) as any
+    return (await res.json()) as DeskApiAnswer
   }
   const tid = (id: string) => `[data-testid="${id}"]`
 

@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { startDemoDesk, type DemoDesk, type Delivery, type WebhookPayload } from '../src/sandbox/demo-desk'
+import { startDemoDesk, type DemoDesk, type Delivery, type DeskApiAnswer, type WebhookPayload } from '../src/sandbox/demo-desk'
 
 const TOKEN = 'test-token'
 
@@ -64,8 +64,7 @@ describe('Demo Desk', () => {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     })
     const text = await res.text()
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as any }
+    return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as DeskApiAnswer }
   }
 
   const newTicket = async (externalId = 'user_1', history?: unknown) => {
@@ -152,7 +151,7 @@ describe('Demo Desk', () => {
 
       const one = await call('GET', '/api/tickets/tkt_1')
       expect(one.status).toBe(200)
-      expect(one.body.ticket.contact.name).toBe('Jane Doe')
+      expect(one.body.ticket.contact?.name).toBe('Jane Doe')
       expect(one.body.ticket.messages).toMatchObject([
         { id: 'msg_1', authorType: 'contact', authorId: 'cnt_1', authorName: 'Jane Doe', text: 'Where is my order?', history: true },
         { id: 'msg_2', authorType: 'bot', authorId: null, authorName: 'Bot', text: 'Let me get you a human.', history: true },
@@ -306,7 +305,7 @@ describe('Demo Desk', () => {
       expect(other.secret).not.toBe(created.secret)
       const list = await call('GET', '/api/webhooks')
       expect(list.body.webhooks).toHaveLength(2)
-      expect(list.body.webhooks[0].secret).toBeUndefined()
+      expect(list.body.webhooks[0]).not.toHaveProperty('secret')
       expect((await call('POST', '/api/webhooks', { url: 'ftp://x' })).status).toBe(400)
       expect((await call('POST', '/api/webhooks', { url: 'http://x', events: ['ticket.exploded'] })).status).toBe(400)
       expect((await call('DELETE', `/api/webhooks/${created.id}`)).status).toBe(204)

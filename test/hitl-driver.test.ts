@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { Client } from '@botpress/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startDemoDesk, type DemoDesk } from '../src/sandbox/demo-desk'
+import { startDemoDesk, type DemoDesk, type DeskApiAnswer } from '../src/sandbox/demo-desk'
 import { PLUGIN_MESSAGES, startHitlDriver, type HitlDriver } from '../src/sandbox/hitlDriver'
 import { botpressCaller, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../src/sandbox/integrationServer'
 import definition from '../integration.definition'
@@ -26,8 +26,8 @@ describe('HITL driver: the plugin side of a hand-off', () => {
   let bot: Client
   let botUserId: string
   /** What the driver asked of the integration (actions and channel messages). */
-  const actions: { type: string; input: any }[] = []
-  const channelCalls: { type: string; payload: any; user: any; message: any }[] = []
+  const actions: { type: string; input: Record<string, unknown> }[] = []
+  const channelCalls: { type: string; payload: unknown; user: { id: string }; message: { id: string } }[] = []
   let raw: BotpressCaller
   /** Integration calls and what the end user sees, in the order they happened. */
   const order: string[] = []
@@ -39,7 +39,7 @@ describe('HITL driver: the plugin side of a hand-off', () => {
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     expect(res.status, `${method} ${path}`).toBeLessThan(300)
-    return (await res.json()) as any
+    return (await res.json()) as DeskApiAnswer
   }
   const messagesOf = async (conversationId: string) => (await bot.listMessages({ conversationId })).messages.reverse()
 
@@ -55,12 +55,12 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     expect(registered.status, registered.body).toBe(200)
     const caller: Pick<BotpressCaller, 'action' | 'messageCreated'> = {
       action: (type, input) => {
-        actions.push({ type, input: structuredClone(input) })
+        actions.push({ type, input: structuredClone(input) as Record<string, unknown> })
         order.push(`action ${type}`)
         return raw.action(type, input)
       },
       messageCreated: (body) => {
-        channelCalls.push(structuredClone(body) as any)
+        channelCalls.push(structuredClone(body) as (typeof channelCalls)[number])
         return raw.messageCreated(body)
       },
     }
@@ -106,7 +106,7 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     expect((await bot.getConversation({ id: driver.upstreamConversationId })).conversation.tags.downstream).toBe(conversationId)
     // And the history reached the ticket.
     const { ticket } = await deskApi('GET', `/tickets/${ticketId}`)
-    expect(ticket.messages.filter((m: any) => m.history).map((m: any) => [m.authorType, m.text])).toEqual([
+    expect(ticket.messages.filter((m) => m.history).map((m) => [m.authorType, m.text])).toEqual([
       ['contact', 'My parcel is late'],
       ['bot', 'Let me find someone for you'],
       ['bot', PLUGIN_MESSAGES.handoff],
@@ -171,7 +171,7 @@ describe('HITL driver: the plugin side of a hand-off', () => {
     expect(channelCalls.at(-1)!.payload).toEqual({ text: '[Bot] tracking page shown' })
     const { ticket } = await deskApi('GET', `/tickets/${ticketId}`)
     expect(ticket.messages.at(-1)).toMatchObject({ authorType: 'system', text: '[Bot] tracking page shown' })
-    expect((await bot.getMessage({ id: r.message.id })).message.tags.id).toBe(ticket.messages.at(-1).id)
+    expect((await bot.getMessage({ id: r.message.id })).message.tags.id).toBe(ticket.messages.at(-1)?.id)
   })
 
   it('endSession: the cancel notice is a bot notice (no userId), then stopHitl closes the ticket', async () => {
@@ -232,7 +232,7 @@ describe('HITL driver: the plugin side of a hand-off', () => {
         botUserId,
         caller: {
           action: (type, input) => {
-            actions.push({ type, input: structuredClone(input) })
+            actions.push({ type, input: structuredClone(input) as Record<string, unknown> })
             order.push(`action ${type}`)
             return raw.action(type, input)
           },
@@ -261,9 +261,9 @@ describe('HITL driver: the plugin side of a hand-off', () => {
       const placeholder = [...actions].reverse().find((a) => a.type === 'createUser')!.input.email
       expect(placeholder).toMatch(/^user_\w+@no-reply\.bot-driver-test\.botpress\.com$/)
       const { contacts } = await deskApi('GET', '/contacts')
-      const contact = contacts.find((c: any) => c.name === 'Tim Out')
+      const contact = contacts.find((c) => c.name === 'Tim Out')
       expect(contact).toBeDefined()
-      expect(contact.email ?? null).toBeNull()
+      expect(contact?.email ?? null).toBeNull()
       const ended = await second.next('ended', 10_000)
       expect(ended).toMatchObject({ conversationId: r.conversationId, reason: 'agent-assignment-timeout' })
       expect(second.active).toBe(false)

@@ -2,14 +2,13 @@
 // examples), its own examples and editor snippets are valid, a complete mapping passes, and typical mistakes
 // give ONE error at the right place (not a dump of every oneOf branch).
 import { describe, it, expect } from 'vitest'
+import type { SchemaNode } from './support/schemaNode'
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv'
 import { parse } from 'yaml'
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
-type SchemaNode = { [key: string]: any }
-
 const schemaPath = fileURLToPath(new URL('../schemas/mapping.schema.json', import.meta.url))
 const schema: SchemaNode = JSON.parse(readFileSync(schemaPath, 'utf8'))
 const SCHEMA_ID = 'https://universal-hitl.dev/schemas/mapping-v1.schema.json'
@@ -225,7 +224,23 @@ fixtures:
         requests: [{ method: PUT, path: /REST/2.0/ticket/1, body: { Status: resolved }, headers: { authorization: token test-token } }]
 `
 
-const validMapping = (): any => parse(VALID_YAML)
+type JsonObject = { [key: string]: Json }
+const validMapping = (): JsonObject => parse(VALID_YAML)
+
+/** The object or list at a dotted path of a parsed mapping (`operations.createUser.steps.0`). */
+function at(m: Json, path: string): JsonObject {
+  const found = path.split('.').reduce<Json | undefined>((o, k) => (o !== null && typeof o === 'object' ? (o as JsonObject)[k] : undefined), m)
+  if (found === null || typeof found !== 'object') throw new Error(`no object at ${path}`)
+  return found as JsonObject
+}
+/** Sets the value at a dotted path, or deletes it (`undefined`): the tests write invalid values on purpose. */
+function put(m: JsonObject, path: string, value: Json | undefined) {
+  const keys = path.split('.')
+  const last = keys.pop()!
+  const parent = keys.length ? at(m, keys.join('.')) : m
+  if (value === undefined) delete parent[last]
+  else parent[last] = value
+}
 
 type Expected = { instancePath: string; keyword: string; params?: Record<string, unknown>; count?: number }
 
@@ -373,15 +388,16 @@ describe('validating mappings', () => {
 
   it('accepts `verify: none`, `url` instead of `path`, every auth type and sendMessage per type', () => {
     const m = validMapping()
-    m.webhook.verify = 'none'
-    m.http.auth = { type: 'basic', username: '{{ $settings.rtUser }}', password: '{{ $settings.rtToken }}' }
-    m.operations.closeTicket.steps[0].request = { method: 'PUT', url: 'https://rt.example.com/REST/2.0/ticket/{{ ticketId }}', auth: { type: 'none' } }
-    m.operations.sendMessage = { text: m.operations.sendMessage.fallback, image: m.operations.sendMessage.fallback, bloc: m.operations.sendMessage.fallback }
-    m.operations.register = { steps: [], result: { installedAt: '$now()' } }
-    m.webhook.handshake = [{ when: '$method = "GET"', status: 200, body: '{"ok": true}' }]
+    put(m, 'webhook.verify', 'none')
+    put(m, 'http.auth', { type: 'basic', username: '{{ $settings.rtUser }}', password: '{{ $settings.rtToken }}' })
+    put(m, 'operations.closeTicket.steps.0.request', { method: 'PUT', url: 'https://rt.example.com/REST/2.0/ticket/{{ ticketId }}', auth: { type: 'none' } })
+    const fallback = at(m, 'operations.sendMessage.fallback')
+    put(m, 'operations.sendMessage', { text: fallback, image: fallback, bloc: fallback })
+    put(m, 'operations.register', { steps: [], result: { installedAt: '$now()' } })
+    put(m, 'webhook.handshake', [{ when: '$method = "GET"', status: 200, body: '{"ok": true}' }])
     expect(validate(m), describeErrors(validate.errors)).toBe(true)
-    m.http.auth = { type: 'bearer', token: '{{ $settings.rtToken }}' }
-    m.webhook.verify = {
+    put(m, 'http.auth', { type: 'bearer', token: '{{ $settings.rtToken }}' })
+    put(m, 'webhook.verify', {
       scheme: 'hmac',
       algorithm: 'sha1',
       encoding: 'hex',
@@ -389,43 +405,43 @@ describe('validating mappings', () => {
       prefix: 'sha1=',
       signed: '{{ $rawBody }}',
       secret: '{{ $settings.webhookSecret }}',
-    }
+    })
     expect(validate(m), describeErrors(validate.errors)).toBe(true)
   })
 
   it('rejects a webhook without verify (it must say `none` explicitly)', () => {
     const m = validMapping()
-    delete m.webhook.verify
+    put(m, 'webhook.verify', undefined)
     expectOneError(m, { instancePath: '/webhook', keyword: 'required', params: { missingProperty: 'verify' } })
   })
 
   it('rejects an unknown top-level key', () => {
     const m = validMapping()
-    m.auth = { type: 'bearer', token: 'x' }
+    put(m, 'auth', { type: 'bearer', token: 'x' })
     expectOneError(m, { instancePath: '', keyword: 'additionalProperties', params: { additionalProperty: 'auth' } })
   })
 
   it('rejects a bad emit value', () => {
     const m = validMapping()
-    m.webhook.events[0].emit = 'message'
+    put(m, 'webhook.events.0.emit', 'message')
     expectOneError(m, { instancePath: '/webhook/events/0/emit', keyword: 'enum', params: { allowedValues: ['newMessage', 'assigned', 'solved'] } })
   })
 
   it('rejects a request with neither path nor url', () => {
     const m = validMapping()
-    delete m.operations.createUser.steps[0].request.path
+    put(m, 'operations.createUser.steps.0.request.path', undefined)
     expectOneError(m, { instancePath: '/operations/createUser/steps/0/request', keyword: 'required', params: { missingProperty: 'path' } })
   })
 
   it('rejects a request with both path and url, pointing at path', () => {
     const m = validMapping()
-    m.operations.createUser.steps[0].request.url = 'https://rt.example.com/REST/2.0/user'
+    put(m, 'operations.createUser.steps.0.request.url', 'https://rt.example.com/REST/2.0/user')
     expectOneError(m, { instancePath: '/operations/createUser/steps/0/request/path', keyword: 'false schema' })
   })
 
   it('rejects an auth of unknown type, listing the allowed types', () => {
     const m = validMapping()
-    m.http.auth = { type: 'oauth2', token: 'x' }
+    put(m, 'http.auth', { type: 'oauth2', token: 'x' })
     expectOneError(m, {
       instancePath: '/http/auth/type',
       keyword: 'enum',
@@ -435,21 +451,21 @@ describe('validating mappings', () => {
 
   it('rejects a known auth type with a missing field, without dumping the other auth types', () => {
     const m = validMapping()
-    m.http.auth = { type: 'bearer' }
+    put(m, 'http.auth', { type: 'bearer' })
     expectOneError(m, { instancePath: '/http/auth', keyword: 'required', params: { missingProperty: 'token' } })
   })
 
   it('rejects version 2', () => {
     const m = validMapping()
-    m.version = 2
+    put(m, 'version', 2)
     expectOneError(m, { instancePath: '/version', keyword: 'const', params: { allowedValue: 1 } })
   })
 
   it('rejects a misspelt `none` and an unknown verify scheme', () => {
     const m = validMapping()
-    m.webhook.verify = 'none '
+    put(m, 'webhook.verify', 'none ')
     expectOneError(m, { instancePath: '/webhook/verify', keyword: 'enum', params: { allowedValues: ['none'] } })
-    m.webhook.verify = { scheme: 'ecdsa', header: 'X-Signature' }
+    put(m, 'webhook.verify', { scheme: 'ecdsa', header: 'X-Signature' })
     expectOneError(m, {
       instancePath: '/webhook/verify/scheme',
       keyword: 'enum',
@@ -459,40 +475,40 @@ describe('validating mappings', () => {
 
   it('rejects an hmac verify without its secret', () => {
     const m = validMapping()
-    m.webhook.verify = { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'X-Signature', signed: '{{ $rawBody }}' }
+    put(m, 'webhook.verify', { scheme: 'hmac', algorithm: 'sha256', encoding: 'hex', header: 'X-Signature', signed: '{{ $rawBody }}' })
     expectOneError(m, { instancePath: '/webhook/verify', keyword: 'required', params: { missingProperty: 'secret' } })
   })
 
   it('rejects an empty sendMessage and an unknown message type', () => {
     const m = validMapping()
-    m.operations.sendMessage = {}
+    put(m, 'operations.sendMessage', {})
     expectOneError(m, { instancePath: '/operations/sendMessage', keyword: 'minProperties' })
-    m.operations.sendMessage = { sticker: { steps: [] } }
+    put(m, 'operations.sendMessage', { sticker: { steps: [] } })
     expectOneError(m, { instancePath: '/operations/sendMessage', keyword: 'additionalProperties', params: { additionalProperty: 'sticker' } })
   })
 
   it('rejects bad step ids and setting names', () => {
     const m = validMapping()
-    m.operations.createUser.steps[0].id = 'create-user'
+    put(m, 'operations.createUser.steps.0.id', 'create-user')
     expectOneError(m, { instancePath: '/operations/createUser/steps/0/id', keyword: 'pattern' })
     const s = validMapping()
-    s.settings['api-token'] = { secret: true }
+    put(s, 'settings.api-token', { secret: true })
     expectOneError(s, { instancePath: '/settings', keyword: 'pattern', params: {}, count: 2 }) // pattern + propertyNames
   })
 
   it('requires the result each operation must give', () => {
     const m = validMapping()
-    delete m.operations.createUser.result
+    put(m, 'operations.createUser.result', undefined)
     expectOneError(m, { instancePath: '/operations/createUser', keyword: 'required', params: { missingProperty: 'result' } })
     const t = validMapping()
     // Other keys are per-ticket values, so a misspelt ticketId is caught by the required check alone.
-    t.operations.createTicket.result = { ticketID: '$steps.ticket.body.id' }
+    put(t, 'operations.createTicket.result', { ticketID: '$steps.ticket.body.id' })
     expectOneError(t, { instancePath: '/operations/createTicket/result', keyword: 'required', params: { missingProperty: 'ticketId' } })
   })
 
   it('rejects a non-string expression (YAML `true` where JSONata text is expected)', () => {
     const m = validMapping()
-    m.webhook.events[2].when = true
+    put(m, 'webhook.events.2.when', true)
     expectOneError(m, { instancePath: '/webhook/events/2/when', keyword: 'type' })
   })
 })

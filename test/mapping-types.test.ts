@@ -7,8 +7,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
-
-type SchemaNode = { [key: string]: any }
+import type { SchemaNode } from './support/schemaNode'
 
 const schema: SchemaNode = JSON.parse(readFileSync(fileURLToPath(new URL('../schemas/mapping.schema.json', import.meta.url)), 'utf8'))
 const typesFile = fileURLToPath(new URL('../src/mapping/types.ts', import.meta.url))
@@ -46,7 +45,7 @@ function differences(root: SchemaNode, type: ts.Type): string[] {
           n.$ref
             .replace('#/', '')
             .split('/')
-            .reduce((o: SchemaNode, k: string) => o[k], root),
+            .reduce((o: SchemaNode, k: string) => o[k] as SchemaNode, root),
         )
       : n
 
@@ -68,15 +67,16 @@ function differences(root: SchemaNode, type: ts.Type): string[] {
     const objects = types.filter(isObject)
 
     // A discriminated union (`auth`, `verify`): `allOf` of `if: {properties: {<key>: {const}}}, then: {$ref}`.
-    if (Array.isArray(n.allOf) && n.allOf.every((b: SchemaNode) => b.if && b.then)) {
-      const key = Object.keys(n.allOf[0].if.properties)[0]!
-      const values = n.allOf.map((b: SchemaNode) => b.if.properties[key].const)
+    if (Array.isArray(n.allOf) && n.allOf.every((b) => b.if && b.then)) {
+      const constOf = (b: SchemaNode, key: string) => b.if!.properties![key]?.const
+      const key = Object.keys(n.allOf[0]!.if!.properties!)[0]!
+      const values = n.allOf.map((b) => constOf(b, key))
       const typeValues = objects.flatMap((o) => literals(members(propertyType(o, key) ?? o)))
       if (!sameSet(values, typeValues)) out.push(`${at}: ${key} is one of ${show(values)} in the schema, ${show(typeValues)} in types.ts`)
       for (const branch of n.allOf) {
-        const value = branch.if.properties[key].const
+        const value = constOf(branch, key)
         const member = objects.find((o) => sameSet(literals(members(propertyType(o, key) ?? o)), [value]))
-        if (member) compare(branch.then, [member], `${at}(${key}: ${value})`)
+        if (member) compare(branch.then!, [member], `${at}(${key}: ${value})`)
       }
       return
     }
@@ -138,10 +138,11 @@ describe('src/mapping/types.ts matches schemas/mapping.schema.json', () => {
 
   it('a field the schema gains and types.ts lacks is named with its place (the check can fail)', () => {
     const grown = structuredClone(schema)
-    grown.definitions.request.properties.timeoutMs = { type: 'integer' }
-    grown.definitions.verifyHmac.required.push('prefix')
+    const definitions = grown.definitions!
+    definitions.request!.properties!.timeoutMs = { type: 'integer' }
+    definitions.verifyHmac!.required!.push('prefix')
     // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
-    grown.definitions.auth.allOf.push({ if: { properties: { type: { const: 'oauth2' } } }, then: { type: 'object' } })
+    definitions.auth!.allOf!.push({ if: { properties: { type: { const: 'oauth2' } } }, then: { type: 'object' } })
     expect(differences(grown, exportedType('MappingFile'))).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^\(root\)\.http\.auth: type is one of .*"oauth2".* in the schema/),

@@ -20,8 +20,10 @@ import {
   startIntegrationServer,
   type BotpressCaller,
   type IntegrationServer,
+  actionOutput,
 } from '../sandbox/integrationServer'
 import { startRuntimeEmulator, type RuntimeEmulator } from '../sandbox/runtime-emulator'
+import type { WebhookPayload } from '../sandbox/demo-desk/types'
 import { duplicateRatesOnTwoWorkers } from './twoWorkers'
 import { validationFigures } from './validationFigures'
 
@@ -69,7 +71,7 @@ function deskRoutes(desk: StubHelpdesk) {
 const fixtureReply = (() => {
   const mapping = compileMappingText(shippedMappings['demo-desk']!, 'demo-desk')
   const fixture = mapping.file.fixtures!.webhooks!.find((w) => w.name.startsWith('an agent reply'))!
-  return fixture.request.body as Record<string, any>
+  return fixture.request.body as Pick<WebhookPayload, 'ticket' | 'message' | 'agent'>
 })()
 
 function signed(body: unknown) {
@@ -155,8 +157,8 @@ async function runSubject(subject: Subject, round: number): Promise<Figures> {
     const uniq = (prefix: string) => `${prefix}_${subject}_${round}_${++tag}`
 
     const startSession = async (): Promise<Session> => {
-      const userId = must(await bp.action('createUser', { name: 'Jane Doe', email: `${uniq('jane')}@example.com` }), 'createUser').json.output.userId
-      const conversationId = must(await bp.action('startHitl', { userId, title: 'Help', messageHistory: [] }), 'startHitl').json.output.conversationId
+      const userId = actionOutput(must(await bp.action('createUser', { name: 'Jane Doe', email: `${uniq('jane')}@example.com` }), 'createUser'), 'userId')
+      const conversationId = actionOutput(must(await bp.action('startHitl', { userId, title: 'Help', messageHistory: [] }), 'startHitl'), 'conversationId')
       const ticketId = emulator.data.conversations.get(conversationId)!.tags.id!
       return { userId, conversationId, ticketId }
     }
@@ -182,7 +184,10 @@ async function runSubject(subject: Subject, round: number): Promise<Figures> {
     await count('createUser', async () => must(await bp.action('createUser', { name: 'Ann', email: `${uniq('ann')}@example.com` }), 'createUser'))
     const users = [...emulator.data.users.values()].filter((u) => u.name === 'Ann').map((u) => u.id)
     await count('startHitl', async (i) => {
-      const conversationId = must(await bp.action('startHitl', { userId: users[i], title: 'Help', messageHistory: [] }), 'startHitl').json.output.conversationId
+      const conversationId = actionOutput(
+        must(await bp.action('startHitl', { userId: users[i], title: 'Help', messageHistory: [] }), 'startHitl'),
+        'conversationId',
+      )
       sessions.push({ userId: users[i]!, conversationId, ticketId: emulator.data.conversations.get(conversationId)!.tags.id! })
     })
     await count('user message', (i) => userMessage(sessions[i]!, `question ${i}`))

@@ -11,14 +11,14 @@ export const configurationSchema = z.object({
       'The name of a shipped mapping (e.g. chatwoot, zendesk, request-tracker), the https URL of a mapping file pinned by its hash (https://…/desk.yaml#sha256=<hex>), or a whole YAML vendor mapping (`npx universal-hitl pack` makes it compact).',
     )
     .placeholder('chatwoot')
-    .displayAs<any>({ id: 'text', params: { multiLine: true, growVertically: true } }),
+    .displayAs({ id: 'text', params: { multiLine: true, growVertically: true } }),
   settings: z
     .string()
     .title('Settings')
     .describe('YAML values for the settings the mapping declares, one `name: value` per line.')
     .placeholder('accountId: 1\napiToken: ...')
     .secret()
-    .displayAs<any>({ id: 'text', params: { multiLine: true, growVertically: true } })
+    .displayAs({ id: 'text', params: { multiLine: true, growVertically: true } })
     .optional(),
 })
 

@@ -9,7 +9,7 @@
 // See /work/shared/reference/hitl-plugin-and-peers.md §2 for the behaviour reproduced here.
 import { EventEmitter } from 'node:events'
 import { Client, type Conversation, type Event, type Message, type User } from '@botpress/client'
-import type { BotpressCaller, CallResult } from './integrationServer'
+import { actionOutput, type BotpressCaller, type CallResult } from './integrationServer'
 import type { RuntimeEmulator } from './runtime-emulator'
 
 /** The plugin's default texts (plugins/hitl definition). */
@@ -123,10 +123,14 @@ const ok = (operation: string, result: CallResult) => {
   return result
 }
 
+/** The fields of a message payload (of any type) that its readable text is made of. */
+type PayloadText = { text?: unknown; title?: string; imageUrl?: string; audioUrl?: string; videoUrl?: string; fileUrl?: string; items?: unknown }
+type BlocItem = { type: string; payload?: PayloadText }
+
 /** A readable text for a message of any type (transcripts, logs). */
-export function messageText(type: string, payload: Record<string, any>): string {
+export function messageText(type: string, payload: PayloadText): string {
   if (typeof payload?.text === 'string' && payload.text) return payload.text
-  if (type === 'bloc' && Array.isArray(payload?.items)) return payload.items.map((i: any) => messageText(i.type, i.payload ?? {})).join(' | ')
+  if (type === 'bloc' && Array.isArray(payload?.items)) return (payload.items as BlocItem[]).map((i) => messageText(i.type, i.payload ?? {})).join(' | ')
   const url = payload?.imageUrl ?? payload?.audioUrl ?? payload?.videoUrl ?? payload?.fileUrl
   if (url) return `[${type}] ${payload.title ? `${payload.title}: ` : ''}${url}`
   return `[${type}]`
@@ -231,8 +235,7 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
     const input: Record<string, unknown> = { name: user.tags.name || user.name || 'Unknown User', email }
     if (user.pictureUrl) input.pictureUrl = user.pictureUrl
     const r = ok('createUser', await opts.caller.action('createUser', input))
-    const id = r.json?.output?.userId
-    if (typeof id !== 'string' || !id) throw new Error(`createUser returned no userId: ${r.body.slice(0, 200)}`)
+    const id = actionOutput(r, 'userId')
     await bot.updateUser({ id: user.id, tags: { downstream: id, integrationName: alias, integrationAlias: alias } })
     await bot.updateUser({ id, tags: { upstream: user.id, integrationName: alias, integrationAlias: alias } })
     return id
@@ -403,8 +406,7 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
       const startInput: Record<string, unknown> = { userId: downstreamUserId, title: input.title, description: input.description, messageHistory }
       if (input.hitlSession) startInput.hitlSession = input.hitlSession
       const r = ok('startHitl', await opts.caller.action('startHitl', startInput))
-      const conversationId = r.json?.output?.conversationId
-      if (typeof conversationId !== 'string' || !conversationId) throw new Error(`startHitl returned no conversationId: ${r.body.slice(0, 200)}`)
+      const conversationId = actionOutput(r, 'conversationId')
       // The plugin fetches it: the integration must have created it before answering.
       const { conversation } = await bot.getConversation({ id: conversationId })
       const s: HitlSession = { conversationId, downstreamUserId, ticketId: conversation.tags.id, messageHistory, active: false }

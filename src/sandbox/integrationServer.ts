@@ -90,13 +90,29 @@ export async function startIntegrationServer(opts: {
 
 export type BotpressIdentity = { botId: string; botUserId: string; integrationId: string; integrationAlias: string; webhookId: string }
 export type IntegrationConfiguration = { mapping: string; settings?: string }
+/** What the hitl actions answer: createUser's userId, startHitl's conversationId; the others answer {}. */
+export type ActionOutput = { userId?: string; conversationId?: string }
+/**
+ * An integration's JSON answer, the fields callers read: an action's `output`, a webhook's counts of events
+ * `received` and `handled` (src/hitl/webhook.ts), or a failed call's `type` and `message` (Botpress's error body).
+ * Each is there only in its kind of answer.
+ */
+export type IntegrationAnswer = { output?: ActionOutput; received?: number; handled?: number; type?: string; message?: string; error?: string }
 export type CallResult = {
   status: number
   headers: Record<string, string>
   body: string
-  json: any
+  /** The body parsed as JSON; undefined when it is not JSON. */
+  json: IntegrationAnswer | undefined
   /** 431 (request headers too large): what to do about the configuration's size. */
   advice?: string
+}
+
+/** An action's output id (createUser's userId, startHitl's conversationId); throws, with the answer, when there is none. */
+export function actionOutput(result: CallResult, field: keyof ActionOutput): string {
+  const value = result.json?.output?.[field]
+  if (typeof value !== 'string' || !value) throw new Error(`the action answered ${result.status} with no output.${field}: ${result.body.slice(0, 200)}`)
+  return value
 }
 
 /** The headers Botpress Cloud sends with every call to an integration (contract reference §1.3). */
@@ -122,7 +138,7 @@ export function botpressCaller(url: string, who: BotpressIdentity, configuration
       body: JSON.stringify(body),
     })
     const text = await res.text()
-    let json: unknown
+    let json: IntegrationAnswer | undefined
     try {
       json = JSON.parse(text)
     } catch {

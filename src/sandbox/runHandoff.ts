@@ -1,7 +1,7 @@
 // The scripted hand-off behind `npm start`: the user chats with the bot, the bot escalates, the user writes, an
 // agent takes the ticket, replies and solves it. Every step is checked (in the helpdesk and in Botpress) and
 // both sides are printed as a timestamped transcript. With an external helpdesk the agent side is a human.
-import type { Ticket } from './demo-desk'
+import type { DeskApiAnswer, Ticket } from './demo-desk'
 import { PLUGIN_MESSAGES, TimeoutError } from './hitlDriver'
 import { quote, type Output } from './output'
 import type { Sandbox } from './stack'
@@ -154,9 +154,9 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
           headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' },
           body: body === undefined ? undefined : JSON.stringify(body),
         })
-        const json = (await res.json().catch(() => ({}))) as any
-        if (!res.ok) throw new Error(`Demo Desk ${method} /api${path} answered ${res.status}: ${json?.error?.message ?? ''}`)
-        return json
+        const json = (await res.json().catch(() => ({}))) as Partial<DeskApiAnswer>
+        if (!res.ok) throw new Error(`Demo Desk ${method} /api${path} answered ${res.status}: ${json.error?.message ?? ''}`)
+        return json as DeskApiAnswer
       }
       const ticketNow = async () => (await api('GET', `/tickets/${encodeURIComponent(ticketId)}`)).ticket
 
@@ -164,8 +164,8 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         const t = await ticketNow()
         expect(t.subject === SCRIPT.title, `ticket subject is ${quote(t.subject)}`)
         expect(t.contact?.name === driver.endUserName, `ticket contact is ${quote(t.contact?.name ?? 'none')}`)
-        const history = t.messages.filter((m: any) => m.history)
-        const got = history.map((m: any) => `${m.authorType}: ${m.text}`)
+        const history = t.messages.filter((m) => m.history)
+        const got = history.map((m) => `${m.authorType}: ${m.text}`)
         const want = [`contact: ${SCRIPT.user1}`, `bot: ${SCRIPT.bot1}`, `bot: ${driver.transcript[2]?.text}`]
         expect(JSON.stringify(got) === JSON.stringify(want), `history in the ticket is ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`)
         return `${history.length} lines, authored by ${t.contact.name} and the bot`
@@ -175,7 +175,7 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         const r = await driver.userSays(SCRIPT.user2)
         expect(r.relayed, 'the message was not relayed (session inactive?)')
         const t = await ticketNow()
-        const m = t.messages.find((x: any) => !x.history && x.text === SCRIPT.user2)
+        const m = t.messages.find((x) => !x.history && x.text === SCRIPT.user2)
         expect(m, `no message ${quote(SCRIPT.user2)} in ticket ${ticketId}`)
         expect(m.authorType === 'contact', `the message is authored by ${m.authorType}, not the contact`)
         const { message } = await driver.bot.getMessage({ id: r.relayed.message.id })
@@ -206,7 +206,7 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         await step('the bot sends a notice to the agent; it reaches the ticket as the system', async () => {
           const r = await driver.botNotice(SCRIPT.botNotice)
           const t = await ticketNow()
-          const m = t.messages.find((x: any) => !x.history && x.text === SCRIPT.botNotice)
+          const m = t.messages.find((x) => !x.history && x.text === SCRIPT.botNotice)
           expect(m, `no message ${quote(SCRIPT.botNotice)} in ticket ${ticketId}`)
           expect(m.authorType === 'system', `the notice is authored by ${m.authorType}, not the system`)
           const { message } = await driver.bot.getMessage({ id: r.message.id })
@@ -221,7 +221,7 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
           const t = await ticketNow()
           expect(t.status === 'closed', `ticket ${ticketId} is ${t.status}, not closed`)
           expect(
-            t.messages.some((x: any) => x.text === PLUGIN_MESSAGES.userCancelled),
+            t.messages.some((x) => x.text === PLUGIN_MESSAGES.userCancelled),
             'the agent was not told that the user ended the session',
           )
           return 'the agent was told, the ticket is closed, the bot has the conversation back'

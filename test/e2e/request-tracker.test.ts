@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, type Event, type Message } from '@botpress/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { botpressCaller, freePort, startIntegrationServer, type BotpressCaller, type IntegrationServer } from '../../src/sandbox/integrationServer'
+import {
+  botpressCaller,
+  freePort,
+  startIntegrationServer,
+  type BotpressCaller,
+  type IntegrationServer,
+  actionOutput,
+} from '../../src/sandbox/integrationServer'
 import { startRuntimeEmulator, type RuntimeEmulator } from '../../src/sandbox/runtime-emulator'
 import { startWebhookRelay, type RelayedRequest, type WebhookRelay } from '../../src/sandbox/webhookRelay'
 import { bundle, root } from '../support/harness'
@@ -81,6 +88,27 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   const deliveries: Delivery[] = []
 
   // --- RT's REST 2.0 API, as the integration's user ("botpress") or as agent1 ---------------------------
+  /** An RT reference to a user, queue or ticket. */
+  type RtRef = { id: string }
+  /** An item of a collection: a transaction (history) or an attachment (its content). */
+  type RtItem = { id: string; Type: string; Field: string; OldValue: string; NewValue: string; Creator: RtRef; Content: string; ContentType: string }
+  /**
+   * The fields of RT's JSON answers these tests read: a ticket, a user, a queue, a collection (`items`); each in
+   * its resource's answer only, typed as present because a test reads the resource it asked for. An update
+   * answers a list of change messages and an error may be plain text: those are compared whole.
+   */
+  type RtAnswer = {
+    id: string
+    Name: string
+    RealName: string
+    Subject: string
+    Status: string
+    Owner: RtRef
+    Creator: RtRef
+    Queue: RtRef
+    Requestor: RtRef[]
+    items: RtItem[]
+  }
   const rest = async (as: 'api' | 'agent', method: string, path: string, body?: unknown) => {
     const res = await fetch(`${rt.url}/REST/2.0${path}`, {
       method,
@@ -88,27 +116,27 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
       body: body === undefined ? undefined : JSON.stringify(body),
     })
     const text = await res.text()
-    let json: any
+    let json: unknown
     try {
       json = JSON.parse(text)
     } catch {
       json = text
     }
-    return { status: res.status, location: res.headers.get('location') ?? undefined, json }
+    return { status: res.status, location: res.headers.get('location') ?? undefined, json: json as RtAnswer }
   }
   const history = async (ticketId: string) => {
     const r = await rest('api', 'GET', `/ticket/${ticketId}/history?fields=Type,Field,OldValue,NewValue,Creator&per_page=100`)
     expect(r.status).toBe(200)
-    return (r.json.items as any[])
+    return r.json.items
       .filter((t) => t.Type !== 'EmailRecord')
       .map((t) => ({ id: String(t.id), type: t.Type, field: t.Field, old: t.OldValue, new: t.NewValue, by: t.Creator.id }))
   }
   const contentOf = async (transactionId: string) => {
     const r = await rest('api', 'GET', `/transaction/${transactionId}/attachments?fields=Content,ContentType`)
     expect(r.status).toBe(200)
-    return (r.json.items as any[])
+    return r.json.items
       .filter((a) => a.ContentType === 'text/plain')
-      .map((a) => a.Content as string)
+      .map((a) => a.Content)
       .join('')
   }
 
@@ -205,7 +233,7 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   it('createUser creates an unprivileged RT user bp-<Botpress user id>; a second call finds the same one', async () => {
     const r = await step('createUser', () => bp!.action('createUser', { name: 'Erin Enduser', email }))
     expect(r.status, r.body).toBe(200)
-    userId = r.json.output.userId
+    userId = actionOutput(r, 'userId')
     rtUserName = `bp-${userId}`
     expect(emulator.data.users.get(userId)!.tags).toMatchObject({ id: rtUserName, email })
 
@@ -216,7 +244,7 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     // Again: RT answers 400 "Name in use"; the mapping checks the derived password works and returns the Name.
     const again = await bp!.action('createUser', { name: 'Erin Enduser', email })
     expect(again.status, again.body).toBe(200)
-    expect(again.json.output.userId).toBe(userId)
+    expect(actionOutput(again, 'userId')).toBe(userId)
     expect(emulator.data.users.get(userId)!.tags.id).toBe(rtUserName)
   })
 
@@ -230,7 +258,7 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
       bp!.action('startHitl', { userId, title: 'Order #1042 has not arrived', description: 'Escalated by the bot: late delivery.', messageHistory }),
     )
     expect(r.status, r.body).toBe(200)
-    conversation1 = r.json.output.conversationId
+    conversation1 = actionOutput(r, 'conversationId')
     const conversation = emulator.data.conversations.get(conversation1)!
     expect(conversation.channel).toBe('hitl')
     ticket1 = conversation.tags.id!
@@ -242,7 +270,7 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     expect(t.json.Status).toBe('new')
     expect(t.json.Owner.id).toBe('Nobody')
     expect(t.json.Creator.id).toBe('botpress')
-    expect(t.json.Requestor.map((x: any) => x.id)).toEqual([rtUserName])
+    expect(t.json.Requestor.map((x) => x.id)).toEqual([rtUserName])
     const queue = await rest('api', 'GET', `/queue/${t.json.Queue.id}`)
     expect(queue.json.Name).toBe(rt.queue)
     const [create] = await history(ticket1)
@@ -342,12 +370,12 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
       }),
     )
     expect(r.status, r.body).toBe(200)
-    conversation2 = r.json.output.conversationId
+    conversation2 = actionOutput(r, 'conversationId')
     expect(conversation2).not.toBe(conversation1)
     ticket2 = emulator.data.conversations.get(conversation2)!.tags.id!
     expect(ticket2).not.toBe(ticket1)
     const t = await rest('api', 'GET', `/ticket/${ticket2}`)
-    expect(t.json.Requestor.map((x: any) => x.id)).toEqual([rtUserName])
+    expect(t.json.Requestor.map((x) => x.id)).toEqual([rtUserName])
     expect(t.json.Status).toBe('new')
 
     const m = await sendDownstream(conversation2, 'Can I change my delivery address?', userId)

@@ -16,6 +16,8 @@ import { VendorRequestError } from '../../src/http/sendRequest'
 import { MappingError } from '../../src/mapping/problems'
 import { createCapture } from '../../src/fixtures/captureDeliveries'
 import { compileMappingText } from '../../src/mapping/loadMapping'
+import type { Fixtures } from '../../src/mapping/types'
+
 import { parseSettings } from '../../src/mapping/parseSettings'
 import { formatExplanation } from '../../src/webhook/explainRules'
 import {
@@ -31,6 +33,9 @@ import {
   yamlOf,
   type CliRun,
 } from './helpers'
+
+/** The fixtures section `capture` writes: it always has webhooks. */
+type Captured = Fixtures & Required<Pick<Fixtures, 'webhooks'>>
 
 const root = join(__dirname, '..', '..')
 const SECRET = 'whsec-tools-SECRET-3141'
@@ -353,9 +358,9 @@ describe('capture', () => {
     const captured = readFileSync(join(dir, 'captured.yaml'), 'utf8')
     expect(captured).not.toContain(SECRET)
     expect(captured).not.toContain(TOKEN)
-    const fixtures = parse(captured).fixtures
+    const fixtures: Captured = parse(captured).fixtures
     expect(fixtures.settings).toEqual({ baseUrl: 'http://127.0.0.1:9', apiToken: 'fixture-apiToken', webhookSecret: 'fixture-webhookSecret', queue: 'support' })
-    expect(fixtures.webhooks.map((w: any) => [w.sign, w.expect])).toEqual([
+    expect(fixtures.webhooks.map((w) => [w.sign, w.expect])).toEqual([
       [
         true,
         {
@@ -374,7 +379,7 @@ describe('capture', () => {
       [false, { status: 401 }],
     ])
     expect(fixtures.webhooks[1].stepResponses).toEqual({ agent: [{ status: 200, body: { agent: { name: 'Priya' } } }] })
-    expect(fixtures.webhooks[0].request.headers['x-acme-delivery']).toBe('d-1')
+    expect(fixtures.webhooks[0]!.request.headers?.['x-acme-delivery']).toBe('d-1')
     // The captured entries, put under the mapping's fixtures, pass as they are.
     write('acme-captured.yaml', `${acmeText}\n${captured.replace(/^#.*\n/gm, '')}`)
     const t = await run('test', 'acme-captured.yaml')
@@ -484,14 +489,14 @@ describe('createCapture (shared by capture and npm start --record)', () => {
     expect(ev.outcome).toMatchObject({ kind: 'events', events: [{ type: 'solved', ticketId: '4' }] })
     const written = readFileSync(file, 'utf8')
     expect(written).not.toContain(real.webhookSecret)
-    const fx = parse(written).fixtures
+    const fx: Captured = parse(written).fixtures
     // The secret parameter is left to the runner's signer (sign: true puts the fixture secret there).
     expect(fx.webhooks[1]).toMatchObject({
       sign: true,
       request: { method: 'POST', path: '/', headers: { 'content-type': 'application/json' }, body: '{"status":"done","id":4}' },
     })
     expect(fx.webhooks[1].request.query).toBeUndefined()
-    expect(fx.webhooks.map((w: any) => w.expect)).toEqual([{ handshake: { status: 200, body: 'abc' } }, { events: [{ type: 'solved', ticketId: '4' }] }])
+    expect(fx.webhooks.map((w) => w.expect)).toEqual([{ handshake: { status: 200, body: 'abc' } }, { events: [{ type: 'solved', ticketId: '4' }] }])
     const results = await runFixtures(`${text}\n${written}`, 'desk.yaml')
     expect(results.map((r) => [r.ok, r.problems])).toEqual([
       [true, []],

@@ -20,10 +20,12 @@ export const UNSIGNED_DEDUPE_KEYS: Record<string, string> = {
 
 export const acmeText = readFileSync(join(__dirname, '..', 'support', 'acme.yaml'), 'utf8')
 
-type Obj = Record<string, any>
+type Obj = Record<string, unknown>
+/** A mapping as plain data, its sections open to edits (tests write invalid values on purpose). */
+type MappingObject = { version: number; vendor: Obj; settings: Obj; http: Obj; operations: Obj; webhook: Obj; fixtures?: Obj }
 
 /** A minimal valid mapping; `patch` replaces top-level sections (and `operations.*` entries) as given. */
-export function mappingObject(patch: { settings?: Obj; http?: Obj; operations?: Obj; webhook?: Obj; fixtures?: Obj } = {}): Obj {
+export function mappingObject(patch: { settings?: Obj; http?: Obj; operations?: Obj; webhook?: Obj; fixtures?: Obj } = {}): MappingObject {
   return {
     version: 1,
     vendor: { name: 'Test Desk' },

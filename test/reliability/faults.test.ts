@@ -9,6 +9,7 @@
 // outage of a few hundred milliseconds would be; a longer outage is the vendor's redelivery's job.
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { actionOutput, type BotpressCaller } from '../../src/sandbox/integrationServer'
 import { listenOnLoopback, readBody } from '../../src/http/localServer'
 import { startDemoDesk, type DemoDesk } from '../../src/sandbox/demo-desk'
 import { keepOutput, rememberSecrets, report, seeded, startBundle } from './support'
@@ -126,14 +127,14 @@ describe('reliability: helpdesk and Botpress faults, both directions', () => {
   })
 
   it(`${USER_MESSAGES} user and ${AGENT_MESSAGES} agent messages under ${FAULT_RATE * 100}% faults: each delivered exactly once`, async () => {
-    const { bp } = (globalThis as Record<string, any>).__faults
+    const { bp } = (globalThis as unknown as { __faults: { bp: BotpressCaller } }).__faults
     const started = performance.now()
     const created = await bp.action('createUser', { name: 'Jane Faults', email: 'jane.faults@example.com' })
     expect(created.status, created.body).toBe(200)
-    const userId = created.json.output.userId as string
+    const userId = actionOutput(created, 'userId')
     const hitl = await bp.action('startHitl', { userId, title: 'Faults', description: 'reliability', messageHistory: [] })
     expect(hitl.status, hitl.body).toBe(200)
-    const conversationId = hitl.json.output.conversationId as string
+    const conversationId = actionOutput(hitl, 'conversationId')
     const { conversation } = await b.botClient.getConversation({ id: conversationId })
     const ticketId = conversation.tags.id!
     const { user: botUser } = await b.botClient.getUser({ id: b.identity('faults').botUserId })

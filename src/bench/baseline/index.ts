@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import * as sdk from '@botpress/sdk'
 import type { Props, TIntegration } from '../../hitl/types'
+import type { DeskApiAnswer } from '../../sandbox/demo-desk/types'
 
 type Settings = { baseUrl: string; apiToken: string }
 
@@ -20,23 +21,25 @@ function settingsOf(ctx: { configuration: { settings?: unknown } }): Settings {
   return { baseUrl: values.baseUrl!.replace(/\/+$/, ''), apiToken: values.apiToken! }
 }
 
-async function desk(s: Settings, method: string, path: string, body?: unknown): Promise<any> {
+async function desk(s: Settings, method: string, path: string, body?: unknown): Promise<DeskApiAnswer> {
   const res = await fetch(`${s.baseUrl}/api${path}`, {
     method,
     headers: { authorization: `Bearer ${s.apiToken}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   })
   if (!res.ok) throw new sdk.RuntimeError(`Demo Desk answered ${res.status} to ${method} ${path}`)
-  return res.json()
+  return (await res.json()) as DeskApiAnswer
 }
 
 let webhookSecret: string | undefined
 
-const textOf = (type: string, payload: Record<string, any>) =>
-  payload.text ?? payload.imageUrl ?? payload.audioUrl ?? payload.videoUrl ?? payload.fileUrl ?? `[${type}]`
+/** The fields of a hitl message payload this baseline reads (any message type). */
+type AnyPayload = { text?: string; imageUrl?: string; audioUrl?: string; videoUrl?: string; fileUrl?: string; userId?: string }
+
+const textOf = (type: string, payload: AnyPayload) => payload.text ?? payload.imageUrl ?? payload.audioUrl ?? payload.videoUrl ?? payload.fileUrl ?? `[${type}]`
 
 const sendMessage = (async ({ ctx, conversation, payload, type, ack }) => {
-  const p = payload as Record<string, any>
+  const p = payload as AnyPayload
   const { message } = await desk(settingsOf(ctx), 'POST', `/tickets/${conversation.tags.id}/messages`, {
     text: textOf(type, p),
     authorType: p.userId ? 'contact' : 'system',

@@ -101,3 +101,23 @@ export type Delivery = {
 }
 
 export type TicketWithMessages = Ticket & { contact: Contact | null; messages: Message[] }
+
+/**
+ * The fields of the REST API's JSON answers (api.ts), for clients that read them: tests, the scripted hand-off,
+ * the benchmark's baseline. Each is in its routes' answers only, typed as present because a client reads the
+ * fields of the route it called; `error` is in every failure (4xx/5xx).
+ */
+export type DeskApiAnswer = {
+  contact: Contact
+  contacts: Contact[]
+  ticket: TicketWithMessages
+  tickets: TicketWithMessages[]
+  message: Message
+  agent: Agent
+  agents: Agent[]
+  /** POST /api/webhooks answers the secret, once; GET /api/webhooks lists them without it. */
+  webhook: WebhookSubscription
+  webhooks: Omit<WebhookSubscription, 'secret'>[]
+  deliveries: Delivery[]
+  error: { code: string; message: string }
+}
