@@ -13,10 +13,7 @@ import { MappingError, type Problem } from '../../src/mapping/problems'
  * Shipped mappings whose `dedupeKey` must read an unsigned header (validate warns about it), with the reason.
  * The dedupe-coverage test (hardening.test.ts) and the no-warnings test (cli-tools.test.ts) share this list.
  */
-export const UNSIGNED_DEDUPE_KEYS: Record<string, string> = {
-  zammad: 'one ticket update can fire several triggers with the same body; only the X-Zammad-Delivery header tells them apart',
-  helpscout: 'the event type is only in the X-HelpScout-Event header; the body does not say which event it is',
-}
+export const UNSIGNED_DEDUPE_KEYS: Record<string, string> = {}
 
 export const acmeText = readFileSync(join(__dirname, '..', 'support', 'acme.yaml'), 'utf8')
 
