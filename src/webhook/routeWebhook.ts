@@ -108,7 +108,8 @@ async function produce(
 ): Promise<Omit<WebhookEvent, 'dedupeKey'>[]> {
   // `$ticket` is keyed by the ticket id, so with a rule that reads it the id is read first (it cannot use $steps).
   const early = rule.readsTicket ? idString(await rule.ticketId.evaluate(context, scope)) : undefined
-  const withTicket = rule.readsTicket ? { ...scope, ticket: await tickets.get(early) } : scope
+  // A copy: the rule's own `set:` below must not change what its later fields (message, attachments) read.
+  const withTicket = rule.readsTicket ? { ...scope, ticket: { ...(await tickets.get(early)) } } : scope
   const steps = rule.steps.length ? await runSteps(rule.steps, ctx, context, withTicket) : {}
   const s = { ...withTicket, steps }
   const ticketId = early ?? idString(await rule.ticketId.evaluate(context, s))

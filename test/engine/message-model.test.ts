@@ -162,6 +162,14 @@ describe('per-ticket values ($ticket)', () => {
     expect(store.T1).toEqual({ threadRef: 'thr-9', assignee: 'a1' })
   })
 
+  it("a rule's own fields read $ticket as it was before the rule's set:", async () => {
+    const engine = webhookEngine([
+      { when: 'true', emit: 'newMessage', ticketId: 'ticket', messageId: 'id', set: { last: 'id' }, message: { text: '"after " & $ticket.last' } },
+    ])
+    const out = await engine.routeWebhook(post({ ticket: 'T1', id: 'm2' }), { ticketValues: async () => ({ last: 'm1' }) })
+    expect(out.kind === 'events' && out.events.map((e) => [e.message?.text, e.ticket])).toEqual([['after m1', { last: 'm2' }]])
+  })
+
   it('rules that do not read $ticket never load it', async () => {
     const engine = webhookEngine([{ when: 'true', emit: 'solved', ticketId: 'id' }])
     let calls = 0
