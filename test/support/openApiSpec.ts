@@ -127,7 +127,8 @@ export class OpenApiSpec {
       return [...problems, `${where}: body sent as ${contentType || '(no content type)'}, the spec takes ${Object.keys(content).join(', ')}`]
     if (!content[contentType]!.schema) return problems
     const validate = this.bodyValidator(route.template, method, contentType)
-    if (!validate(request.body)) {
+    const body = contentType === 'multipart/form-data' ? formFields(request.body) : request.body
+    if (!validate(body)) {
       const allowed = this.undeclaredFields[`${request.method.toUpperCase()} ${route.template}`] ?? []
       const errors = (validate.errors ?? []).filter(
         (e) => !(e.keyword === 'unevaluatedProperties' && e.instancePath === '' && allowed.includes(String(e.params.unevaluatedProperty))),
@@ -137,4 +138,19 @@ export class OpenApiSpec {
     }
     return problems
   }
+}
+
+/**
+ * A recorded multipart body as the spec's form schema sees it: a file part ({filename, contentType, size}) is a
+ * `format: binary` string, and a field named `x[]` (the Rails array convention) is an array even when sent once.
+ */
+function formFields(body: unknown): unknown {
+  if (!body || typeof body !== 'object') return body
+  const asValue = (v: unknown) => (v && typeof v === 'object' && 'filename' in v ? String((v as { filename: unknown }).filename) : v)
+  return Object.fromEntries(
+    Object.entries(body as Record<string, unknown>).map(([k, v]) => {
+      const values = Array.isArray(v) ? v.map(asValue) : asValue(v)
+      return [k, k.endsWith('[]') && !Array.isArray(values) ? [values] : values]
+    }),
+  )
 }

@@ -42,6 +42,24 @@ eval {
         }
     }
 
+    # The transaction's files: attachments with a file name (not the message body parts), so an agent's
+    # attachments can be fetched from RT's web UI (/Ticket/Attachment/<transaction>/<attachment>/<name>).
+    my @attachments;
+    if ($event eq 'create' || $event eq 'correspond' || $event eq 'comment') {
+        my $as_system = RT::Transaction->new(RT->SystemUser);
+        $as_system->Load($txn->id);
+        my $list = $as_system->Attachments;
+        while (my $a = $list->Next) {
+            next unless defined $a->Filename && length $a->Filename;
+            push @attachments, {
+                id           => 0 + $a->id,
+                filename     => $a->Filename,
+                content_type => $a->ContentType,
+                size         => 0 + ($a->ContentLength // 0),
+            };
+        }
+    }
+
     my ($old, $new);
     if ($event eq 'owner') {
         ($old, $new) = ($load_user->($txn->OldValue), $load_user->($txn->NewValue));
@@ -74,6 +92,7 @@ eval {
             created      => $txn->CreatedObj->W3CDTF(Timezone => 'UTC'),
             content      => $content,
             content_type => $content_type,
+            attachments  => \@attachments,
             old          => $old,
             new          => $new,
         },
