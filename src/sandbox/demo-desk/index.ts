@@ -3,15 +3,16 @@
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { listenOnLoopback } from '../../http/localServer'
-import { handleApi, sendJson } from './api'
+import { handleApi, sendJson, serveFile } from './api'
 import { avatarSvg, CONSOLE_CSP, renderConsole } from './console'
 import { DeskStore } from './store'
 import type { Agent, Delivery, Message, Ticket } from './types'
 import { DEFAULT_RETRY_DELAYS_MS, WebhookDispatcher } from './webhooks'
 
 export * from './types'
-export { DeskError } from './store'
+export { DeskError } from './errors'
 export { DEFAULT_RETRY_DELAYS_MS, signDelivery } from './webhooks'
+export { FILE_FIELD, MAX_FILE_BYTES, MAX_FILES_PER_MESSAGE, MAX_MULTIPART_BYTES, MAX_STORED_BYTES } from './files'
 
 export type DemoDeskOptions = {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
@@ -31,7 +32,19 @@ export type DemoDeskOptions = {
 /** What the desk lets its owner read (copies; changing them changes nothing). */
 export type DemoDeskStore = Pick<
   DeskStore,
-  'tickets' | 'contacts' | 'messages' | 'webhooks' | 'deliveries' | 'agents' | 'getTicket' | 'getContact' | 'getAgent' | 'messagesOf' | 'ticketWithMessages'
+  | 'tickets'
+  | 'contacts'
+  | 'messages'
+  | 'webhooks'
+  | 'deliveries'
+  | 'agents'
+  | 'files'
+  | 'getTicket'
+  | 'getContact'
+  | 'getAgent'
+  | 'messagesOf'
+  | 'ticketWithMessages'
+  | 'fileContent'
 >
 
 export type DemoDeskEvents = {
@@ -103,6 +116,18 @@ export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDes
       })
       return
     }
+    const file = /^\/files\/([^/]+)\/([^/]+)$/.exec(url.pathname)
+    if (file) {
+      let id = ''
+      let name = ''
+      try {
+        id = decodeURIComponent(file[1]!)
+        name = decodeURIComponent(file[2]!)
+      } catch {
+        // a malformed escape names no file: 404 below
+      }
+      return done(serveFile(ctx, req, res, id, name))
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: { code: 'method_not_allowed', message: `${req.method} is not allowed here` } })
       return done(405)
@@ -142,6 +167,7 @@ export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDes
 
   const port = await listenOnLoopback(server, opts.port)
   const baseUrl = `http://127.0.0.1:${port}`
+  store.baseUrl = baseUrl
 
   const agents: Agent[] = [
     { id: 'agt_1', name: 'Alice Agent', email: 'alice@demo-desk.local', avatarUrl: `${baseUrl}/avatars/alice.svg` },
