@@ -180,7 +180,8 @@ describe('Demo Desk console', () => {
       // The draft and the chosen files are cleared; the files are shown with their size, the image loaded.
       expect(await page.$eval(tid(`reply-files-${id}`), (el) => (el as HTMLInputElement).files?.length)).toBe(0)
       await page.waitForFunction(
-        (sel) => [...document.querySelectorAll(sel)].some((img) => (img as HTMLImageElement).src.startsWith('blob:') && (img as HTMLImageElement).naturalWidth === 1),
+        (sel) =>
+          [...document.querySelectorAll(sel)].some((img) => (img as HTMLImageElement).src.startsWith('blob:') && (img as HTMLImageElement).naturalWidth === 1),
         {},
         `${tid(`ticket-${id}`)} ${tid('file')} img`,
       )

@@ -378,7 +378,11 @@ async function readRequestBody(req: IncomingMessage, route: Route, path: string)
   if (isMultipart(contentType)) {
     if (!route.formFields) {
       req.resume()
-      throw new DeskError(415, 'unsupported_media_type', `${route.method} ${path} takes a JSON body, not multipart/form-data (only messages and replies take files)`)
+      throw new DeskError(
+        415,
+        'unsupported_media_type',
+        `${route.method} ${path} takes a JSON body, not multipart/form-data (only messages and replies take files)`,
+      )
     }
     const raw = await readCapped(req, MAX_MULTIPART_BYTES, 'multipart body')
     const { fields, files } = await parseMultipart(raw, contentType!, route.formFields)

@@ -32,7 +32,11 @@ export function kindOf(contentType: string): AttachmentKind {
  * Parses a multipart/form-data body into its text fields (each at most once) and its file parts (under
  * FILE_FIELD only). Every refusal is a 400 (413 for size) naming the part.
  */
-export async function parseMultipart(raw: Buffer, contentType: string, textFields: readonly string[]): Promise<{ fields: Record<string, string>; files: Upload[] }> {
+export async function parseMultipart(
+  raw: Buffer,
+  contentType: string,
+  textFields: readonly string[],
+): Promise<{ fields: Record<string, string>; files: Upload[] }> {
   if (!/;\s*boundary=("?)[^";]+\1/i.test(contentType)) {
     throw new DeskError(400, 'invalid_multipart', 'Content-Type multipart/form-data needs a boundary parameter (e.g. multipart/form-data; boundary=xyz)')
   }
@@ -55,9 +59,14 @@ export async function parseMultipart(raw: Buffer, contentType: string, textField
       continue
     }
     if (!textFields.includes(name)) {
-      throw new DeskError(400, 'invalid_request', `Unknown form field \`${name}\`; this route takes ${[...textFields, FILE_FIELD].map((f) => `\`${f}\``).join(', ')}`)
+      throw new DeskError(
+        400,
+        'invalid_request',
+        `Unknown form field \`${name}\`; this route takes ${[...textFields, FILE_FIELD].map((f) => `\`${f}\``).join(', ')}`,
+      )
     }
-    if (typeof value !== 'string') throw new DeskError(400, 'invalid_request', `\`${name}\` must be a text field, not a file (files go under \`${FILE_FIELD}\`)`)
+    if (typeof value !== 'string')
+      throw new DeskError(400, 'invalid_request', `\`${name}\` must be a text field, not a file (files go under \`${FILE_FIELD}\`)`)
     if (name in fields) throw new DeskError(400, 'invalid_request', `\`${name}\` is given twice`)
     fields[name] = value
   }
@@ -70,12 +79,13 @@ export async function parseMultipart(raw: Buffer, contentType: string, textField
 async function checkedUpload(file: File, nth: number): Promise<Upload> {
   const name = file.name.trim()
   if (!name) throw new DeskError(400, 'invalid_request', `File ${nth} has no filename`)
-  if (/[/\\\u0000-\u001f]/.test(name)) throw new DeskError(400, 'invalid_request', `File ${nth}: the filename ${JSON.stringify(name)} has a slash or a control character`)
+  if (/[/\\\u0000-\u001f]/.test(name))
+    throw new DeskError(400, 'invalid_request', `File ${nth}: the filename ${JSON.stringify(name)} has a slash or a control character`)
   if (file.size === 0) throw new DeskError(400, 'invalid_request', `File ${nth} (${name}) is empty`)
   if (file.size > MAX_FILE_BYTES) {
     throw new DeskError(413, 'file_too_large', `File ${nth} (${name}) is ${megabytes(file.size)}; the desk takes files up to ${megabytes(MAX_FILE_BYTES)}`)
   }
-  // A part without Content-Type is application/octet-stream (RFC 7578 §4.4).
+  // The parser gives a part without Content-Type text/plain (RFC 7578 §4.4); empty only if declared so.
   const contentType = (file.type || 'application/octet-stream').split(';')[0]!.trim().toLowerCase()
   return { name, contentType, bytes: Buffer.from(await file.arrayBuffer()) }
 }

@@ -25,6 +25,8 @@ export type DemoDeskOptions = {
   deliveryTimeoutMs?: number
   /** Console polling interval. Default 1000 ms. */
   pollMs?: number
+  /** All uploaded files the desk keeps in memory (507 past it). Default MAX_STORED_BYTES (256 MB). */
+  maxStoredFileBytes?: number
   /** One line per API request and per webhook attempt. Tokens and secrets are never logged. */
   log?: (line: string) => void
 }
@@ -74,7 +76,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDesk> {
   const apiToken = opts.apiToken ?? `demo_${randomBytes(16).toString('hex')}`
   const log = opts.log ?? (() => {})
-  const store = new DeskStore()
+  const store = new DeskStore(opts.maxStoredFileBytes)
   const listeners: { [E in keyof DemoDeskEvents]: Set<DemoDeskEvents[E]> } = {
     ticket: new Set(),
     message: new Set(),

@@ -1,7 +1,7 @@
 // In-memory state of the Demo Desk and the rules that change it. Every change is announced through
 // `onChange` listeners (the webhook dispatcher and `DemoDesk.on` subscribe there).
 import { DeskError } from './errors'
-import { kindOf, MAX_STORED_BYTES, type Upload } from './files'
+import { kindOf, MAX_STORED_BYTES, megabytes, type Upload } from './files'
 import type {
   Agent,
   Attachment,
@@ -37,6 +37,8 @@ export class DeskStore {
   private readonly listeners = new Set<(change: StoreChange) => void>()
   /** Where the desk is served (set once it listens): uploaded files' URLs start with it. */
   baseUrl = 'http://127.0.0.1'
+
+  constructor(private readonly maxStoredBytes = MAX_STORED_BYTES) {}
 
   nextId(prefix: string): string {
     const n = (this.counters.get(prefix) ?? 0) + 1
@@ -198,8 +200,8 @@ export class DeskStore {
   /** Keeps the uploaded files of a message (all or none: the storage limit is checked first). */
   private storeUploads(ticket: Ticket, uploads: Upload[]): Attachment[] {
     const total = uploads.reduce((n, u) => n + u.bytes.length, 0)
-    if (this.storedBytes + total > MAX_STORED_BYTES) {
-      throw new DeskError(507, 'storage_full', `The desk keeps at most ${MAX_STORED_BYTES / 1024 / 1024} MB of files in memory; restart it to start afresh`)
+    if (this.storedBytes + total > this.maxStoredBytes) {
+      throw new DeskError(507, 'storage_full', `The desk keeps at most ${megabytes(this.maxStoredBytes)} of files in memory; restart it to start afresh`)
     }
     return uploads.map((u) => {
       const id = this.nextId('fil')
