@@ -11,7 +11,8 @@ const auth = { authorization: `Bearer ${TOKEN}` }
 const BINARY = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256))
 const PDF = Buffer.from('%PDF-1.4\n% return label\n%%EOF\n')
 
-type Answer = { status: number; headers: Headers; body: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: JSON answers, read field by field in the assertions
+type Answer = { status: number; headers: Headers; body: any }
 
 const answer = async (res: Response): Promise<Answer> => {
   const text = await res.text()

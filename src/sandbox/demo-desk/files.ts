@@ -79,7 +79,8 @@ export async function parseMultipart(
 async function checkedUpload(file: File, nth: number): Promise<Upload> {
   const name = file.name.trim()
   if (!name) throw new DeskError(400, 'invalid_request', `File ${nth} has no filename`)
-  if (/[/\\\u0000-\u001f]/.test(name))
+  // A name is one path segment of the file's URL, and shown to agents as is.
+  if (/[/\\]/.test(name) || [...name].some((c) => c.charCodeAt(0) < 0x20))
     throw new DeskError(400, 'invalid_request', `File ${nth}: the filename ${JSON.stringify(name)} has a slash or a control character`)
   if (file.size === 0) throw new DeskError(400, 'invalid_request', `File ${nth} (${name}) is empty`)
   if (file.size > MAX_FILE_BYTES) {
