@@ -110,7 +110,7 @@ describe('Demo Desk file uploads', () => {
     ])
     const r = await post(`/tickets/${ticketId}/messages`, body, { 'content-type': `multipart/form-data; boundary=${boundary}` })
     expect(r.status).toBe(201)
-    expect(r.body.message.text).toBe('line one\r\nline two')
+    expect(r.body.message.text).toBe('line one\nline two') // the form's CRLF, stored as a JSON message's \n
     // RFC 7578 §4.4: a part's Content-Type defaults to text/plain.
     expect(r.body.message.attachments).toMatchObject([{ title: 'notes v2.bin', kind: 'file', contentType: 'text/plain', size: BINARY.length }])
     expect(desk.store.fileContent('fil_1')!.bytes.equals(BINARY)).toBe(true)

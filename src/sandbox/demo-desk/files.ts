@@ -68,7 +68,8 @@ export async function parseMultipart(
     if (typeof value !== 'string')
       throw new DeskError(400, 'invalid_request', `\`${name}\` must be a text field, not a file (files go under \`${FILE_FIELD}\`)`)
     if (name in fields) throw new DeskError(400, 'invalid_request', `\`${name}\` is given twice`)
-    fields[name] = value
+    // The form encoding turns every line break into CRLF: store the text as a JSON message would be.
+    fields[name] = value.replace(/\r\n/g, '\n')
   }
   if (files.length > MAX_FILES_PER_MESSAGE) {
     throw new DeskError(400, 'too_many_files', `${files.length} files in one message; at most ${MAX_FILES_PER_MESSAGE}`)
