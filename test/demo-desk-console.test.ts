@@ -1,7 +1,9 @@
 // Demo Desk agent console, driven in headless Chromium: assign, reply, solve — and what that does to the
 // desk's store and to the webhooks it sends.
 import { createHmac } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import puppeteer, { type Browser, type Page } from 'puppeteer-core'
@@ -146,5 +148,50 @@ describe('Demo Desk console', () => {
     })
     expect(received[3].body.ticket).toMatchObject({ id, status: 'solved', assigneeId: 'agt_1' })
     expect(pageErrors).toEqual([])
+  })
+
+  it.skipIf(!hasChromium)('attaches files to a reply, and shows uploaded files (fetched with the token)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'desk-console-'))
+    try {
+      // A 1×1 PNG and a small PDF, as an agent would pick them.
+      const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==', 'base64')
+      const pdf = Buffer.from('%PDF-1.4\n% return label\n%%EOF\n')
+      writeFileSync(join(dir, 'label.png'), png)
+      writeFileSync(join(dir, 'return-label.pdf'), pdf)
+      const { contact } = await call('POST', '/api/contacts', { name: 'Jane Doe', externalId: 'user_2' })
+      const { ticket } = await call('POST', '/api/tickets', { contactId: contact.id, subject: 'Return my parcel' })
+      const id: string = ticket.id
+      received.length = 0
+      await page.goto(`${desk.url}/`)
+      await page.waitForSelector(tid(`reply-files-${id}`))
+      const input = (await page.$(tid(`reply-files-${id}`)))! as unknown as { uploadFile(...paths: string[]): Promise<void> }
+      await input.uploadFile(join(dir, 'label.png'), join(dir, 'return-label.pdf'))
+      await page.type(tid(`reply-input-${id}`), 'Here is your label.')
+      await page.click(tid(`reply-send-${id}`))
+      const reply = await waitFor(() => desk.store.messagesOf(id).find((m) => m.authorType === 'agent'), 'the reply in the store')
+      expect(reply.text).toBe('Here is your label.')
+      expect(reply.attachments.map(({ title, kind, contentType, size }) => ({ title, kind, contentType, size }))).toEqual([
+        { title: 'label.png', kind: 'image', contentType: 'image/png', size: png.length },
+        { title: 'return-label.pdf', kind: 'file', contentType: 'application/pdf', size: pdf.length },
+      ])
+      expect(desk.store.fileContent(reply.attachments[0]!.fileId!)!.bytes.equals(png)).toBe(true)
+      expect(desk.store.fileContent(reply.attachments[1]!.fileId!)!.bytes.equals(pdf)).toBe(true)
+      // The draft and the chosen files are cleared; the files are shown with their size, the image loaded.
+      expect(await page.$eval(tid(`reply-files-${id}`), (el) => (el as HTMLInputElement).files?.length)).toBe(0)
+      await page.waitForFunction(
+        (sel) =>
+          [...document.querySelectorAll(sel)].some((img) => (img as HTMLImageElement).src.startsWith('blob:') && (img as HTMLImageElement).naturalWidth === 1),
+        {},
+        `${tid(`ticket-${id}`)} ${tid('file')} img`,
+      )
+      const shown = await page.$$eval(`${tid(`ticket-${id}`)} ${tid('file')}`, (els) => els.map((e) => e.textContent))
+      expect(shown).toEqual([`imagelabel.png${png.length} B`, `filereturn-label.pdf${pdf.length} B`])
+      // The webhook carries both files, with the URLs the desk serves them at.
+      const delivery = await waitFor(() => received.find((r) => r.body.message?.authorType === 'agent'), 'the reply webhook')
+      expect(delivery.body.message!.attachments.map((a) => a.url)).toEqual(reply.attachments.map((a) => a.url))
+      expect(pageErrors).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

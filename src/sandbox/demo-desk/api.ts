@@ -1,11 +1,13 @@
 // The REST API: JSON in, JSON out, `Authorization: Bearer <apiToken>` on every /api route.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { BodyTooLargeError, readBody } from '../../http/localServer'
-import { DeskError, type DeskStore } from './store'
+import { DeskError } from './errors'
+import { isMultipart, MAX_MULTIPART_BYTES, megabytes, parseMultipart, type Upload } from './files'
+import type { DeskStore } from './store'
 import { ATTACHMENT_KINDS, WEBHOOK_EVENTS, type Attachment, type AttachmentKind, type WebhookEvent, type WebhookSubscription } from './types'
 import type { WebhookDispatcher } from './webhooks'
 
+/** A JSON body: tickets and messages are text; 1 MB is far above any of them (files go as multipart). */
 const MAX_BODY_BYTES = 1_000_000
 
 export type ApiContext = { store: DeskStore; dispatcher: WebhookDispatcher; apiToken: string }
@@ -13,7 +15,9 @@ export type ApiContext = { store: DeskStore; dispatcher: WebhookDispatcher; apiT
 type Route = {
   method: string
   pattern: RegExp
-  handler: (ctx: ApiContext, params: string[], body: unknown, url: URL) => { status: number; body?: unknown }
+  /** The text fields the route takes as multipart/form-data (with files); absent: JSON only. */
+  formFields?: readonly string[]
+  handler: (ctx: ApiContext, params: string[], body: unknown, url: URL, uploads: Upload[]) => { status: number; body?: unknown }
 }
 
 // ---------- input helpers ----------
@@ -142,7 +146,8 @@ const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/api\/tickets\/([^/]+)\/messages$/,
-    handler: ({ store }, [id], body) => {
+    formFields: ['text', 'authorType'],
+    handler: ({ store }, [id], body, _url, uploads) => {
       const o = asObject(body)
       const authorType = o.authorType ?? 'contact'
       if (authorType !== 'contact' && authorType !== 'system') {
@@ -151,10 +156,10 @@ const routes: Route[] = [
       const attachments = parseAttachments(o.attachments)
       const text = o.text ?? ''
       if (typeof text !== 'string') throw new DeskError(400, 'invalid_request', '`text` must be a string')
-      if (text.trim() === '' && attachments.length === 0) {
-        throw new DeskError(400, 'invalid_request', '`text` is required (or at least one attachment)')
+      if (text.trim() === '' && attachments.length === 0 && uploads.length === 0) {
+        throw new DeskError(400, 'invalid_request', '`text` is required (or at least one attachment or file)')
       }
-      const message = store.postMessage(id, { text, authorType, attachments })
+      const message = store.postMessage(id, { text, authorType, attachments, uploads })
       return { status: 201, body: { message } }
     },
   },
@@ -171,12 +176,14 @@ const routes: Route[] = [
   {
     method: 'POST',
     pattern: /^\/api\/tickets\/([^/]+)\/reply$/,
-    handler: ({ store }, [id], body) => {
+    formFields: ['agentId', 'text'],
+    handler: ({ store }, [id], body, _url, uploads) => {
       const o = asObject(body)
       const attachments = parseAttachments(o.attachments)
       // Like the contact's messages: text, files, or both.
-      const text = attachments.length && (o.text === undefined || o.text === null) ? '' : requiredString(o, 'text')
-      return { status: 201, body: { message: store.reply(id, o.agentId, text, attachments) } }
+      const hasFiles = attachments.length + uploads.length > 0
+      const text = hasFiles && (o.text === undefined || o.text === null || o.text === '') ? '' : requiredString(o, 'text')
+      return { status: 201, body: { message: store.reply(id, o.agentId, text, attachments, uploads) } }
     },
   },
   {
@@ -283,13 +290,40 @@ function sendError(res: ServerResponse, err: DeskError, extraHeaders: Record<str
   sendJson(res, err.status, { error: { code: err.code, message: err.message } })
 }
 
-function authorized(req: IncomingMessage, apiToken: string): boolean {
+/** Whether the request carries `Authorization: Bearer <apiToken>` (the API and the served files). */
+export function authorized(req: IncomingMessage, apiToken: string): boolean {
   const header = req.headers.authorization ?? ''
   const m = /^Bearer\s+(.+)$/i.exec(header)
   if (!m) return false
   const given = Buffer.from(m[1].trim())
   const expected = Buffer.from(apiToken)
   return given.length === expected.length && timingSafeEqual(given, expected)
+}
+
+// ---------- served files ----------
+/** `GET /files/<id>/<name>`: an uploaded file, to holders of the API token. Returns the status sent. */
+export function serveFile(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, id: string, name: string): number {
+  const fail = (e: DeskError) => {
+    sendError(res, e, e.status === 401 ? { 'WWW-Authenticate': 'Bearer realm="demo-desk"' } : {})
+    return e.status
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') return fail(new DeskError(405, 'method_not_allowed', `${req.method} is not allowed on a file`))
+  if (!authorized(req, ctx.apiToken)) return fail(new DeskError(401, 'unauthorized', 'Files need `Authorization: Bearer <apiToken>`, like the API'))
+  const stored = ctx.store.fileContent(id)
+  if (!stored || stored.file.name !== name) return fail(new DeskError(404, 'not_found', `No file ${id}/${name}`))
+  const { file, bytes } = stored
+  const shown = file.contentType.startsWith('image/') || file.contentType.startsWith('audio/') || file.contentType.startsWith('video/')
+  res.writeHead(200, {
+    'Content-Type': file.contentType,
+    'Content-Length': file.size,
+    'Content-Disposition': `${shown ? 'inline' : 'attachment'}; filename*=UTF-8''${encodeURIComponent(file.name)}`,
+    // A user's upload is served from the console's origin: it must never run as a page there.
+    'Content-Security-Policy': "default-src 'none'; sandbox",
+    'X-Content-Type-Options': 'nosniff',
+    'Cache-Control': 'private, no-store',
+  })
+  res.end(req.method === 'HEAD' ? undefined : bytes)
+  return 200
 }
 
 // ---------- idempotency keys ----------
@@ -317,6 +351,52 @@ function idempotencyKeyOf(ctx: ApiContext, req: IncomingMessage, path: string) {
   }
 }
 
+/**
+ * The body, read whole up to `maxBytes`. Past the limit the rest is read and dropped (not kept), so the client
+ * gets the 413 answer instead of a connection reset in the middle of its upload.
+ */
+function readCapped(req: IncomingMessage, maxBytes: number, what: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= maxBytes) chunks.push(chunk)
+    })
+    req.on('end', () =>
+      size > maxBytes
+        ? reject(new DeskError(413, 'payload_too_large', `The ${what} is ${megabytes(size)}; the desk takes at most ${megabytes(maxBytes)}`))
+        : resolve(Buffer.concat(chunks)),
+    )
+    req.on('error', reject)
+  })
+}
+
+/** JSON, or multipart/form-data (text fields + files) on the routes that take files. */
+async function readRequestBody(req: IncomingMessage, route: Route, path: string): Promise<{ body: unknown; uploads: Upload[] }> {
+  const contentType = req.headers['content-type']
+  if (isMultipart(contentType)) {
+    if (!route.formFields) {
+      req.resume()
+      throw new DeskError(
+        415,
+        'unsupported_media_type',
+        `${route.method} ${path} takes a JSON body, not multipart/form-data (only messages and replies take files)`,
+      )
+    }
+    const raw = await readCapped(req, MAX_MULTIPART_BYTES, 'multipart body')
+    const { fields, files } = await parseMultipart(raw, contentType!, route.formFields)
+    return { body: fields, uploads: files }
+  }
+  const raw = (await readCapped(req, MAX_BODY_BYTES, 'JSON body')).toString('utf8')
+  if (raw.trim() === '') return { body: undefined, uploads: [] }
+  try {
+    return { body: JSON.parse(raw), uploads: [] }
+  } catch {
+    throw new DeskError(400, 'invalid_json', 'The body is not valid JSON')
+  }
+}
+
 /** Handles one /api request. Returns the status sent (for the access log). */
 export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<number> {
   try {
@@ -330,17 +410,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       if (!m) continue
       pathMatched = true
       if (route.method !== req.method) continue
-      const raw = await readBody(req, MAX_BODY_BYTES).catch((e) => {
-        throw e instanceof BodyTooLargeError ? new DeskError(413, 'payload_too_large', e.message) : e
-      })
-      let body: unknown
-      if (raw.trim() !== '') {
-        try {
-          body = JSON.parse(raw)
-        } catch {
-          throw new DeskError(400, 'invalid_json', 'The body is not valid JSON')
-        }
-      }
+      const { body, uploads } = await readRequestBody(req, route, path)
       const params = m.slice(1).map((p) => decodeURIComponent(p))
       const idempotency = idempotencyKeyOf(ctx, req, path)
       if (idempotency?.previous) {
@@ -348,7 +418,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
         sendJson(res, idempotency.previous.status, idempotency.previous.body)
         return idempotency.previous.status
       }
-      const out = route.handler(ctx, params, body, url)
+      const out = route.handler(ctx, params, body, url, uploads)
       idempotency?.remember(out)
       sendJson(res, out.status, out.body)
       return out.status

@@ -1,6 +1,7 @@
 // The agent console: one self-contained HTML page (inline CSS and JS, no external assets) and the agents'
 // avatar pictures. The page polls `GET /api/tickets` every second with the API token rendered into it —
-// acceptable only because the desk listens on 127.0.0.1 and is a local demo.
+// acceptable only because the desk listens on 127.0.0.1 and is a local demo. Agents attach files to replies
+// (multipart); uploaded files need the token, so the page fetches them and shows them from blob: URLs.
 import type { Agent } from './types'
 
 const AVATAR_COLORS: Record<string, [string, string]> = {
@@ -23,7 +24,7 @@ function scriptJson(value: unknown): string {
 }
 
 export const CONSOLE_CSP =
-  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: http: https:; connect-src 'self'; base-uri 'none'; form-action 'none'"
+  "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: blob: http: https:; connect-src 'self'; base-uri 'none'; form-action 'none'"
 
 export function renderConsole(opts: { apiToken: string; agents: Agent[]; pollMs?: number }): string {
   const config = { apiToken: opts.apiToken, agents: opts.agents, pollMs: opts.pollMs ?? 1000 }
@@ -87,6 +88,7 @@ export function renderConsole(opts: { apiToken: string; agents: Agent[]; pollMs?
   .tag { font-size: 10px; text-transform: uppercase; letter-spacing: .4px; background: var(--grey-bg); border-radius: 4px; padding: 0 5px; }
   .att { display: block; margin-top: 6px; font-size: 13px; color: var(--accent); }
   .att img { height: 120px; max-width: 240px; object-fit: cover; border-radius: 8px; display: block; background: var(--grey-bg); }
+  .att .size { color: var(--muted); margin-left: 6px; font-size: 12px; }
   .att .kind { font-size: 10px; text-transform: uppercase; letter-spacing: .4px; border: 1px solid currentColor;
                border-radius: 4px; padding: 0 4px; margin-right: 6px; }
   .actions { display: grid; grid-template-columns: 1fr auto; gap: 10px; padding: 12px 18px 16px; border-top: 1px solid var(--line); background: #fafbfd; }
@@ -105,6 +107,8 @@ export function renderConsole(opts: { apiToken: string; agents: Agent[]; pollMs?
   .error { color: var(--danger); font-size: 12.5px; grid-column: 1 / -1; }
   .error:empty { display: none; }
   .hint { color: var(--muted); font-size: 12px; }
+  .attach { font-size: 12.5px; color: var(--muted); display: flex; gap: 6px; align-items: center; cursor: pointer; }
+  .attach input { font-size: 12px; max-width: 230px; }
 </style>
 </head>
 <body>
@@ -143,16 +147,52 @@ export function renderConsole(opts: { apiToken: string; agents: Agent[]; pollMs?
   }
   const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
   const safeUrl = (u) => (/^(https?:|data:image\\/)/i.test(u) ? u : null)
+  const size = (n) => (n < 1024 ? n + ' B' : n < 1048576 ? (n / 1024).toFixed(1) + ' KB' : (n / 1048576).toFixed(1) + ' MB')
 
+  // A FormData body (a reply with files) goes as multipart: the browser sets its boundary.
   async function api(method, path, body) {
+    const form = body instanceof FormData
     const res = await fetch(path, {
       method,
-      headers: { Authorization: 'Bearer ' + CONFIG.apiToken, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
+      headers: { Authorization: 'Bearer ' + CONFIG.apiToken, ...(body && !form ? { 'Content-Type': 'application/json' } : {}) },
+      body: form ? body : body ? JSON.stringify(body) : undefined,
     })
     const data = res.status === 204 ? null : await res.json().catch(() => null)
     if (!res.ok) throw new Error((data && data.error && data.error.message) || 'HTTP ' + res.status)
     return data
+  }
+
+  // Uploaded files need the token: fetched once each, shown from a blob: URL.
+  const blobs = new Map()
+  function fileBlob(att) {
+    if (!blobs.has(att.fileId)) {
+      const p = fetch(att.url, { headers: { Authorization: 'Bearer ' + CONFIG.apiToken } }).then((r) => {
+        if (!r.ok) throw new Error('HTTP ' + r.status)
+        return r.blob()
+      }).then((b) => URL.createObjectURL(b))
+      p.catch(() => blobs.delete(att.fileId))
+      blobs.set(att.fileId, p)
+    }
+    return blobs.get(att.fileId)
+  }
+  function uploadedFile(att) {
+    const label = [h('span', { class: 'kind', text: att.kind }), att.title, h('span', { class: 'size', text: size(att.size) })]
+    const link = h('a', { class: 'att', href: '#', 'data-testid': 'file', 'data-file-id': att.fileId }, ...label)
+    link.addEventListener('click', (e) => {
+      e.preventDefault()
+      fileBlob(att).then((u) => {
+        const a = h('a', { href: u, download: att.title })
+        document.body.append(a)
+        a.click()
+        a.remove()
+      })
+    })
+    if (att.kind === 'image') {
+      const img = h('img', { alt: att.title })
+      fileBlob(att).then((u) => { img.src = u }, () => { img.alt = att.title + ' (could not be loaded)' })
+      link.prepend(img)
+    }
+    return link
   }
 
   // ----- header: who am I -----
@@ -197,12 +237,14 @@ export function renderConsole(opts: { apiToken: string; agents: Agent[]; pollMs?
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); act(card, 'reply') }
     })
     card.sendBtn = h('button', { class: 'primary', 'data-testid': 'reply-send-' + id, onclick: () => act(card, 'reply') }, 'Send')
+    card.files = h('input', { type: 'file', multiple: true, 'data-testid': 'reply-files-' + id, 'aria-label': 'Attach files' })
     card.error = h('div', { class: 'error', role: 'alert', 'data-testid': 'error-' + id })
     card.actions = h('div', { class: 'actions', 'data-testid': 'actions-' + id },
       h('div', { class: 'row' }, h('span', { class: 'hint', text: 'Act as' }), card.picker, card.assignBtn, card.solveBtn),
       h('span'),
       card.input,
       h('div', { class: 'send-col' }, card.sendBtn),
+      h('label', { class: 'attach' }, 'Attach', card.files),
       card.error)
     card.el = h('article', { class: 'ticket', 'data-testid': 'ticket-' + id, 'data-ticket-id': id },
       h('div', { class: 't-head' },
@@ -235,6 +277,7 @@ export function renderConsole(opts: { apiToken: string; agents: Agent[]; pollMs?
     const bubble = h('div', { class: 'bubble' })
     if (m.text) bubble.append(m.text)
     for (const att of m.attachments || []) {
+      if (att.fileId) { bubble.append(uploadedFile(att)); continue }
       const url = safeUrl(att.url)
       const label = att.title || att.url
       if (att.kind === 'image' && url) {
@@ -286,15 +329,22 @@ export function renderConsole(opts: { apiToken: string; agents: Agent[]; pollMs?
     let body = { agentId }
     if (action === 'reply') {
       const text = card.input.value.trim()
-      if (!text) { card.input.focus(); return }
+      const files = [...card.files.files]
+      if (!text && !files.length) { card.input.focus(); return }
       body = { agentId, text }
+      if (files.length) {
+        body = new FormData()
+        body.append('agentId', agentId)
+        body.append('text', text)
+        for (const f of files) body.append('files', f, f.name)
+      }
     }
     card.busy = true
     card.error.textContent = ''
     updateButtons(card)
     try {
       await api('POST', '/api/tickets/' + encodeURIComponent(id) + '/' + action, body)
-      if (action === 'reply') card.input.value = ''
+      if (action === 'reply') { card.input.value = ''; card.files.value = '' }
     } catch (e) {
       card.error.textContent = 'Could not ' + action + ': ' + e.message
     } finally {

@@ -3,15 +3,16 @@
 import { randomBytes } from 'node:crypto'
 import http from 'node:http'
 import { listenOnLoopback } from '../../http/localServer'
-import { handleApi, sendJson } from './api'
+import { handleApi, sendJson, serveFile } from './api'
 import { avatarSvg, CONSOLE_CSP, renderConsole } from './console'
 import { DeskStore } from './store'
 import type { Agent, Delivery, Message, Ticket } from './types'
 import { DEFAULT_RETRY_DELAYS_MS, WebhookDispatcher } from './webhooks'
 
 export * from './types'
-export { DeskError } from './store'
+export { DeskError } from './errors'
 export { DEFAULT_RETRY_DELAYS_MS, signDelivery } from './webhooks'
+export { FILE_FIELD, MAX_FILE_BYTES, MAX_FILES_PER_MESSAGE, MAX_MULTIPART_BYTES, MAX_STORED_BYTES } from './files'
 
 export type DemoDeskOptions = {
   /** Port on 127.0.0.1; 0 (the default) picks a free one. */
@@ -24,6 +25,8 @@ export type DemoDeskOptions = {
   deliveryTimeoutMs?: number
   /** Console polling interval. Default 1000 ms. */
   pollMs?: number
+  /** All uploaded files the desk keeps in memory (507 past it). Default MAX_STORED_BYTES (256 MB). */
+  maxStoredFileBytes?: number
   /** One line per API request and per webhook attempt. Tokens and secrets are never logged. */
   log?: (line: string) => void
 }
@@ -31,7 +34,19 @@ export type DemoDeskOptions = {
 /** What the desk lets its owner read (copies; changing them changes nothing). */
 export type DemoDeskStore = Pick<
   DeskStore,
-  'tickets' | 'contacts' | 'messages' | 'webhooks' | 'deliveries' | 'agents' | 'getTicket' | 'getContact' | 'getAgent' | 'messagesOf' | 'ticketWithMessages'
+  | 'tickets'
+  | 'contacts'
+  | 'messages'
+  | 'webhooks'
+  | 'deliveries'
+  | 'agents'
+  | 'files'
+  | 'getTicket'
+  | 'getContact'
+  | 'getAgent'
+  | 'messagesOf'
+  | 'ticketWithMessages'
+  | 'fileContent'
 >
 
 export type DemoDeskEvents = {
@@ -61,7 +76,7 @@ const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDesk> {
   const apiToken = opts.apiToken ?? `demo_${randomBytes(16).toString('hex')}`
   const log = opts.log ?? (() => {})
-  const store = new DeskStore()
+  const store = new DeskStore(opts.maxStoredFileBytes)
   const listeners: { [E in keyof DemoDeskEvents]: Set<DemoDeskEvents[E]> } = {
     ticket: new Set(),
     message: new Set(),
@@ -103,6 +118,18 @@ export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDes
       })
       return
     }
+    const file = /^\/files\/([^/]+)\/([^/]+)$/.exec(url.pathname)
+    if (file) {
+      let id = ''
+      let name = ''
+      try {
+        id = decodeURIComponent(file[1]!)
+        name = decodeURIComponent(file[2]!)
+      } catch {
+        // a malformed escape names no file: 404 below
+      }
+      return done(serveFile(ctx, req, res, id, name))
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       sendJson(res, 405, { error: { code: 'method_not_allowed', message: `${req.method} is not allowed here` } })
       return done(405)
@@ -142,6 +169,7 @@ export async function startDemoDesk(opts: DemoDeskOptions = {}): Promise<DemoDes
 
   const port = await listenOnLoopback(server, opts.port)
   const baseUrl = `http://127.0.0.1:${port}`
+  store.baseUrl = baseUrl
 
   const agents: Agent[] = [
     { id: 'agt_1', name: 'Alice Agent', email: 'alice@demo-desk.local', avatarUrl: `${baseUrl}/avatars/alice.svg` },

@@ -1,17 +1,20 @@
 // In-memory state of the Demo Desk and the rules that change it. Every change is announced through
 // `onChange` listeners (the webhook dispatcher and `DemoDesk.on` subscribe there).
-import type { Agent, Attachment, AuthorType, Contact, Delivery, Message, Ticket, TicketWithMessages, WebhookEvent, WebhookSubscription } from './types'
-
-/** An error the REST API turns into `{error: {code, message}}` with this HTTP status. */
-export class DeskError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
+import { DeskError } from './errors'
+import { kindOf, MAX_STORED_BYTES, megabytes, type Upload } from './files'
+import type {
+  Agent,
+  Attachment,
+  AuthorType,
+  Contact,
+  Delivery,
+  Message,
+  StoredFile,
+  Ticket,
+  TicketWithMessages,
+  WebhookEvent,
+  WebhookSubscription,
+} from './types'
 
 /** A change in the desk. `webhookEvent` is set when subscribers must be told. */
 export type StoreChange =
@@ -29,7 +32,13 @@ export class DeskStore {
   private readonly webhookMap = new Map<string, WebhookSubscription>()
   private readonly deliveryMap = new Map<string, Delivery>()
   private readonly agentMap = new Map<string, Agent>()
+  private readonly fileMap = new Map<string, { file: StoredFile; bytes: Buffer }>()
+  private storedBytes = 0
   private readonly listeners = new Set<(change: StoreChange) => void>()
+  /** Where the desk is served (set once it listens): uploaded files' URLs start with it. */
+  baseUrl = 'http://127.0.0.1'
+
+  constructor(private readonly maxStoredBytes = MAX_STORED_BYTES) {}
 
   nextId(prefix: string): string {
     const n = (this.counters.get(prefix) ?? 0) + 1
@@ -65,6 +74,10 @@ export class DeskStore {
   get agents(): Agent[] {
     return [...this.agentMap.values()].map(clone)
   }
+  /** Uploaded files (without their bytes: `fileContent`). */
+  get files(): StoredFile[] {
+    return [...this.fileMap.values()].map((f) => clone(f.file))
+  }
 
   getTicket(id: string): Ticket | undefined {
     const t = this.ticketMap.get(id)
@@ -77,6 +90,11 @@ export class DeskStore {
   getAgent(id: string): Agent | undefined {
     const a = this.agentMap.get(id)
     return a && clone(a)
+  }
+  /** An uploaded file with a copy of its bytes. */
+  fileContent(id: string): { file: StoredFile; bytes: Buffer } | undefined {
+    const f = this.fileMap.get(id)
+    return f && { file: clone(f.file), bytes: Buffer.from(f.bytes) }
   }
   messagesOf(ticketId: string): Message[] {
     return this.messageList.filter((m) => m.ticketId === ticketId).map(clone)
@@ -179,10 +197,27 @@ export class DeskStore {
     return clone(message)
   }
 
+  /** Keeps the uploaded files of a message (all or none: the storage limit is checked first). */
+  private storeUploads(ticket: Ticket, uploads: Upload[]): Attachment[] {
+    const total = uploads.reduce((n, u) => n + u.bytes.length, 0)
+    if (this.storedBytes + total > this.maxStoredBytes) {
+      throw new DeskError(507, 'storage_full', `The desk keeps at most ${megabytes(this.maxStoredBytes)} of files in memory; restart it to start afresh`)
+    }
+    return uploads.map((u) => {
+      const id = this.nextId('fil')
+      const url = `${this.baseUrl}/files/${id}/${encodeURIComponent(u.name)}`
+      const file: StoredFile = { id, ticketId: ticket.id, name: u.name, contentType: u.contentType, size: u.bytes.length, url, createdAt: now() }
+      this.fileMap.set(id, { file, bytes: Buffer.from(u.bytes) })
+      this.storedBytes += file.size
+      return { url, title: u.name, kind: kindOf(u.contentType), fileId: id, contentType: u.contentType, size: file.size }
+    })
+  }
+
   /** A message from the contact or a system notice (what an integration posts). */
-  postMessage(ticketId: string, input: { text: string; authorType: 'contact' | 'system'; attachments: Attachment[] }) {
+  postMessage(ticketId: string, input: { text: string; authorType: 'contact' | 'system'; attachments: Attachment[]; uploads?: Upload[] }) {
     const ticket = this.requireTicket(ticketId)
     this.requireOpen(ticket)
+    const attachments = [...input.attachments, ...this.storeUploads(ticket, input.uploads ?? [])]
     const contact = this.contactMap.get(ticket.contactId)
     const isContact = input.authorType === 'contact'
     return this.addMessage(
@@ -192,7 +227,7 @@ export class DeskStore {
         authorId: isContact ? ticket.contactId : null,
         authorName: isContact ? (contact?.name ?? 'Contact') : 'System',
         text: input.text,
-        attachments: input.attachments,
+        attachments,
         history: false,
       },
       { event: 'message.created' },
@@ -200,10 +235,11 @@ export class DeskStore {
   }
 
   /** An agent's reply. */
-  reply(ticketId: string, agentId: unknown, text: string, attachments: Attachment[] = []): Message {
+  reply(ticketId: string, agentId: unknown, text: string, links: Attachment[] = [], uploads: Upload[] = []): Message {
     const ticket = this.requireTicket(ticketId)
     const agent = this.requireAgent(agentId)
     this.requireOpen(ticket)
+    const attachments = [...links, ...this.storeUploads(ticket, uploads)]
     return this.addMessage(
       ticket,
       { authorType: 'agent', authorId: agent.id, authorName: agent.name, text, attachments, history: false },

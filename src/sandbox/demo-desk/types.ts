@@ -29,7 +29,14 @@ export type AuthorType = 'contact' | 'agent' | 'system' | 'bot'
 export const ATTACHMENT_KINDS = ['image', 'audio', 'video', 'file'] as const
 export type AttachmentKind = (typeof ATTACHMENT_KINDS)[number]
 
-export type Attachment = { url: string; title: string | null; kind: AttachmentKind }
+/**
+ * A link given by URL (`url`, `title`, `kind` only), or a file uploaded to the desk: then `fileId`,
+ * `contentType` and `size` are set and `url` is where the desk serves it (with the API token).
+ */
+export type Attachment = { url: string; title: string | null; kind: AttachmentKind; fileId?: string; contentType?: string; size?: number }
+
+/** A file uploaded with a message (its bytes stay in the desk's memory). */
+export type StoredFile = { id: string; ticketId: string; name: string; contentType: string; size: number; url: string; createdAt: string }
 
 export type Message = {
   id: string
