@@ -45,7 +45,10 @@ export function contentTypeAllowed(contentType: string, patterns: string[] | und
  * beyond the limit). A host outside `hosts` is an error; a failed download, a file over the limit or of a type
  * the step does not take is `FileNotAttached` (the caller sends the link instead).
  */
-export async function downloadFile(file: MessageFile, limits: { maxBytes: number; contentTypes?: string[]; hosts: readonly string[] }): Promise<FileContent> {
+export async function downloadFile(
+  file: MessageFile,
+  limits: { maxBytes: number; contentTypes?: string[]; hosts: readonly string[]; rewrite?: (url: string) => string },
+): Promise<FileContent> {
   let url: URL
   try {
     url = new URL(file.url)
@@ -58,7 +61,8 @@ export async function downloadFile(file: MessageFile, limits: { maxBytes: number
       `files are only downloaded from Botpress file hosts (${limits.hosts.join(', ')}), not ${url.host || file.url}: ${file.name} was not sent`,
     )
   }
-  const { contentType, size, bytes } = await streamFile(url, {}, file, limits.maxBytes, { source: 'Botpress', limitOf: "the helpdesk's" })
+  const from = limits.rewrite ? limits.rewrite(url.href) : url
+  const { contentType, size, bytes } = await streamFile(from, {}, file, limits.maxBytes, { source: 'Botpress', limitOf: "the helpdesk's" })
   if (!contentTypeAllowed(contentType, limits.contentTypes)) throw new FileNotAttached(file, `the helpdesk does not take ${contentType} files here`)
   return { name: file.name, contentType, size, bytes }
 }

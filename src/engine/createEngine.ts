@@ -31,6 +31,7 @@ export type EngineOptions = {
   keySet?: RunContext['keySet']
   /** Hosts `files` steps download from instead of Botpress's file hosts (local tests: the emulator). */
   fileHosts?: readonly string[]
+  rewriteFileUrl?: RunContext['rewriteFileUrl']
 }
 
 export type OutgoingMessage = {
@@ -78,6 +79,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
     onStepSkipped: options.onStepSkipped,
     rewriteUrl: options.rewriteUrl,
     fileHosts: options.fileHosts,
+    rewriteFileUrl: options.rewriteFileUrl,
     scope: { settings: loaded.settings.values, registration: options.registration ?? {}, webhookUrl: options.webhookUrl },
   }
   const ops = loaded.mapping.operations

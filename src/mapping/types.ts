@@ -329,6 +329,8 @@ export type Fixtures = {
   now?: string
   /** The fixtures' own signing keys (test keys only): what `sign: true` signs `rsa` and `jwt` deliveries with. */
   keys?: { privateKey?: string; kid?: string }
+  /** What Botpress serves at these file URLs while fixtures run (what `files` steps download). */
+  files?: Record<string, { contentType: string; text?: string; base64?: string }>
   webhooks?: WebhookFixture[]
   operations?: OperationFixture[]
 }

@@ -11,14 +11,21 @@ import type { HttpRequest } from '../http/sendRequest'
 export async function attachFiles(
   spec: CompiledFiles,
   bodyExpr: CompiledExpression | undefined,
-  ctx: { fileHosts?: readonly string[] },
+  ctx: { fileHosts?: readonly string[]; rewriteFileUrl?: (url: string) => string },
   context: unknown,
   scope: Scope,
 ): Promise<HttpRequest['body']> {
   const list = ((context as { files?: MessageFile[] } | undefined)?.files ?? []) as MessageFile[]
   const files = []
   for (const f of list)
-    files.push(await downloadFile(f, { maxBytes: spec.maxBytes, contentTypes: spec.contentTypes, hosts: ctx.fileHosts ?? BOTPRESS_FILE_HOSTS }))
+    files.push(
+      await downloadFile(f, {
+        maxBytes: spec.maxBytes,
+        contentTypes: spec.contentTypes,
+        hosts: ctx.fileHosts ?? BOTPRESS_FILE_HOSTS,
+        rewrite: ctx.rewriteFileUrl,
+      }),
+    )
   const described = files.map((f) => `${f.name} (${f.contentType}, ${f.size} bytes)`).join(', ')
   switch (spec.as) {
     case 'base64': {

@@ -38,6 +38,8 @@ export type RunContext = {
   onStepSkipped?: (s: { label: string; when: string; value: unknown }) => void
   /** Hosts a `files` step downloads from (default: Botpress's file hosts; local tests add the emulator's). */
   fileHosts?: readonly string[]
+  /** Fetches the allowed Botpress file URLs from elsewhere (fixtures serve `fixtures.files` from the stub). */
+  rewriteFileUrl?: (url: string) => string
 }
 
 /** A request as observers see it: redacted, with the response's status and (parsed) body when one came. */
