@@ -1,6 +1,7 @@
 // The REST API: JSON in, JSON out, `Authorization: Bearer <apiToken>` on every /api route.
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { BodyTooLargeError, readBodyBytes } from '../../http/localServer'
 import { DeskError } from './errors'
 import { isMultipart, MAX_MULTIPART_BYTES, megabytes, parseMultipart, type Upload } from './files'
 import type { DeskStore } from './store'
@@ -351,25 +352,14 @@ function idempotencyKeyOf(ctx: ApiContext, req: IncomingMessage, path: string) {
   }
 }
 
-/**
- * The body, read whole up to `maxBytes`. Past the limit the rest is read and dropped (not kept), so the client
- * gets the 413 answer instead of a connection reset in the middle of its upload.
- */
-function readCapped(req: IncomingMessage, maxBytes: number, what: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= maxBytes) chunks.push(chunk)
-    })
-    req.on('end', () =>
-      size > maxBytes
-        ? reject(new DeskError(413, 'payload_too_large', `The ${what} is ${megabytes(size)}; the desk takes at most ${megabytes(maxBytes)}`))
-        : resolve(Buffer.concat(chunks)),
-    )
-    req.on('error', reject)
-  })
+/** The body, read whole up to `maxBytes`; past it drained, then a 413 saying the sizes. */
+async function readCapped(req: IncomingMessage, maxBytes: number, what: string): Promise<Buffer> {
+  try {
+    return await readBodyBytes(req, maxBytes, { drain: true })
+  } catch (e) {
+    if (!(e instanceof BodyTooLargeError)) throw e
+    throw new DeskError(413, 'payload_too_large', `The ${what} is ${megabytes(e.size)}; the desk takes at most ${megabytes(maxBytes)}`)
+  }
 }
 
 /** JSON, or multipart/form-data (text fields + files) on the routes that take files. */
