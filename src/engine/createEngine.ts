@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { DiagnosticError } from '../diagnostics/codes'
 import { FileNotAttached } from '../attachments/downloadFile'
 import { MemoryTokenStore, type TokenStore } from '../auth/tokenStore'
@@ -63,6 +64,8 @@ export type TicketRequest = {
   hitlSession?: unknown
   messageHistory: { source: { type: string; userId?: string } | string; type: string; payload: Record<string, unknown> }[]
   botName?: string
+  /** This hand-off's own random id (`handoffId` in createTicket); a fresh UUID when not given (fixtures give one). */
+  handoffId?: string
 }
 
 /** The hand-off operations of one loaded mapping; what the Botpress glue, the CLI and the sandbox call. */
@@ -142,7 +145,7 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
 
   async function openTicket(req: TicketRequest): Promise<OpenedTicket> {
     const { items, transcript } = renderHistory(req.messageHistory ?? [], { user: req.user.name || 'User', bot: req.botName ?? 'Bot' })
-    const input = { ...req, messageHistory: items, transcript }
+    const input = { ...req, handoffId: req.handoffId ?? randomUUID(), messageHistory: items, transcript }
     const { ticketId, ...values } = await runOperation(ops.createTicket, ctx, input)
     // Result keys besides ticketId are the ticket's own values; undefined ones are not kept.
     const ticket = Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined))

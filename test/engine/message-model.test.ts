@@ -137,6 +137,27 @@ describe('per-ticket values ($ticket)', () => {
     ])
   })
 
+  it('createTicket gets a handoffId of its own per hand-off (a thread key), or the one the caller gives', async () => {
+    const byHandoff = mappingObject({
+      operations: {
+        createTicket: {
+          steps: [{ id: 't', request: { method: 'POST', path: '/tickets', body: '{"ref": "bp-" & handoffId}' } }],
+          result: { ticketId: '$steps.t.body.id', threadRef: '"bp-" & handoffId' },
+        },
+      },
+    })
+    const engine = engineOf(byHandoff, settings())
+    stub.enqueue({ status: 201, body: { id: 'T1' } }, { status: 201, body: { id: 'T2' } }, { status: 201, body: { id: 'T3' } })
+    const first = await engine.openTicket(ticketRequest)
+    const second = await engine.openTicket(ticketRequest)
+    const given = await engine.openTicket({ ...ticketRequest, handoffId: 'fixed-id' })
+    const refs = stub.requests.map((r) => (r.body as { ref: string }).ref)
+    expect(refs[0]).toMatch(/^bp-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(refs[1]).not.toBe(refs[0])
+    expect([first.ticket.threadRef, second.ticket.threadRef, given.ticket.threadRef]).toEqual([refs[0], refs[1], 'bp-fixed-id'])
+    expect(refs[2]).toBe('bp-fixed-id')
+  })
+
   it('a webhook rule reads $ticket for change detection and set: gives the new values on the event', async () => {
     const engine = engineOf(keeping, settings())
     const loaded: string[] = []
