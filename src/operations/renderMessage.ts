@@ -48,7 +48,7 @@ export function mediaUrl(type: string, payload: Payload | undefined): string | u
   return typeof v === 'string' ? v : undefined
 }
 
-/** A file of the message, for `files` steps: its Botpress URL and a name (the title, else the URL's last part). */
+/** A file of the message, for `files` steps: its Botpress URL and a name (the title with the URL's extension, else the URL's last part). */
 export type MessageFileRef = { url: string; name: string }
 
 /** The files a message carries: its media, or every media item of a bloc. */
@@ -63,7 +63,13 @@ export function messageFiles(type: string, payload: Payload | undefined): Messag
   } catch {
     // not a URL: the download says so
   }
-  return [{ url, name: title ?? (last || type) }]
+  return [{ url, name: title ? withExtensionOf(title, last) : last || type }]
+}
+
+/** A title names the file for the agent, but helpdesks (and agents' computers) go by its extension: keep the URL's. */
+function withExtensionOf(title: string, fileName: string): string {
+  const ext = /\.[A-Za-z0-9]{1,8}$/.exec(fileName)?.[0]
+  return ext && !title.toLowerCase().endsWith(ext.toLowerCase()) ? `${title}${ext}` : title
 }
 
 export type HistoryItem = { source: 'user' | 'bot'; author: string; type: string; text: string; payload: Payload }
