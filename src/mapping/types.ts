@@ -252,6 +252,8 @@ export type EventRule = {
   set?: Record<string, Expression>
   forEach?: Expression
   steps?: Step[]
+  /** After the steps: one event (per emitted type) per element of this list, which the fields read as `$item`. */
+  each?: Expression
   ticketId: Expression
   messageId?: Expression
   agent?: { id?: Expression; name?: Expression; avatarUrl?: Expression; email?: Expression }

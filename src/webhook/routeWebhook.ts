@@ -98,7 +98,20 @@ class DeliveryTickets {
   }
 }
 
-/** The events one rule produces from one element: one per `emit` type, in order, sharing the fields. */
+/** An expression's value as a list: an array as it is, nothing as none, anything else as one element. */
+const listOf = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined ? [] : [v])
+
+/** An `each` list longer than a delivery may produce: found before any of its events is made. */
+class TooManyEvents extends Error {
+  constructor(readonly count: number) {
+    super(`${count} events`)
+  }
+}
+
+/**
+ * The events one rule produces from one element: one per `emit` type, in order, sharing the fields; with
+ * `each`, that once per element of its list (`$item`), in order.
+ */
 async function produce(
   rule: CompiledEventRule,
   ctx: RunContext,
@@ -114,6 +127,22 @@ async function produce(
   const s = { ...withTicket, steps }
   const ticketId = early ?? idString(await rule.ticketId.evaluate(context, s))
   if (!ticketId) throw new WebhookBodyError(`${rule.label}: ticketId evaluated to nothing`)
+  if (!rule.each) return produceOne(rule, context, s, ticketId, tickets)
+  const items = listOf(await rule.each.evaluate(context, s))
+  if (items.length * rule.emit.length > MAX_EVENTS_PER_DELIVERY) throw new TooManyEvents(items.length * rule.emit.length)
+  const events: Omit<WebhookEvent, 'dedupeKey'>[] = []
+  for (const [index, item] of items.entries()) events.push(...(await produceOne(rule, context, { ...s, item, index }, ticketId, tickets)))
+  return events
+}
+
+/** The events of one rule for one element (and one `each` item): the fields read with scope `s`. */
+async function produceOne(
+  rule: CompiledEventRule,
+  context: unknown,
+  s: Scope,
+  ticketId: string,
+  tickets: DeliveryTickets,
+): Promise<Omit<WebhookEvent, 'dedupeKey'>[]> {
   const base: Omit<WebhookEvent, 'dedupeKey' | 'type'> = { ticketId, rule: rule.label }
   if (rule.messageId) {
     const id = idString(await rule.messageId.evaluate(context, s))
@@ -248,8 +277,7 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
     // order the helpdesk's update happened in (assigned before the reply).
     for (const rule of rules) {
       try {
-        const elements = rule.forEach ? await rule.forEach.evaluate(object, scope) : [object]
-        const list = (Array.isArray(elements) ? elements : elements === undefined ? [] : [elements]) as unknown[]
+        const list = rule.forEach ? listOf(await rule.forEach.evaluate(object, scope)) : [object]
         total += list.length * rule.emit.length
         if (total > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(total)
         planned.push({ rule, key, list })
@@ -267,7 +295,10 @@ export async function routeWebhook(req: IncomingWebhook, ctx: RunContext, option
       let produced: Omit<WebhookEvent, 'dedupeKey'>[]
       try {
         produced = await produce(rule, ctx, element, scope, tickets)
+        // `each` lists are only known now: the limit holds for what the rules really produce.
+        if (events.length + produced.length > MAX_EVENTS_PER_DELIVERY) return tooManyEvents(events.length + produced.length)
       } catch (e) {
+        if (e instanceof TooManyEvents) return tooManyEvents(e.count)
         // A delivery the rule cannot read will not read better when resent: skip it (and say so) rather
         // than answer 5xx and have the helpdesk retry it forever.
         // Expression errors are the mapping's and will not heal on a retry either; vendor errors of lookup

@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startStubHelpdesk, type StubHelpdesk } from '../../src/fixtures/stubHelpdesk'
 import { VendorRequestError } from '../../src/http/sendRequest'
+import { MAX_EVENTS_PER_DELIVERY } from '../../src/webhook/limits'
 import { StepControlError } from '../../src/operations/stepControl'
 import type { IncomingWebhook } from '../../src/webhook/routeWebhook'
 import { engineOf, mappingObject, problemsOf, yamlOf } from './helpers'
@@ -88,6 +89,70 @@ describe('several events per event object', () => {
     expect(new Set(keys).size).toBe(2)
     const again = await engine.routeWebhook(post(update, { 'x-delivery': 'd1' }))
     expect(again.kind === 'events' && again.events.map((e) => e.dedupeKey)).toEqual(keys)
+  })
+
+  describe('each: one event per element of a lookup result', () => {
+    const replies = [
+      { id: 11, by: 'a1', text: 'first', internal: false },
+      { id: 12, by: 'a2', text: 'note', internal: true },
+      { id: 13, by: 'a2', text: 'second', internal: false },
+    ]
+    const rule = {
+      name: 'replies',
+      when: 'event = "reply"',
+      steps: [{ id: 'list', request: { method: 'GET', path: '/tickets/{{ ticket }}/replies' } }],
+      each: '$steps.list.body[$not(internal) and ($not($exists($ticket.last)) or id > $ticket.last)]',
+      emit: 'newMessage',
+      ticketId: 'ticket',
+      messageId: '$item.id',
+      agent: { id: '$item.by' },
+      message: { text: '$item.text & " (" & $string($index) & ")"' },
+      set: { last: '$item.id' },
+    }
+
+    it('produces the events in the list order, each field reading $item and $index; set: keeps the last element', async () => {
+      const engine = engineOf(mappingObject({ webhook: { verify: 'none', events: [rule], dedupeKey: '$headers."x-delivery"' } }), settings())
+      stub.enqueue({ body: replies })
+      const out = await engine.routeWebhook(post({ event: 'reply', ticket: 'T1' }, { 'x-delivery': 'd1' }), { ticketValues: async () => ({ last: 10 }) })
+      if (out.kind !== 'events') throw new Error(out.kind)
+      expect(stub.requests.map((r) => r.path)).toEqual(['/api/tickets/T1/replies'])
+      expect(out.events.map((e) => [e.messageId, e.agent?.id, e.message?.text, e.ticket])).toEqual([
+        ['11', 'a1', 'first (0)', { last: 11 }],
+        ['13', 'a2', 'second (1)', { last: 13 }],
+      ])
+      // Two events of one delivery: two keys, the same on a redelivery.
+      expect(new Set(out.events.map((e) => e.dedupeKey)).size).toBe(2)
+    })
+
+    it('an empty list (nothing newer) produces no event', async () => {
+      const engine = engineOf(mappingObject({ webhook: { verify: 'none', events: [rule] } }), settings())
+      stub.enqueue({ body: replies })
+      const out = await engine.routeWebhook(post({ event: 'reply', ticket: 'T1' }), { ticketValues: async () => ({ last: 13 }) })
+      expect(out).toMatchObject({ kind: 'events', events: [] })
+    })
+
+    it(`a list longer than ${MAX_EVENTS_PER_DELIVERY} events is 413 with no event`, async () => {
+      const engine = engineOf(mappingObject({ webhook: { verify: 'none', events: [{ ...rule, each: '$steps.list.body' }] } }), settings())
+      stub.enqueue({ body: Array.from({ length: MAX_EVENTS_PER_DELIVERY + 1 }, (_, i) => ({ id: i, by: 'a1', text: 't' })) })
+      const out = await engine.routeWebhook(post({ event: 'reply', ticket: 'T1' }))
+      expect(out).toMatchObject({ kind: 'invalid', status: 413 })
+    })
+
+    it('each outside a rule with steps still reads the event object', async () => {
+      const engine = webhookEngine([
+        { when: 'true', each: 'parts[author = "agent"]', emit: 'newMessage', ticketId: 'ticket', messageId: '$item.id', message: { text: '$item.body' } },
+      ])
+      const out = await engine.routeWebhook(
+        post({
+          ticket: 9,
+          parts: [
+            { id: 'p1', author: 'agent', body: 'a' },
+            { id: 'p2', author: 'user', body: 'b' },
+          ],
+        }),
+      )
+      expect(out.kind === 'events' && out.events.map((e) => e.message?.text)).toEqual(['a'])
+    })
   })
 
   it('an empty emit list is refused by the schema', () => {

@@ -54,6 +54,8 @@ export type CompiledEventRule = {
   readsTicket: boolean
   forEach?: CompiledExpression
   steps: CompiledStep[]
+  /** After the steps: the list whose elements (`$item`) each give the rule's events. */
+  each?: CompiledExpression
   ticketId: CompiledExpression
   messageId?: CompiledExpression
   agent: [string, CompiledExpression][]
@@ -164,7 +166,7 @@ function compileTimestamp(timestamp: M.VerifyTimestamp, cx: CompileContext, path
 
 function compileEventRule(rule: M.EventRule, i: number, cx: CompileContext): CompiledEventRule {
   const p: PathSegment[] = ['webhook', 'events', i]
-  const { name, when, emit, continue: goOn, set, forEach, steps, ticketId, messageId, agent, message, attachments, ...rest } = rule
+  const { name, when, emit, continue: goOn, set, forEach, steps, each, ticketId, messageId, agent, message, attachments, ...rest } = rule
   allFieldsRead(rest)
   const label = `webhook rule ${name ? `"${name}"` : i + 1}`
   const lookups = compileSteps(steps, cx, [...p, 'steps'], label)
@@ -188,6 +190,7 @@ function compileEventRule(rule: M.EventRule, i: number, cx: CompileContext): Com
     readsTicket,
     forEach: cx.optionalExpr(forEach, [...p, 'forEach']),
     steps: lookups.steps,
+    each: cx.optionalExpr(each, [...p, 'each'], lookups.ids),
     ticketId: cx.expr(String(ticketId), [...p, 'ticketId'], lookups.ids),
     messageId: cx.optionalExpr(messageId, [...p, 'messageId'], lookups.ids),
     agent: cx.exprMap(agent, [...p, 'agent'], lookups.ids),
