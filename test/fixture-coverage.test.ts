@@ -107,6 +107,6 @@ it('reports the gaps of a mapping without fixtures', () => {
     'a createTicket case',
     'a closeTicket case',
     'a sendMessage case through text / fallback (fallback: a type without its own entry)',
-    'a sendMessage case through image',
+    'a sendMessage case through image / audio / video / file',
   ])
 })
