@@ -85,7 +85,9 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     expect(out).toContain(`desk  ticket tkt_1: Alice Agent replied "If it arrives damaged, here is a return label." + ${label}`)
     expect(out).toContain('agent Alice Agent → "If it arrives damaged, here is a return label."')
     expect(out).toContain(`agent Alice Agent → ${label}`)
-    expect(out).toMatch(/✓ {3}8\. the agent sends a PDF \(multipart reply\); the user receives it as a Botpress file — .+ re-hosted on Botpress, the same bytes/)
+    expect(out).toMatch(
+      /✓ {3}8\. the agent sends a PDF \(multipart reply\); the user receives it as a Botpress file — .+ re-hosted on Botpress, the same bytes/,
+    )
     expect(out).toMatch(/hand-off complete: 9 steps passed/)
     expect(out).not.toContain('✗')
   }, 60_000)
