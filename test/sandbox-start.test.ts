@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoDesk, type DemoDesk } from '../src/sandbox/demo-desk'
+import { PARCEL_PHOTO, RETURN_LABEL } from '../src/sandbox/sampleFiles'
 
 const root = join(__dirname, '..')
 const sandbox = join(root, 'dist', 'sandbox.cjs')
@@ -75,7 +76,19 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     expect(out).toContain('desk  ticket tkt_1 solved by Alice Agent')
     expect(out).toContain('hitlAssigned: agent Alice Agent')
     expect(out).toContain('hitlStopped')
-    expect(out).toMatch(/hand-off complete: 7 steps passed/)
+    // files both ways, each shown with its name and size on both sides
+    const photo = `[image] "parcel.png" (${PARCEL_PHOTO.bytes.length} bytes)`
+    const label = `[file] "return-label.pdf" (${RETURN_LABEL.bytes.length} bytes)`
+    expect(out).toContain(`user  → ${photo}`)
+    expect(out).toContain(`desk  ticket tkt_1: message from Jane Doe (contact): ${photo}`)
+    expect(out).toMatch(/✓ {3}5\. the user sends a photo \(uploaded to Botpress Files\); it reaches the ticket as a file — desk file fil_1: .+, the same bytes/)
+    expect(out).toContain(`desk  ticket tkt_1: Alice Agent replied "If it arrives damaged, here is a return label." + ${label}`)
+    expect(out).toContain('agent Alice Agent → "If it arrives damaged, here is a return label."')
+    expect(out).toContain(`agent Alice Agent → ${label}`)
+    expect(out).toMatch(
+      /✓ {3}8\. the agent sends a PDF \(multipart reply\); the user receives it as a Botpress file — .+ re-hosted on Botpress, the same bytes/,
+    )
+    expect(out).toMatch(/hand-off complete: 9 steps passed/)
     expect(out).not.toContain('✗')
   }, 60_000)
 
@@ -85,11 +98,11 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0)
     const out = r.stdout
     expect(out).toContain('desk  ticket tkt_1: message from System (system): "[Bot] The customer was shown the delivery tracking page."')
-    expect(out).toMatch(/✓ {3}7\. the bot sends a notice to the agent; it reaches the ticket as the system/)
+    expect(out).toMatch(/✓ {3}9\. the bot sends a notice to the agent; it reaches the ticket as the system/)
     expect(out).toContain('user  → "/end"')
     expect(out).toContain('desk  ticket tkt_1 closed')
-    expect(out).toMatch(/✓ {3}8\. the user ends the session \(\/end → stopHitl\); the ticket is closed/)
-    expect(out).toMatch(/hand-off complete: 8 steps passed/)
+    expect(out).toMatch(/✓ {3}10\. the user ends the session \(\/end → stopHitl\); the ticket is closed/)
+    expect(out).toMatch(/hand-off complete: 10 steps passed/)
     expect(out).not.toContain('hitlStopped')
     expect(out).toMatch(/recorded "captured [^"]+ → assigned" in /)
     // The recorded deliveries, as the demo desk mapping's fixtures, pass `universal-hitl test`.
@@ -113,6 +126,11 @@ describe('npm start (node dist/sandbox.cjs)', () => {
     expect(out).toMatch(/\[helpdesk\] +POST \/api\/tickets 201/)
     expect(out).toMatch(/\[→ integration\] action_triggered startHitl → 200/)
     expect(out).toMatch(/\[webhook relay\] POST \/wh_\w+ → 200/)
+    // the files' ways: the user's upload (webchat, then the upload URL), the integration's download and upload
+    expect(out).toMatch(/\[botpress api\] +webchat +PUT \/v1\/files → 200/)
+    expect(out).toMatch(/\[botpress api\] +url holder +PUT \/_files\/upload\/file_\w+ → 200/)
+    expect(out).toMatch(/\[helpdesk\] +GET \/files\/fil_2\/return-label\.pdf 200/)
+    expect(out).toMatch(/\[botpress api\] +integration PUT \/v1\/files → 200/)
     // The token is 'demo_' + 32 hex digits: neither it nor its base64 form may appear.
     expect(out).not.toMatch(/demo_[0-9a-f]{32}/)
     expect(out).not.toMatch(/ZGVtb1[0-9A-Za-z+/]{20,}/)

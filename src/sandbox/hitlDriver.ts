@@ -7,6 +7,7 @@
 // - what the integration writes (agent replies, hitlAssigned, hitlStopped) is observed through the emulator's
 //   `onMessageCreated` / `onEventCreated`, which is where Botpress would run the plugin's hooks.
 // See /work/shared/reference/hitl-plugin-and-peers.md §2 for the behaviour reproduced here.
+import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { Client, type Conversation, type Event, type Message, type User } from '@botpress/client'
 import { actionOutput, type BotpressCaller, type CallResult } from './integrationServer'
@@ -40,6 +41,8 @@ export type UpstreamLine = {
   name?: string
   type: string
   text: string
+  /** The message's payload (media: its URL and title). */
+  payload: Record<string, unknown>
   messageId: string
 }
 
@@ -185,7 +188,15 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
   }
 
   const record = (m: Message, from: UpstreamLine['from'], name?: string) => {
-    const line: UpstreamLine = { at: new Date(m.createdAt), from, name, type: m.type, text: messageText(m.type, m.payload), messageId: m.id }
+    const line: UpstreamLine = {
+      at: new Date(m.createdAt),
+      from,
+      name,
+      type: m.type,
+      text: messageText(m.type, m.payload),
+      payload: m.payload,
+      messageId: m.id,
+    }
     transcript.push(line)
     emit('upstream', line)
   }
@@ -377,6 +388,22 @@ export async function startHitlDriver(opts: HitlDriverOptions) {
     },
     userSays(text: string) {
       return driver.userSends('text', { text })
+    },
+
+    /**
+     * The end user attaches a file, the way webchat uploads it: `upsertFile` (public content), then a PUT of the
+     * bytes to the answered upload URL. Resolves with the Botpress file; a message then carries its `url`.
+     */
+    async userUploads(f: { name: string; contentType: string; bytes: Buffer }) {
+      const { file } = await webchat.upsertFile({
+        key: `webchat/${upstreamConversation.id}/${randomUUID()}/${f.name}`,
+        size: f.bytes.length,
+        contentType: f.contentType,
+        accessPolicies: ['public_content'],
+      })
+      const put = await fetch(file.uploadUrl, { method: 'PUT', headers: { 'content-type': f.contentType }, body: new Uint8Array(f.bytes) })
+      if (!put.ok) throw new Error(`uploading ${f.name} to its upload URL answered ${put.status}: ${(await put.text()).slice(0, 300)}`)
+      return file
     },
 
     /**

@@ -14,6 +14,9 @@ export const quote = (text: string, max = 300) => {
   return JSON.stringify(one.length > max ? `${one.slice(0, max)}…` : one)
 }
 
+/** A file in the transcript: `[image] "parcel.png" (101 bytes)` (no size for a link). */
+export const fileLabel = (kind: string, name: string, size?: number) => `[${kind}] ${quote(name)}${size === undefined ? '' : ` (${size} bytes)`}`
+
 export type Output = ReturnType<typeof createOutput>
 
 export function createOutput(opts: { write: (text: string) => void; mask: (text: string) => string; verbose?: boolean }) {

@@ -1,9 +1,12 @@
-// The scripted hand-off behind `npm start`: the user chats with the bot, the bot escalates, the user writes, an
-// agent takes the ticket, replies and solves it. Every step is checked (in the helpdesk and in Botpress) and
-// both sides are printed as a timestamped transcript. With an external helpdesk the agent side is a human.
-import type { DeskApiAnswer, Ticket } from './demo-desk'
-import { PLUGIN_MESSAGES, TimeoutError } from './hitlDriver'
-import { quote, type Output } from './output'
+// The scripted hand-off behind `npm start`: the user chats with the bot, the bot escalates, the user writes and
+// sends a photo, an agent takes the ticket, replies, sends a PDF and solves it. Every step is checked (in the
+// helpdesk and in Botpress) and both sides are printed as a timestamped transcript. With an external helpdesk
+// the agent side is a human.
+import { messageFiles } from '../operations/renderMessage'
+import type { Attachment, DeskApiAnswer, Ticket } from './demo-desk'
+import { PLUGIN_MESSAGES, TimeoutError, type UpstreamLine } from './hitlDriver'
+import { fileLabel, quote, type Output } from './output'
+import { PARCEL_PHOTO, RETURN_LABEL } from './sampleFiles'
 import type { Sandbox } from './stack'
 
 export class StepFailed extends Error {
@@ -15,12 +18,31 @@ export class StepFailed extends Error {
   }
 }
 
+/** A Botpress file by its URL (the emulator's store), for its size. */
+const botpressFile = (s: Sandbox, url: string) => {
+  for (const stored of s.emulator?.data.files.values() ?? []) if (stored.file.url === url) return stored.file
+  return undefined
+}
+
+/** A line of the user's conversation: its text, or for a Botpress file its name and size. */
+function shownUpstream(s: Sandbox, l: UpstreamLine): string {
+  const [file] = l.type === 'bloc' ? [] : messageFiles(l.type, l.payload)
+  const stored = file && botpressFile(s, file.url)
+  return stored ? fileLabel(l.type, file.name, stored.size ?? undefined) : quote(l.text)
+}
+
+/** A desk message's text and files: `"text" + [file] "a.pdf" (612 bytes)`. */
+function shownDeskMessage(text: string, attachments: Attachment[]): string {
+  const files = attachments.map((a) => fileLabel(a.kind, a.title ?? a.url, a.size))
+  return [...(text || !files.length ? [quote(text)] : []), ...files].join(' + ')
+}
+
 /** Prints the user's side (driver) and, with the Demo Desk, the desk's side. Returns the unsubscribe function. */
 export function attachTranscript(s: Sandbox, out: Output): () => void {
   const driver = s.driver!
   const offs: (() => void)[] = []
   offs.push(
-    driver.on('upstream', (l) => out.say(l.from, l.from === 'agent' ? `${l.name} → ${quote(l.text)}` : `→ ${quote(l.text)}`, l.at)),
+    driver.on('upstream', (l) => out.say(l.from, `${l.from === 'agent' ? `${l.name} ` : ''}→ ${shownUpstream(s, l)}`, l.at)),
     driver.on('assigned', (e) => out.say('event', `hitlAssigned: agent ${e.agentName}`, e.at)),
     driver.on('stopped', (e) => out.say('event', `hitlStopped: the hand-off is over (${e.reason})`, e.at)),
     driver.on('ended', (e) => out.say('event', `stopHitl called (${e.reason})`, e.at)),
@@ -43,9 +65,10 @@ export function attachTranscript(s: Sandbox, out: Output): () => void {
       }),
       desk.on('message', (m) => {
         const at = new Date(m.createdAt)
-        if (m.history) out.say('desk', `ticket ${m.ticketId} history: ${m.authorName}: ${quote(m.text)}`, at)
-        else if (m.authorType === 'agent') out.say('desk', `ticket ${m.ticketId}: ${m.authorName} replied ${quote(m.text)}`, at)
-        else out.say('desk', `ticket ${m.ticketId}: message from ${m.authorName} (${m.authorType}): ${quote(m.text)}`, at)
+        const shown = shownDeskMessage(m.text, m.attachments)
+        if (m.history) out.say('desk', `ticket ${m.ticketId} history: ${m.authorName}: ${shown}`, at)
+        else if (m.authorType === 'agent') out.say('desk', `ticket ${m.ticketId}: ${m.authorName} replied ${shown}`, at)
+        else out.say('desk', `ticket ${m.ticketId}: message from ${m.authorName} (${m.authorType}): ${shown}`, at)
       }),
     )
   }
@@ -73,6 +96,14 @@ function expect(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message)
 }
 
+/** The file at `url` (fetched with `headers`) is exactly `bytes`. */
+async function expectSameBytes(url: string, headers: Record<string, string>, bytes: Buffer, where: string) {
+  const res = await fetch(url, { headers })
+  expect(res.ok, `${where} serves the file with ${res.status}`)
+  const got = Buffer.from(await res.arrayBuffer())
+  expect(got.equals(bytes), `${where} serves ${got.length} bytes that differ from the ${bytes.length} sent`)
+}
+
 export type HandoffOptions = {
   /** Per step (Demo Desk), and for each wait on a human agent (external helpdesk). */
   timeoutMs: number
@@ -95,6 +126,7 @@ const SCRIPT = {
   description: 'Escalated by the bot: the customer asks about a late delivery.',
   user2: 'Are you there? I need it before Friday.',
   agentReply: "Hi Jane, I'm Alice. Your parcel left our warehouse this morning; it will be there on Thursday.",
+  agentFile: 'If it arrives damaged, here is a return label.',
   botNotice: '[Bot] The customer was shown the delivery tracking page.',
   userEnds: '/end',
 }
@@ -148,11 +180,14 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
 
     if (s.desk) {
       const desk = s.desk
+      const auth = { authorization: `Bearer ${desk.apiToken}` }
+      /** A call to the desk's API: JSON, or multipart/form-data for a FormData body (fetch sets its boundary). */
       const api = async (method: string, path: string, body?: unknown) => {
+        const form = body instanceof FormData
         const res = await fetch(`${desk.url}/api${path}`, {
           method,
-          headers: { authorization: `Bearer ${desk.apiToken}`, 'content-type': 'application/json' },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          headers: form ? auth : { ...auth, 'content-type': 'application/json' },
+          body: form ? body : body === undefined ? undefined : JSON.stringify(body),
         })
         const json = (await res.json().catch(() => ({}))) as Partial<DeskApiAnswer>
         if (!res.ok) throw new Error(`Demo Desk ${method} /api${path} answered ${res.status}: ${json.error?.message ?? ''}`)
@@ -183,6 +218,21 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         return `desk message ${m.id}, acked on the Botpress message`
       })
 
+      const photo = PARCEL_PHOTO
+      await step('the user sends a photo (uploaded to Botpress Files); it reaches the ticket as a file', async () => {
+        const file = await driver.userUploads(photo)
+        const r = await driver.userSends('image', { imageUrl: file.url, title: photo.name })
+        expect(r.relayed, 'the image was not relayed (session inactive?)')
+        const { message } = await driver.bot.getMessage({ id: r.relayed.message.id })
+        const m = (await ticketNow()).messages.find((x) => x.id === message.tags.id)
+        expect(m, `no desk message acked on the Botpress message (tags.id = ${message.tags.id})`)
+        const a = m.attachments[0]
+        expect(a?.fileId, `the photo did not arrive as a file: ${quote(m.text)}`)
+        expect(a.title === photo.name && a.kind === 'image', `the file is ${a.kind} ${quote(a.title ?? '')}, expected image ${quote(photo.name)}`)
+        await expectSameBytes(a.url, auth, photo.bytes, 'the desk')
+        return `desk file ${a.fileId}: ${fileLabel(a.kind, photo.name, a.size)}, the same bytes`
+      })
+
       const agent = desk.agents.find((a) => a.id === 'agt_1')!
       await step(`an agent (${agent.name}) takes the ticket → hitlAssigned`, async () => {
         await api('POST', `/tickets/${encodeURIComponent(ticketId)}/assign`, { agentId: agent.id })
@@ -202,8 +252,29 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
         return `from ${m.agentName}; the user's own message did not come back (no echo)`
       })
 
+      const label = RETURN_LABEL
+      await step('the agent sends a PDF (multipart reply); the user receives it as a Botpress file', async () => {
+        const form = new FormData()
+        form.append('agentId', agent.id)
+        form.append('text', SCRIPT.agentFile)
+        form.append('files', new Blob([new Uint8Array(label.bytes)], { type: label.contentType }), label.name)
+        await api('POST', `/tickets/${encodeURIComponent(ticketId)}/reply`, form)
+        // The text, then the file: each its own Botpress message.
+        const text = await wait('agentMessage', opts.timeoutMs)
+        expect(text.text === SCRIPT.agentFile, `the user received ${quote(text.text)}`)
+        const f = await wait('agentMessage', opts.timeoutMs)
+        const url = f.payload.fileUrl
+        expect(f.type === 'file' && typeof url === 'string', `the user received a ${f.type} message: ${quote(f.text)}`)
+        expect(f.payload.title === label.name, `the file is called ${quote(String(f.payload.title))}, expected ${quote(label.name)}`)
+        const stored = botpressFile(s, url)
+        expect(stored, `${url} is not a Botpress file (not re-hosted)`)
+        await expectSameBytes(url, {}, label.bytes, 'Botpress')
+        return `${fileLabel('file', label.name, stored.size ?? undefined)} re-hosted on Botpress, the same bytes`
+      })
+
       if (opts.script === 'full') {
         await step('the bot sends a notice to the agent; it reaches the ticket as the system', async () => {
+          const agentMessagesBefore = driver.agentMessages.length
           const r = await driver.botNotice(SCRIPT.botNotice)
           const t = await ticketNow()
           const m = t.messages.find((x) => !x.history && x.text === SCRIPT.botNotice)
@@ -211,7 +282,7 @@ export async function runHandoff(s: Sandbox, out: Output, opts: HandoffOptions):
           expect(m.authorType === 'system', `the notice is authored by ${m.authorType}, not the system`)
           const { message } = await driver.bot.getMessage({ id: r.message.id })
           expect(message.tags.id === m.id, `the notice was not acked with the desk's message id (tags.id = ${message.tags.id})`)
-          expect(driver.agentMessages.length === 1, 'the bot notice came back to the user as an agent message')
+          expect(driver.agentMessages.length === agentMessagesBefore, 'the bot notice came back to the user as an agent message')
           return `desk message ${m.id}; it did not come back to the user`
         })
         await step('the user ends the session (/end → stopHitl); the ticket is closed', async () => {

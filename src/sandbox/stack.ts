@@ -17,7 +17,7 @@ import {
   type CallResult,
   type IntegrationServer,
 } from './integrationServer'
-import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from './runtime-emulator'
+import { FILE_HOST_PREFIX, startRuntimeEmulator, stateKey, type RuntimeEmulator } from './runtime-emulator'
 import { startWebhookRelay, type WebhookRelay } from './webhookRelay'
 
 const WEBCHAT_ID = 'intg_webchat_sandbox'
@@ -104,14 +104,17 @@ export function createSandbox(opts: SandboxOptions) {
 
     /** Starts every piece. Throws at the first failure; `close()` then stops what did start. */
     async start() {
-      // Each runtime API call is logged with who made it: the integration, the bot (the driver) or webchat.
+      // Each runtime API call is logged with who made it: the integration, the bot (the driver) or webchat; a
+      // file host call (upload or file URL) carries no identity, like a pre-signed URL: whoever holds the URL.
       const apiLog = opts.log?.botpress
       const callerOf = (line: string) => {
         const calls = s.emulator?.calls ?? []
         let call: (typeof calls)[number] | undefined
         for (let i = calls.length - 1; i >= 0 && !call; i--) if (`${calls[i]!.method} ${calls[i]!.path} → ${calls[i]!.status}` === line) call = calls[i]
         const id = call?.headers['x-integration-id']
-        return !call ? '' : !id ? 'bot' : id === s.identity?.integrationId ? 'integration' : id === WEBCHAT_ID ? 'webchat' : id
+        if (!call) return ''
+        if (call.path.startsWith(FILE_HOST_PREFIX)) return 'url holder'
+        return !id ? 'bot' : id === s.identity?.integrationId ? 'integration' : id === WEBCHAT_ID ? 'webchat' : id
       }
       const emulator = await progress(
         'starting Botpress runtime emulator',
@@ -150,8 +153,13 @@ export function createSandbox(opts: SandboxOptions) {
             bundle: opts.bundle,
             apiUrl: emulator.url,
             token,
-            // The Demo Desk logs what it receives itself; another helpdesk's requests are logged by the integration.
-            env: logVendorRequests ? { UNIVERSAL_HITL_LOG_REQUESTS: '1' } : undefined,
+            env: {
+              // The end user's files are served by the emulator (127.0.0.1), not files.bpcontent.cloud: let this
+              // integration process (only it) download them, to upload them to the helpdesk.
+              UNIVERSAL_HITL_FILE_HOSTS: new URL(emulator.url).hostname,
+              // The Demo Desk logs what it receives itself; another helpdesk's requests are logged by the integration.
+              ...(logVendorRequests && { UNIVERSAL_HITL_LOG_REQUESTS: '1' }),
+            },
             onOutput: integrationLog,
             maxHeaderSize: PASTED_FILE_HEADER_LIMIT,
           }),

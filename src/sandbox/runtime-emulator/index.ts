@@ -33,7 +33,7 @@ import { FILE_HOST_PREFIX, answerFileHost, fileUrlsOn } from './fileHost'
 /** Largest body taken (API call or file upload): the emulator keeps files in memory; the API's own cap is 100 MB. */
 const MAX_BODY_BYTES = 100 * 1024 * 1024
 
-export { stateKey }
+export { stateKey, FILE_HOST_PREFIX }
 export type { EmulatorData, StoredState }
 
 export type RecordedCall = {
