@@ -6,7 +6,16 @@ import { fixtureDelivery, runFixtures } from '../src/fixtures/runFixtures'
 import { startStubHelpdesk, type StubHelpdesk } from '../src/fixtures/stubHelpdesk'
 import { compileMappingText } from '../src/mapping/loadMapping'
 import type { OperationFixture, WebhookFixture } from '../src/mapping/types'
-import { conformancePlan, expectedRequests, fixtureJwks, requestLine, tokenRequestLines, type ConformancePlan } from '../src/fixtures/conformancePlan'
+import {
+  conformancePlan,
+  expectedRequests,
+  fixtureJwks,
+  operationOf,
+  requestLine,
+  tokenRequestLines,
+  usesDefaultAuth,
+  type ConformancePlan,
+} from '../src/fixtures/conformancePlan'
 import { botpressCaller, PASTED_FILE_HEADER_LIMIT, startIntegrationServer, type IntegrationServer, actionOutput } from '../src/sandbox/integrationServer'
 import { startRuntimeEmulator, stateKey, type RuntimeEmulator } from '../src/sandbox/runtime-emulator'
 import { bundle } from './support/harness'
@@ -96,10 +105,18 @@ describe.each(files)('conformance of %s', (file) => {
     if (jwks) stub.route({ method: 'GET', path: jwks.path, respond: () => ({ body: jwks.body }) })
     const tokenLines = await tokenRequestLines(mapping, fixtureScope)
     let tokenRequests: string[] | undefined // what the first operation needing a token sent to get it
+    const toTokenEndpoint: string[] = [] // every request to the token endpoint the hand-off expects, in order
     const sent = (op: OperationFixture) => {
+      // An operation whose requests all give their own auth sends its token-endpoint requests itself, every time.
+      if (!usesDefaultAuth(operationOf(mapping, op))) {
+        const lines = op.expect.requests.map(requestLine)
+        toTokenEndpoint.push(...lines.filter((l) => tokenLines.has(l)))
+        return lines
+      }
       const lines = expectedRequests(op.expect.requests, tokenLines, tokenRequests !== undefined)
       const minted = lines.filter((l) => tokenLines.has(l))
       if (minted.length && !tokenRequests) tokenRequests = minted
+      toTokenEndpoint.push(...minted)
       return lines
     }
     const received = (from: number) => stub.requests.slice(from).map(requestLine)
@@ -186,8 +203,8 @@ describe.each(files)('conformance of %s', (file) => {
     expect(st.status, st.body).toBe(200)
     expect(received(mark)).toEqual(sent(ops.closeTicket!))
 
-    // one token request (the cache's first fill) for the whole hand-off
-    expect(stub.requests.map(requestLine).filter((l) => tokenLines.has(l))).toEqual(tokenRequests ?? [])
+    // one token request (the cache's first fill) for the whole hand-off, besides operations' own
+    expect(stub.requests.map(requestLine).filter((l) => tokenLines.has(l))).toEqual(toTokenEndpoint)
     if (tokenRequests) {
       const kept = emulator.data.states.get(stateKey(botId, 'integration', who.integrationId, 'tokens'))
       expect(Object.keys((kept?.state.payload as { tokens?: object } | undefined)?.tokens ?? {}).length).toBeGreaterThan(0)
