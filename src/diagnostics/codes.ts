@@ -80,6 +80,7 @@ const ERRORS = {
   'UH-E059': 'step retry.until still false after the retries',
   'UH-E060': 'paginate.next gave an unusable value',
   'UH-E061': 'file not on a Botpress file host',
+  'UH-E062': 'binary files step that cannot send exactly one file',
 } as const
 
 /** Warnings: the file loads, but something in it rarely means what it says. */

@@ -107,7 +107,7 @@ export type RequestSpec = {
 }
 
 export type FilesSpec = {
-  as: 'multipart' | 'base64'
+  as: 'multipart' | 'base64' | 'binary'
   /** multipart: the part name of each file. */
   field?: string
   /** The helpdesk's size limit; a larger file is sent as its link, with a note. */

@@ -3,10 +3,12 @@ import { base64Files, multipartBody } from '../attachments/encodeFiles'
 import { BOTPRESS_FILE_HOSTS, downloadFile, type MessageFile } from '../attachments/downloadFile'
 import type { CompiledFiles } from '../mapping/compile/steps'
 import type { HttpRequest } from '../http/sendRequest'
+import { DiagnosticError } from '../diagnostics/codes'
 
 /**
  * The body of a `files` step: the message's files (the input's `files`) downloaded from Botpress and sent as
- * multipart parts beside the body's fields, or given to the body expression as `$files` (base64) for JSON.
+ * multipart parts beside the body's fields, given to the body expression as `$files` (base64) for JSON, or
+ * sent alone as the whole body (binary).
  */
 export async function attachFiles(
   spec: CompiledFiles,
@@ -38,6 +40,11 @@ export async function attachFiles(
         contentType: 'application/json',
         bytes: Buffer.from(text),
       }
+    }
+    case 'binary': {
+      const [file, ...more] = files
+      if (!file || more.length) throw new DiagnosticError('UH-E062', `a binary upload sends exactly one file; this message has ${files.length}`)
+      return { text: `binary: ${described}`, contentType: file.contentType, bytes: file.bytes }
     }
     case 'multipart': {
       const fields = bodyExpr ? await bodyExpr.evaluate(context, scope) : undefined

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { FileHostNotAllowedError } from '../../src/attachments/downloadFile'
-import { engineOf, mappingObject } from './helpers'
+import { engineOf, mappingObject, problemsOf, yamlOf } from './helpers'
 
 type Received = { method: string; path: string; contentType: string; bytes: Buffer }
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255, 1, 254, 0x42])
@@ -142,6 +142,41 @@ describe('files as base64 in JSON', () => {
     expect(received[0]!.contentType).toBe('application/json')
     const body = JSON.parse(received[0]!.bytes.toString())
     expect(body.attachments).toEqual([{ filename: 'invoice.pdf', mime: 'application/pdf', size: PDF.length, data: PDF.toString('base64') }])
+  })
+})
+
+describe('files as the whole body (binary)', () => {
+  const binaryOp = {
+    steps: [
+      { id: 'up', request: { method: 'POST', path: '/uploads', query: { filename: '{{ files[0].name }}' }, files: { as: 'binary' } } },
+      { id: 'm', request: { method: 'POST', path: '/tickets/{{ ticketId }}/comments', body: '{"text": title, "uploads": [$steps.up.body.id]}' } },
+    ],
+    result: { messageId: '$steps.m.body.id' },
+  }
+
+  it("sends the file's bytes as the body with its content type, the name in the query; later steps use the answer", async () => {
+    const ids = await engineWith({ file: binaryOp }).sendMessage({
+      ticketId: 'T1',
+      type: 'file',
+      payload: { fileUrl: `${filesUrl}/f/invoice.pdf`, title: 'Invoice' },
+      userId: 'u1',
+    })
+    expect(ids).toEqual(['m2'])
+    expect(received.map((r) => [r.method, r.path, r.contentType])).toEqual([
+      ['POST', '/api/uploads?filename=Invoice.pdf', 'application/pdf'],
+      ['POST', '/api/tickets/T1/comments', 'application/json'],
+    ])
+    expect(received[0]!.bytes).toEqual(PDF)
+    expect(JSON.parse(received[1]!.bytes.toString())).toEqual({ text: 'Invoice', uploads: ['m1'] })
+  })
+
+  it('a binary step with a body, or as a bloc entry, is refused when the mapping is loaded, positioned', () => {
+    const withBody = { steps: [{ request: { method: 'POST', path: '/uploads', body: '{"a": 1}', files: { as: 'binary', field: 'file' } } }] }
+    const text = yamlOf(mappingObject({ operations: { sendMessage: { text: textOp, file: withBody, bloc: binaryOp } } }))
+    expect(problemsOf(text).map((p) => `${p.code} ${p.line}:${p.column} ${p.path} ${p.message}`)).toEqual([
+      expect.stringMatching(/^UH-E062 \d+:\d+ operations\.sendMessage\.file\.steps\[0\]\.request\.files .*remove body, files\.field/),
+      expect.stringMatching(/^UH-E062 \d+:\d+ operations\.sendMessage\.bloc\.steps\[0\]\.request\.files .*a bloc carries several/),
+    ])
   })
 })
 

@@ -20,16 +20,23 @@ export type CompiledRequest = {
   files?: CompiledFiles
 }
 
-export type CompiledFiles = { as: 'multipart' | 'base64'; field: string; maxBytes: number; contentTypes?: string[] }
+export type CompiledFiles = { as: 'multipart' | 'base64' | 'binary'; field: string; maxBytes: number; contentTypes?: string[] }
 
 /** A file larger than this is sent as its link unless the step says otherwise: what the strictest common desks take. */
 const DEFAULT_MAX_FILE_BYTES = 10 * 1024 * 1024
 
-function compileFiles(files: M.FilesSpec | undefined, cx: CompileContext, path: PathSegment[], hasForm: boolean): CompiledFiles | undefined {
+function compileFiles(files: M.FilesSpec | undefined, cx: CompileContext, path: PathSegment[], request: M.RequestSpec): CompiledFiles | undefined {
   if (!files) return undefined
   const { as, field, maxBytes, contentTypes, ...rest } = files
   allFieldsRead(rest)
-  if (hasForm) cx.problem('UH-E056', path, 'a step with files sends multipart or JSON: give the other fields in `body`, not `form`')
+  if (as === 'binary') {
+    // The file is the whole body: nothing else can go in it.
+    const extra = [request.body !== undefined && 'body', request.form !== undefined && 'form', field !== undefined && 'files.field'].filter(Boolean)
+    if (extra.length)
+      cx.problem('UH-E062', path, `a binary upload sends the file itself as the body: remove ${extra.join(', ')} (put the file's name in the path or query)`)
+    if (path.includes('bloc'))
+      cx.problem('UH-E062', path, 'a binary upload sends one file, and a bloc carries several: give bloc no entry of its own (it is then sent item by item)')
+  } else if (request.form !== undefined) cx.problem('UH-E056', path, 'a step with files sends multipart or JSON: give the other fields in `body`, not `form`')
   return { as, field: field ?? 'file', maxBytes: maxBytes ?? DEFAULT_MAX_FILE_BYTES, contentTypes }
 }
 
@@ -65,7 +72,7 @@ function compileRequest(request: M.RequestSpec, cx: CompileContext, path: PathSe
     form: cx.optionalExpr(form, [...path, 'form'], stepIds),
     idempotent: idempotent ?? IDEMPOTENT_METHODS.includes(method),
     okStatus: okStatus ?? [],
-    files: compileFiles(files, cx, [...path, 'files'], form !== undefined),
+    files: compileFiles(files, cx, [...path, 'files'], request),
   }
 }
 
