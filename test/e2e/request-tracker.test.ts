@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, type Event, type Message } from '@botpress/client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   botpressCaller,
   freePort,
@@ -23,7 +23,9 @@ import { bundle, root } from '../support/harness'
  * webhook.botpress.cloud does) in front of the built integration (real SDK server), whose Botpress client
  * talks to the runtime emulator. The integration is configured with the shipped mapping by name
  * (`request-tracker`), as a bot admin would. Both sides are asserted: RT's own records through its REST 2.0
- * API (requestor, owner, status, who wrote each transaction) and what Botpress received.
+ * API (requestor, owner, status, who wrote each transaction, the bytes of each attachment) and what Botpress
+ * received. Files go both ways: the end user's image (a Botpress file on the emulator's file host, which
+ * UNIVERSAL_HITL_FILE_HOSTS lets the engine fetch) and an agent's attachment (re-hosted on Botpress).
  */
 
 const RT_SH = join(root, 'test', 'e2e', 'request-tracker', 'rt.sh')
@@ -85,6 +87,7 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   let bot: Client
   let botUserId: string
   let allPassed = false
+  let anyFailed = false
   const deliveries: Delivery[] = []
 
   // --- RT's REST 2.0 API, as the integration's user ("botpress") or as agent1 ---------------------------
@@ -233,6 +236,13 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     bp = botpressCaller(integration.url, { ...who, botUserId }, { mapping: 'request-tracker', settings })
     console.log(`[request-tracker e2e] RT ${rt.url} (pid ${rt.pid}, state ${stateDir}), relay ${relay.url}`)
   }, 1_200_000)
+
+  // RT's state and logs are kept when any test failed (the last one runs even then).
+  beforeEach(({ onTestFailed }) =>
+    onTestFailed(() => {
+      anyFailed = true
+    }),
+  )
 
   afterAll(async () => {
     // Always by the state dir's pid file (also when `start` failed half-way); harmless when not running.
@@ -520,6 +530,6 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
         .split('\n')
         .filter((l) => l.includes('webhook:')),
     ).toEqual([])
-    allPassed = true
+    allPassed = !anyFailed
   })
 })
