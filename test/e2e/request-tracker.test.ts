@@ -1,10 +1,10 @@
 import { execFile, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Client, type Event, type Message } from '@botpress/client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import {
   botpressCaller,
   freePort,
@@ -23,7 +23,9 @@ import { bundle, root } from '../support/harness'
  * webhook.botpress.cloud does) in front of the built integration (real SDK server), whose Botpress client
  * talks to the runtime emulator. The integration is configured with the shipped mapping by name
  * (`request-tracker`), as a bot admin would. Both sides are asserted: RT's own records through its REST 2.0
- * API (requestor, owner, status, who wrote each transaction) and what Botpress received.
+ * API (requestor, owner, status, who wrote each transaction, the bytes of each attachment) and what Botpress
+ * received. Files go both ways: the end user's image (a Botpress file on the emulator's file host, which
+ * UNIVERSAL_HITL_FILE_HOSTS lets the engine fetch) and an agent's attachment (re-hosted on Botpress).
  */
 
 const RT_SH = join(root, 'test', 'e2e', 'request-tracker', 'rt.sh')
@@ -85,15 +87,26 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
   let bot: Client
   let botUserId: string
   let allPassed = false
+  let anyFailed = false
   const deliveries: Delivery[] = []
 
   // --- RT's REST 2.0 API, as the integration's user ("botpress") or as agent1 ---------------------------
   /** An RT reference to a user, queue or ticket. */
   type RtRef = { id: string }
   /** An item of a collection: a transaction (history) or an attachment (its content). */
-  type RtItem = { id: string; Type: string; Field: string; OldValue: string; NewValue: string; Creator: RtRef; Content: string; ContentType: string }
+  type RtItem = {
+    id: string
+    Type: string
+    Field: string
+    OldValue: string
+    NewValue: string
+    Creator: RtRef
+    Content: string
+    ContentType: string
+    Filename: string
+  }
   /**
-   * The fields of RT's JSON answers these tests read: a ticket, a user, a queue, a collection (`items`); each in
+   * The fields of RT's JSON answers these tests read: a ticket, a user, a queue, an attachment, a collection (`items`); each in
    * its resource's answer only, typed as present because a test reads the resource it asked for. An update
    * answers a list of change messages and an error may be plain text: those are compared whole.
    */
@@ -107,6 +120,7 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     Creator: RtRef
     Queue: RtRef
     Requestor: RtRef[]
+    Content: string
     items: RtItem[]
   }
   const rest = async (as: 'api' | 'agent', method: string, path: string, body?: unknown) => {
@@ -131,6 +145,19 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
       .filter((t) => t.Type !== 'EmailRecord')
       .map((t) => ({ id: String(t.id), type: t.Type, field: t.Field, old: t.OldValue, new: t.NewValue, by: t.Creator.id }))
   }
+  /** The files of a transaction (its attachments with a file name), with their bytes as RT stores them. */
+  const filesOf = async (transactionId: string) => {
+    const list = await rest('api', 'GET', `/transaction/${transactionId}/attachments?fields=Filename,ContentType`)
+    expect(list.status).toBe(200)
+    const files = []
+    for (const a of list.json.items.filter((x) => x.Filename)) {
+      // The attachment resource answers its Content in base64 (RT::REST2::Resource::Attachment), so binary is exact.
+      const one = await rest('api', 'GET', `/attachment/${a.id}`)
+      expect(one.status).toBe(200)
+      files.push({ id: String(a.id), name: a.Filename, contentType: a.ContentType, bytes: Buffer.from(one.json.Content, 'base64') })
+    }
+    return files
+  }
   const contentOf = async (transactionId: string) => {
     const r = await rest('api', 'GET', `/transaction/${transactionId}/attachments?fields=Content,ContentType`)
     expect(r.status).toBe(200)
@@ -147,13 +174,17 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     [...emulator.data.messages.values()].filter((m) => m.conversationId === conversationId && m.direction === 'incoming')
   const deliveryOf = (transactionId: string) => deliveries.find((d) => d.delivery === transactionId)
 
-  /** What the HITL plugin does for a message in the hand-off: write it in the hitl conversation, then Botpress calls the channel. */
-  async function sendDownstream(conversationId: string, text: string, userId?: string) {
-    const payload: Record<string, unknown> = userId ? { text, userId } : { text }
-    const { message } = await bot.createMessage({ conversationId, userId: botUserId, type: 'text', payload, tags: {} })
+  /**
+   * What the HITL plugin does for a message in the hand-off: write it in the hitl conversation, then Botpress
+   * calls the channel. A text, or any message type with its payload (e.g. an image).
+   */
+  async function sendDownstream(conversationId: string, content: string | { type: string; payload: Record<string, unknown> }, userId?: string) {
+    const { type, payload: base } = typeof content === 'string' ? { type: 'text', payload: { text: content } } : content
+    const payload: Record<string, unknown> = userId ? { ...base, userId } : base
+    const { message } = await bot.createMessage({ conversationId, userId: botUserId, type, payload, tags: {} })
     const { conversation } = await bot.getConversation({ id: conversationId })
     const { user } = await bot.getUser({ id: botUserId })
-    const r = await bp!.messageCreated({ type: 'text', payload, conversation, message, user })
+    const r = await bp!.messageCreated({ type, payload, conversation, message, user })
     expect(r.status, r.body).toBe(200)
     return emulator.data.messages.get(message.id)!
   }
@@ -170,7 +201,8 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     await step('rt.sh install', () => run(['install'], 900_000))
     stateDir = mkdtempSync(join(tmpdir(), 'universal-hitl-rt-e2e-'))
     emulator = await startRuntimeEmulator({ token: 'bp-rt-e2e' })
-    integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp-rt-e2e' })
+    // The end user's files are Botpress files served by the emulator on 127.0.0.1: let the engine fetch them there.
+    integration = await startIntegrationServer({ bundle, apiUrl: emulator.url, token: 'bp-rt-e2e', env: { UNIVERSAL_HITL_FILE_HOSTS: '127.0.0.1' } })
     bot = new Client({ apiUrl: emulator.url, botId: who.botId, token: 'bp-rt-e2e' })
     botUserId = (await bot.createUser({ tags: {}, name: 'Bot' })).user.id
     // The relay must listen before RT starts posting; deliveries before `bp` exists are answered 503.
@@ -204,6 +236,13 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     bp = botpressCaller(integration.url, { ...who, botUserId }, { mapping: 'request-tracker', settings })
     console.log(`[request-tracker e2e] RT ${rt.url} (pid ${rt.pid}, state ${stateDir}), relay ${relay.url}`)
   }, 1_200_000)
+
+  // RT's state and logs are kept when any test failed (the last one runs even then).
+  beforeEach(({ onTestFailed }) =>
+    onTestFailed(() => {
+      anyFailed = true
+    }),
+  )
 
   afterAll(async () => {
     // Always by the state dir's pid file (also when `start` failed half-way); harmless when not running.
@@ -338,6 +377,71 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     expect((await history(ticket1)).find((x) => x.id === transactionId)).toMatchObject({ type: 'Correspond', by: rt.agentUser })
   })
 
+  // A real PNG (1×1) and a "PDF" with arbitrary binary bytes: the bytes must arrive unchanged both ways.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
+  const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n%\xE2\xE3\xCF\xD3\n', 'latin1'), randomBytes(4096), Buffer.from('\n%%EOF\n')])
+
+  it("the user's image (a Botpress file) becomes an attachment of the end user's correspondence, with the same bytes", async () => {
+    const { file } = await bot.uploadFile({
+      key: `rt-e2e/${randomBytes(4).toString('hex')}/parcel-label.png`,
+      content: png,
+      contentType: 'image/png',
+      accessPolicies: ['public_content'],
+    })
+    expect(new URL(file.url!).hostname).toBe('127.0.0.1')
+    const m = await step('user image', () =>
+      sendDownstream(conversation1, { type: 'image', payload: { imageUrl: file.url, title: 'parcel-label.png' } }, userId),
+    )
+    const transactionId = m.tags.id!
+    expect(transactionId).toMatch(/^\d+$/)
+    expect((await history(ticket1)).find((x) => x.id === transactionId)).toMatchObject({ type: 'Correspond', by: rtUserName })
+    // The caption (the title) is the text; the file is a real attachment of that transaction.
+    expect(await contentOf(transactionId)).toBe('parcel-label.png')
+    const files = await filesOf(transactionId)
+    expect(files.map(({ name, contentType }) => ({ name, contentType }))).toEqual([{ name: 'parcel-label.png', contentType: 'image/png' }])
+    expect(files[0]!.bytes.equals(png)).toBe(true)
+    // Its echo lists the file, and still produces nothing (an unprivileged actor).
+    expect(deliveryOf(transactionId)).toMatchObject({ event: 'correspond', status: 200, received: 0 })
+    expect(incomingOf(conversation1)).toHaveLength(1)
+  })
+
+  it("agent1's correspondence with a file becomes the agent's text and a file message, re-hosted on Botpress, with the same bytes", async () => {
+    const text = 'Here is your delivery receipt.'
+    const r = await step('agent file reply', () =>
+      rest('agent', 'POST', `/ticket/${ticket1}/correspond`, {
+        Content: text,
+        ContentType: 'text/plain',
+        Attachments: [{ FileName: 'receipt.pdf', FileType: 'application/pdf', FileContent: pdf.toString('base64') }],
+      }),
+    )
+    expect(r.status).toBe(201)
+    const transactionId = r.location!.split('/').pop()!
+    const [stored] = await filesOf(transactionId)
+    expect(stored).toMatchObject({ name: 'receipt.pdf', contentType: 'application/pdf' })
+    expect(stored!.bytes.equals(pdf)).toBe(true)
+
+    const received = await waitFor('the agent file message', () => incomingOf(conversation1).length >= 3 && incomingOf(conversation1).slice(1))
+    expect(
+      received.map(({ userId, type, tags }) => ({ userId, type, tags })),
+      JSON.stringify(received.map((m) => m.payload)),
+    ).toEqual([
+      { userId: agentUserId, type: 'text', tags: { id: transactionId } },
+      { userId: agentUserId, type: 'file', tags: { id: `${transactionId}#1` } },
+    ])
+    expect(received[0]!.payload).toEqual({ text })
+    const { fileUrl, title } = received[1]!.payload as { fileUrl: string; title: string }
+    expect(title).toBe('receipt.pdf')
+    // Re-hosted: a Botpress file (the emulator's file host), not RT's URL, which the end user could not open.
+    expect(fileUrl.startsWith(`${emulator.url}/`)).toBe(true)
+    const download = await fetch(fileUrl)
+    expect(download.status).toBe(200)
+    expect(download.headers.get('content-type')).toBe('application/pdf')
+    expect(Buffer.from(await download.arrayBuffer()).equals(pdf)).toBe(true)
+    // The delivery RT's Scrip made listed the file; RT's token stayed out of the Botpress messages.
+    expect(deliveryOf(transactionId)).toMatchObject({ event: 'correspond', status: 200, received: 1, handled: 1 })
+    expect(JSON.stringify(received)).not.toContain(rt.apiToken)
+  })
+
   it('agent1 resolves the ticket → hitlStopped', async () => {
     const r = await step('resolve', () => rest('agent', 'PUT', `/ticket/${ticket1}`, { Status: 'resolved' }))
     expect(r.status).toBe(200)
@@ -356,6 +460,8 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
       `Correspond by ${rtUserName}`,
       `Set/Owner by ${rt.agentUser} → ${agentId}`,
       `SetWatcher/Owner by ${rt.agentUser} → ${agentId}`,
+      `Correspond by ${rt.agentUser}`,
+      `Correspond by ${rtUserName}`,
       `Correspond by ${rt.agentUser}`,
       `Status/Status by ${rt.agentUser} → resolved`,
     ])
@@ -403,20 +509,27 @@ describe.skipIf(!!skipReason)('request-tracker: a full hand-off with a real RT 5
     expect(eventsOf(conversation2, 'hitlAssigned')).toHaveLength(0)
     expect(incomingOf(conversation2)).toEqual([])
     expect(eventsOf(conversation1, 'hitlStopped')).toHaveLength(1)
-    expect(incomingOf(conversation1)).toHaveLength(1)
+    expect(incomingOf(conversation1)).toHaveLength(3)
   })
 
   it('every delivery RT sent was verified and answered 200', () => {
     // RT posts synchronously inside each REST call, in transaction order (the Scrip runs before the stock
     // scrips, so the automatic "open" arrives after the correspondence that caused it).
     expect(deliveries.map((d) => d.event)).toEqual([
-      ...['create', 'correspond', 'status', 'correspond', 'owner', 'correspond', 'status'],
+      ...['create', 'correspond', 'status', 'correspond', 'owner', 'correspond', 'correspond', 'correspond', 'status'],
       ...['create', 'correspond', 'status', 'comment', 'status'],
     ])
     expect(deliveries.filter((d) => d.status !== 200)).toEqual([])
-    expect(deliveries.map((d) => d.handled ?? 0).reduce((a, b) => a + b)).toBe(4) // assigned, newMessage, solved, solved (own)
+    expect(deliveries.map((d) => d.handled ?? 0).reduce((a, b) => a + b)).toBe(5) // assigned, newMessage, newMessage (with its file), solved, solved (own)
     // The integration logged no warning or error (a refused signature, a failed call, ...).
     expect(integration.output.filter((l) => /\b(error|warn\w*|rejected|refused|failed)\b/i.test(l))).toEqual([])
-    allPassed = true
+    // And RT saw every delivery succeed: no Scrip warning (e.g. a 599 timeout while the receiver waited for
+    // RT, as when the Scrip posted before RT's COMMIT and the receiver fetched a file back from RT).
+    expect(
+      readFileSync(join(stateDir!, 'rt.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('webhook:')),
+    ).toEqual([])
+    allPassed = !anyFailed
   })
 })

@@ -111,6 +111,25 @@ call "5d. End user 2 may not write on somebody else's ticket" "basic bp-user-000
 call "5e. API user resolves the ticket (stopHitl)" "token botpress" PUT "/ticket/$T2" '{"Status":"resolved"}' -- "${TOK_API[@]}"
 call "5f. Wrong password" "basic bp-user-0002 with a wrong password" GET "/ticket/$T2" "" -- -u 'bp-user-0002:wrong'
 
+# ---- Files both ways on ticket 1 (last, so the transaction ids above stay those of earlier captures) ----
+# REST2 `Attachments` = [{FileName, FileType, FileContent (base64)}] on correspond (RT::REST2::Resource::Message).
+PNG='iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='  # 1x1 PNG
+PDF=$(printf '%%PDF-1.4\n%%\xe2\xe3\xcf\xd3\n%%%%EOF\n' | base64 -w0)
+call "6a. End user corresponds with an image" "basic bp-user-0001" POST "/ticket/$T1/correspond" \
+  "{\"Content\":\"parcel-label.png\",\"ContentType\":\"text/plain\",\"Attachments\":[{\"FileName\":\"parcel-label.png\",\"FileType\":\"image/png\",\"FileContent\":\"$PNG\"}]}" -- "${EU1[@]}"
+call "6b. agent1 corresponds with a file" "token agent1" POST "/ticket/$T1/correspond" \
+  "{\"Content\":\"Here is your delivery receipt.\",\"ContentType\":\"text/plain\",\"Attachments\":[{\"FileName\":\"receipt.pdf\",\"FileType\":\"application/pdf\",\"FileContent\":\"$PDF\"}]}" -- "${TOK_AGENT[@]}"
+FILE_TXN=${LOCATION##*/}
+call "6c. The attachments of agent1's transaction" "token botpress" GET "/transaction/$FILE_TXN/attachments?fields=Filename,ContentType,ContentLength" "" -- "${TOK_API[@]}"
+FILE_ID=$(node -e 'console.log(JSON.parse(process.argv[1]).items.find((a) => a.Filename).id)' "$BODY")
+call "6d. The file's attachment record (REST2 answers Content in base64)" "token botpress" GET "/attachment/$FILE_ID" "" -- "${TOK_API[@]}"
+# Not REST2: RT's web UI serves the bytes themselves, and accepts the API token there (what the mapping re-hosts from).
+read -r STATUS CTYPE SIZE < <(curl -s -o /dev/null -w '%{http_code} %{content_type} %{size_download}\n' \
+  "${TOK_API[@]}" "$URL/Ticket/Attachment/$FILE_TXN/$FILE_ID/receipt.pdf")
+printf '### 6e. The file itself from the web UI, with the API token\n\n`GET /Ticket/Attachment/%s/%s/receipt.pdf` (auth: token botpress)\n\nResponse: **%s**, `%s`, %s bytes (the PDF sent in 6b: %s bytes)\n\n' \
+  "$FILE_TXN" "$FILE_ID" "$STATUS" "$CTYPE" "$SIZE" "$(base64 -d <<<"$PDF" | wc -c)" >>"$TRANSCRIPT"
+echo "6e. web UI download -> $STATUS $CTYPE $SIZE bytes" >&2
+
 sleep 0.5
 rm -rf "$OUT"; mkdir -p "$OUT"
 cp "$DELIV"/*.json "$OUT"/

@@ -1,6 +1,6 @@
 # Universal-HITL e2e webhook Scrip: commit code (evaluated by RT, $self = RT::Action).
 # rt.sh/setup.pl prepend two lines defining $WEBHOOK_URL and $WEBHOOK_SECRET.
-# POSTs one signed JSON document per transaction; never fails the RT operation.
+# POSTs one signed JSON document per transaction, after RT commits it; never fails the RT operation.
 eval {
     return 1 unless defined $WEBHOOK_URL && length $WEBHOOK_URL;
     require HTTP::Tiny; require JSON; require Digest::SHA;
@@ -110,10 +110,40 @@ eval {
     $headers{'X-RT-Signature'} = 'sha256=' . Digest::SHA::hmac_sha256_hex("$ts.$body", $WEBHOOK_SECRET)
         if defined $WEBHOOK_SECRET && length $WEBHOOK_SECRET;
 
-    my $res = HTTP::Tiny->new(timeout => 3, agent => 'RT-universal-hitl-e2e/1')
-        ->post($WEBHOOK_URL, { headers => \%headers, content => $body });
-    RT->Logger->warning("webhook: POST $WEBHOOK_URL for transaction " . $txn->id
-        . " failed: $res->{status} $res->{reason}") unless $res->{success};
+    my ($url, $txn_id) = ($WEBHOOK_URL, $txn->id);
+    my $deliver = sub {
+        my $res = HTTP::Tiny->new(timeout => 3, agent => 'RT-universal-hitl-e2e/1')
+            ->post($url, { headers => \%headers, content => $body });
+        RT->Logger->warning("webhook: POST $url for transaction $txn_id failed: $res->{status} $res->{reason}")
+            unless $res->{success};
+    };
+
+    # Scrips run inside RT's database transaction (also TransactionBatch ones, and the web UI wraps whole
+    # updates in one): until it commits, nothing of this transaction (e.g. its attachments) can be read by
+    # another connection, so a receiver that fetches a file back from RT during the delivery would wait for
+    # or miss it. The POST is therefore queued and made right after the outermost COMMIT (still inside the
+    # same request, so the order of deliveries is kept), and dropped on a rollback. The hook on
+    # DBIx::SearchBuilder::Handle::EndTransaction is installed once per RT process.
+    unless ($UniversalHitl::Webhook::hooked) {
+        $UniversalHitl::Webhook::hooked = 1;
+        my $end = \&DBIx::SearchBuilder::Handle::EndTransaction;
+        no warnings 'redefine';
+        *DBIx::SearchBuilder::Handle::EndTransaction = sub {
+            my ($handle, %args) = @_;
+            my @ret = $end->(@_);
+            if (@UniversalHitl::Webhook::pending && !$handle->TransactionDepth) {
+                my @due = splice @UniversalHitl::Webhook::pending;
+                if (lc($args{Action} // 'commit') eq 'commit') {
+                    for my $send (@due) {
+                        eval { $send->(); 1 } or RT->Logger->warning("webhook: error: $@");
+                    }
+                }
+            }
+            return wantarray ? @ret : $ret[0];
+        };
+    }
+    if ($RT::Handle->TransactionDepth) { push @UniversalHitl::Webhook::pending, $deliver }
+    else { $deliver->() }
     1;
 } or do {
     RT->Logger->warning("webhook: error: $@") if $@;
