@@ -75,10 +75,11 @@ afterEach(() => {
   seen.length = 0
   posted.length = 0
 })
-const textOp = {
-  steps: [{ id: 'm', request: { method: 'POST', path: '/tickets/{{ ticketId }}/messages', body: '{"text": text}' } }],
+/** A sendMessage entry posting `body` to the ticket (with `extra` request fields, e.g. `files`). */
+const postMessage = (body: string, extra: Record<string, unknown> = {}) => ({
+  steps: [{ id: 'm', request: { method: 'POST', path: '/tickets/{{ ticketId }}/messages', body, ...extra } }],
   result: { messageId: '$steps.m.body.id' },
-}
+})
 
 const rehostEngine = (http: Record<string, unknown> = {}) =>
   engineOf(
@@ -181,23 +182,10 @@ describe("re-hosting an agent's file: redirects", () => {
 describe('uploading a Botpress file: redirects stay on Botpress file hosts', () => {
   // Botpress's file host is the CDN server here (any 127.0.0.1 port is a Botpress file host in these tests);
   // the helpdesk's API is `desk`, which records what it was sent.
-  const upload = {
-    steps: [
-      {
-        id: 'm',
-        request: {
-          method: 'POST',
-          path: '/tickets/{{ ticketId }}/messages',
-          body: '{"text": text, "files": [$files.{"name": name, "size": size}]}',
-          files: { as: 'base64' },
-        },
-      },
-    ],
-    result: { messageId: '$steps.m.body.id' },
-  }
+  const upload = postMessage('{"text": text, "files": [$files.{"name": name, "size": size}]}', { files: { as: 'base64' } })
   const send = (fileUrl: string) =>
     engineOf(
-      mappingObject({ operations: { sendMessage: { text: textOp, file: upload } } }),
+      mappingObject({ operations: { sendMessage: { text: postMessage('{"text": text}'), file: upload } } }),
       { baseUrl: deskUrl, apiToken: TOKEN },
       { fileHosts: ['127.0.0.1'] },
     ).sendMessage({
