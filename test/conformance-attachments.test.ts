@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { actionOutput } from '../src/sandbox/integrationServer'
 import { acmeMapping, acmeSettings, SECRETS, signedAcmeDelivery, startStack } from './support/harness'
@@ -110,5 +112,51 @@ describe('conformance: agent attachments become Botpress media messages', () => 
     const ids = s.emulator.callsTo('PUT', '/v1/files').map((c) => (c.response as { file: { id: string } }).file.id)
     expect(ids).toHaveLength(2)
     expect(new Set(ids).size).toBe(1)
+  })
+
+  it('rehost follows redirects: to a listed CDN without the token; elsewhere, without a Location or in a loop it is a text naming why', async () => {
+    const pdf = '%PDF-1.4 signed copy'
+    const cdnSaw: (string | undefined)[] = []
+    const cdn = createServer((req, res) => {
+      cdnSaw.push(req.headers.authorization)
+      res.writeHead(req.url === '/signed/terms.pdf?sig=1' ? 200 : 404, { 'content-type': 'application/pdf' }).end(pdf)
+    })
+    await new Promise<void>((r) => cdn.listen(0, '127.0.0.1', r))
+    const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`
+    try {
+      const rehosting = replaceOnce(
+        replaceOnce(mapping, `"contentType": type}'`, `"contentType": type, "rehost": true}'`),
+        '  timeoutMs: 5000\n',
+        `  timeoutMs: 5000\n  allowedHosts: ["${cdnUrl}"]\n`,
+      )
+      const rbp = s.withConfiguration({ mapping: rehosting, settings: acmeSettings(s.helpdesk.url) })
+      const moved = (location?: string) => () => ({
+        status: 302,
+        headers: location ? { location } : ({} as Record<string, string>),
+        body: '<html>moved</html>',
+      })
+      s.helpdesk.route({ method: 'GET', path: '/files/signed.pdf', respond: moved(`${cdnUrl}/signed/terms.pdf?sig=1`) })
+      s.helpdesk.route({ method: 'GET', path: '/files/away.pdf', respond: moved('https://elsewhere.example/terms.pdf') })
+      s.helpdesk.route({ method: 'GET', path: '/files/nowhere.pdf', respond: moved() })
+      s.helpdesk.route({ method: 'GET', path: '/files/loop.pdf', respond: moved('/files/loop.pdf') })
+      s.emulator.clearCalls()
+      const files = ['signed', 'away', 'nowhere', 'loop'].map((n) => ({ url: `${s.helpdesk.url}/files/${n}.pdf`, name: `${n}.pdf`, type: 'application/pdf' }))
+      expect((await rbp.webhook(signedAcmeDelivery(reply('m_r2', 'Redirected', files)))).status).toBe(200)
+      const upserts = s.emulator.callsTo('PUT', '/v1/files')
+      expect(upserts).toHaveLength(1)
+      expect(upserts[0]!.body).toMatchObject({ size: pdf.length, contentType: 'application/pdf' })
+      expect(cdnSaw).toEqual([undefined])
+      const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => c.body as { type: string; payload: Record<string, string> })
+      expect(created.map((c) => c.type)).toEqual(['text', 'file', 'text', 'text', 'text'])
+      expect(created.slice(2).map((c) => c.payload.text)).toEqual([
+        expect.stringMatching(
+          /^away\.pdf \(file not delivered: the helpdesk redirected it to https:\/\/elsewhere\.example, where it may not be fetched from: /,
+        ),
+        'nowhere.pdf (file not delivered: downloading it from the helpdesk answered 302 without a Location to follow)',
+        'loop.pdf (file not delivered: downloading it from the helpdesk redirects in a loop)',
+      ])
+    } finally {
+      await new Promise((r) => cdn.close(r))
+    }
   })
 })

@@ -87,14 +87,16 @@ function admits(entry: string, url: URL, base: URL | undefined): boolean {
 function checkHost(url: string, baseUrl: string, allowed: string[], ctx: RunContext) {
   const u = parseUrl(url)
   if (!u) throw new HostNotAllowedError('UH-E040', ctx.redactor.text(`"${url}" is not an absolute http(s) URL; check http.baseUrl and the step's path or url`))
+  const refused = hostRefusal(u, baseUrl, allowed, ctx)
+  if (refused) throw new HostNotAllowedError('UH-E041', refused)
+}
+
+/** Why `u` is neither the base URL's origin nor in `http.allowedHosts` (redacted), or undefined when it may be requested. */
+function hostRefusal(u: URL, baseUrl: string, allowed: string[], ctx: RunContext): string | undefined {
   const base = parseUrl(baseUrl)
-  if (base && u.origin === base.origin) return
-  if (allowed.some((a) => admits(a, u, base))) return
-  throw new HostNotAllowedError(
-    'UH-E041',
-    ctx.redactor.text(
-      `requests may only go to ${base?.origin ?? 'the origin of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${u.origin}; list it in http.allowedHosts if it is the helpdesk's`,
-    ),
+  if (/^https?:$/.test(u.protocol) && ((base && u.origin === base.origin) || allowed.some((a) => admits(a, u, base)))) return undefined
+  return ctx.redactor.text(
+    `requests may only go to ${base?.origin ?? 'the origin of http.baseUrl'}${allowed.length ? ` or ${allowed.join(', ')}` : ''}, not ${u.origin}; list it in http.allowedHosts if it is the helpdesk's`,
   )
 }
 
@@ -213,19 +215,29 @@ export async function fetchVendorJson(url: string, ctx: RunContext, label: strin
 
 /**
  * GETs an agent's file from the helpdesk with the mapping's auth (what re-hosting needs): host allowlist like
- * any vendor request (the credentials go nowhere else), streamed and cut at `maxBytes`. Failures are
+ * any vendor request, redirects followed only to hosts it admits, the credentials (headers and auth's query
+ * parameters) sent only to the file URL's origin; streamed and cut at `maxBytes`. Failures are
  * `FileNotAttached` (or HostNotAllowedError), for the caller to say which file was not delivered.
  */
 export async function fetchVendorFile(file: MessageFile, ctx: RunContext, maxBytes: number): Promise<FileContent> {
   const http = ctx.mapping.http
-  checkHost(file.url, await http.baseUrl.render(undefined, ctx.scope), http.allowedHosts, ctx)
+  const baseUrl = await http.baseUrl.render(undefined, ctx.scope)
+  checkHost(file.url, baseUrl, http.allowedHosts, ctx)
   const headers: Record<string, string> = {}
   for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(undefined, ctx.scope)
   const auth = await applyAuth(http.auth, authContext(ctx, undefined), undefined, ctx.scope)
   Object.assign(headers, auth.headers)
-  const url = new URL(ctx.rewriteUrl ? ctx.rewriteUrl(file.url) : file.url)
-  for (const [k, v] of auth.query) url.searchParams.append(k, v)
-  const content = await streamFile(url, headers, file, maxBytes, { source: 'the helpdesk', limitOf: 'the' })
+  const content = await streamFile(
+    {
+      url: new URL(file.url),
+      refusal: (u) => hostRefusal(u, baseUrl, http.allowedHosts, ctx),
+      credentials: { headers, query: auth.query },
+      rewrite: ctx.rewriteUrl && ((u) => ctx.rewriteUrl!(u)),
+    },
+    file,
+    maxBytes,
+    { source: 'the helpdesk', limitOf: 'the' },
+  )
   return { name: file.name, ...content }
 }
 
