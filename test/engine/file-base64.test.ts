@@ -123,7 +123,7 @@ describe("re-hosting an agent's file served as base64 in JSON (rehost: {base64})
     expect(await failureOf(fetchData('huge'))).toMatch(/^\d+(\.\d)? MB is over a base64 answer's \d+(\.\d)? MB limit$/)
   })
 
-  it('the credentials go only to the file URL\'s origin: a redirect to a listed CDN gets none', async () => {
+  it("the credentials go only to the file URL's origin: a redirect to a listed CDN gets none", async () => {
     const file = await fetchData('to-cdn', {}, 'data', engineWith({ headers: { 'x-api-key': TOKEN }, allowedHosts: [cdnUrl] }))
     expect(file.bytes.equals(FILE)).toBe(true)
     expect(seen.map((s) => [s.server, s.headers.authorization, s.headers['x-api-key']])).toEqual([
