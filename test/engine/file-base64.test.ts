@@ -3,11 +3,10 @@
 // that is not JSON, lacks the field, is not base64 or is too large is a FileNotAttached naming why; the
 // credentials go where they go for `rehost: true` (the file URL's origin only).
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { FileNotAttached } from '../../src/attachments/downloadFile'
 import { MAX_REHOST_BYTES, MAX_REHOST_JSON_BYTES } from '../../src/engine/createEngine'
-import { engineOf, mappingObject } from './helpers'
+import { listenOnLoopback } from '../../src/http/localServer'
+import { bearerDeskEngine, fileNotAttachedNote } from './helpers'
 
 // Every byte value, so a decoding that went through text would show.
 const FILE = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256))
@@ -15,17 +14,13 @@ const TOKEN = 'tok-base64-1'
 /** Decodes to one byte over the re-host limit (built once: 33 MB of base64). */
 const OVER_LIMIT = JSON.stringify({ data: Buffer.alloc(MAX_REHOST_BYTES + 1, 1).toString('base64') })
 
-type Seen = { server: 'desk' | 'cdn'; path: string; headers: IncomingHttpHeaders }
-const seen: Seen[] = []
+/** Requests the two servers got: which one, the path, the headers (credentials). */
+const seen: { server: 'desk' | 'cdn'; path: string; headers: IncomingHttpHeaders }[] = []
 let desk: Server
-let deskUrl: string
 let cdn: Server
+let deskUrl: string
 let cdnUrl: string
-
-const listen = async (server: Server) => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+const loopbackUrl = async (server: Server) => `http://127.0.0.1:${await listenOnLoopback(server)}`
 const json = (value: unknown) => ({ type: 'application/json', body: JSON.stringify(value) })
 
 beforeAll(async () => {
@@ -33,7 +28,7 @@ beforeAll(async () => {
     seen.push({ server: 'cdn', path: req.url!, headers: req.headers })
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: FILE.toString('base64') }))
   })
-  cdnUrl = await listen(cdn)
+  cdnUrl = await loopbackUrl(cdn)
   // Plays the helpdesk: each path answers as a data endpoint might, behind the token.
   const answers: Record<string, { type: string; body: string | Buffer }> = {
     '/v2/attachments/1/data': json({ data: FILE.toString('base64') }),
@@ -55,7 +50,7 @@ beforeAll(async () => {
     if (!answer) return res.writeHead(404).end('no such attachment')
     res.writeHead(200, { 'content-type': answer.type, 'content-length': Buffer.byteLength(answer.body) }).end(answer.body)
   })
-  deskUrl = await listen(desk)
+  deskUrl = await loopbackUrl(desk)
 })
 afterAll(async () => {
   await new Promise((r) => desk.close(r))
@@ -65,23 +60,10 @@ afterEach(() => {
   seen.length = 0
 })
 
-const engineWith = (http: Record<string, unknown> = {}) =>
-  engineOf(
-    mappingObject({
-      http: { baseUrl: '{{ $settings.baseUrl }}/v2', auth: { type: 'bearer', token: '{{ $settings.apiToken }}' }, timeoutMs: 10000, ...http },
-    }),
-    { baseUrl: deskUrl, apiToken: TOKEN },
-  )
+const engineWith = (http: Record<string, unknown> = {}) => bearerDeskEngine(deskUrl, TOKEN, { baseUrl: '{{ $settings.baseUrl }}/v2', ...http })
 const fetchData = (id: string, file: { name?: string; contentType?: string } = {}, field = 'data', engine = engineWith()) =>
   engine.downloadAgentFile({ url: `${deskUrl}/v2/attachments/${id}/data`, name: file.name ?? 'label.pdf', contentType: file.contentType }, { base64: field })
-const failureOf = async (p: Promise<unknown>) => {
-  const e = await p.then(
-    () => undefined,
-    (err: Error) => err,
-  )
-  expect(e).toBeInstanceOf(FileNotAttached)
-  return (e as FileNotAttached).note
-}
+const failureOf = fileNotAttachedNote
 
 describe("re-hosting an agent's file served as base64 in JSON (rehost: {base64})", () => {
   it('the field is decoded: the exact bytes, asked for as JSON with the credentials', async () => {
