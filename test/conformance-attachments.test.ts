@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { actionOutput } from '../src/sandbox/integrationServer'
 import { acmeMapping, acmeSettings, SECRETS, signedAcmeDelivery, startStack } from './support/harness'
 import { replaceOnce } from './engine/helpers'
+import { MAX_REHOST_BYTES } from '../src/engine/createEngine'
 
 type Stack = Awaited<ReturnType<typeof startStack>>
 
@@ -112,6 +113,53 @@ describe('conformance: agent attachments become Botpress media messages', () => 
     const ids = s.emulator.callsTo('PUT', '/v1/files').map((c) => (c.response as { file: { id: string } }).file.id)
     expect(ids).toHaveLength(2)
     expect(new Set(ids).size).toBe(1)
+  })
+
+  it('rehost {base64}: a JSON answer with the file base64 in it arrives as the exact bytes; not JSON, no field, not base64 or too large as a text naming why', async () => {
+    const rehosting = replaceOnce(mapping, `"contentType": type}'`, `"contentType": type, "rehost": {"base64": "data"}}'`)
+    const rbp = s.withConfiguration({ mapping: rehosting, settings: acmeSettings(s.helpdesk.url) })
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0xff, 0xfe, 0x80, 0x7f, 0x01])
+    const pdf = Buffer.from('%PDF-1.4 \u00e9t\u00e9 terms\n\u0000\u00ff')
+    const data = (value: unknown) => (r: { headers: Record<string, string | undefined> }) =>
+      r.headers.authorization === `Bearer ${SECRETS.apiToken}` ? { status: 200, body: { data: value } } : { status: 401, body: 'no' }
+    s.helpdesk.route({ method: 'GET', path: '/attachments/1/data', respond: data(png.toString('base64')) })
+    s.helpdesk.route({ method: 'GET', path: '/attachments/2/data', respond: data(pdf.toString('base64')) })
+    s.helpdesk.route({
+      method: 'GET',
+      path: '/attachments/3/data',
+      respond: () => ({ status: 200, headers: { 'content-type': 'text/html' }, body: '<html>login</html>' }),
+    })
+    s.helpdesk.route({ method: 'GET', path: '/attachments/4/data', respond: () => ({ status: 200, body: { id: 4 } }) })
+    s.helpdesk.route({ method: 'GET', path: '/attachments/5/data', respond: data('%%% not base64 %%%') })
+    s.helpdesk.route({ method: 'GET', path: '/attachments/6/data', respond: data(Buffer.alloc(MAX_REHOST_BYTES + 1).toString('base64')) })
+    s.emulator.clearCalls()
+    const files = [
+      { url: `${s.helpdesk.url}/attachments/1/data`, name: 'label.png', type: 'image/png' },
+      { url: `${s.helpdesk.url}/attachments/2/data`, name: 'terms.pdf' },
+      ...[3, 4, 5, 6].map((n) => ({ url: `${s.helpdesk.url}/attachments/${n}/data`, name: `f${n}.pdf`, type: 'application/pdf' })),
+    ]
+    expect((await rbp.webhook(signedAcmeDelivery(reply('m_b1', 'Two files', files)))).status).toBe(200)
+    const upserts = s.emulator.callsTo('PUT', '/v1/files').map((c) => c.body)
+    expect(upserts).toEqual([
+      expect.objectContaining({ size: png.length, contentType: 'image/png', accessPolicies: ['public_content'] }),
+      expect.objectContaining({ size: pdf.length, contentType: 'application/pdf' }),
+    ])
+    const created = s.emulator.callsTo('POST', '/v1/chat/messages/get-or-create').map((c) => c.body as { type: string; payload: Record<string, string> })
+    expect(created.map((c) => c.type)).toEqual(['text', 'image', 'file', 'text', 'text', 'text', 'text'])
+    for (const [message, bytes] of [
+      [created[1]!.payload.imageUrl!, png],
+      [created[2]!.payload.fileUrl!, pdf],
+    ] as const) {
+      expect(message.startsWith(s.emulator.url)).toBe(true)
+      expect(Buffer.from(await (await fetch(message)).arrayBuffer()).equals(bytes)).toBe(true)
+    }
+    expect(created.slice(3).map((c) => c.payload.text)).toEqual([
+      `f3.pdf (file not delivered: the helpdesk answered text/html, not the JSON with the file's base64 at "data")`,
+      `f4.pdf (file not delivered: the helpdesk's JSON answer has no text at "data" (the file's base64))`,
+      `f5.pdf (file not delivered: "data" in the helpdesk's JSON answer is not base64)`,
+      'f6.pdf (file not delivered: it is over the 25 MB limit once decoded from base64)',
+    ])
+    expect(JSON.stringify(created)).not.toContain(SECRETS.apiToken)
   })
 
   it('rehost follows redirects: to a listed CDN without the token; elsewhere, without a Location or in a loop it is a text naming why', async () => {

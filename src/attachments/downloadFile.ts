@@ -176,3 +176,67 @@ async function getOnce(
   }
   return { contentType: contentType.split(';')[0]!.trim(), size, bytes: Buffer.concat(chunks) }
 }
+
+/**
+ * Content types by file extension, for a file whose answer says nothing about it (a base64 field in JSON): the
+ * kinds agents attach. Anything else is application/octet-stream.
+ */
+const TYPES_BY_EXTENSION: Record<string, string> = {
+  pdf: 'application/pdf',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  svg: 'image/svg+xml',
+  heic: 'image/heic',
+  mp3: 'audio/mpeg',
+  m4a: 'audio/mp4',
+  wav: 'audio/wav',
+  ogg: 'audio/ogg',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  webm: 'video/webm',
+  txt: 'text/plain',
+  csv: 'text/csv',
+  html: 'text/html',
+  json: 'application/json',
+  zip: 'application/zip',
+  doc: 'application/msword',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xls: 'application/vnd.ms-excel',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  ppt: 'application/vnd.ms-powerpoint',
+  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+}
+
+/** The file's declared content type, else its name's extension's, else application/octet-stream. */
+export function contentTypeOf(file: MessageFile): string {
+  if (file.contentType) return file.contentType.split(';')[0]!.trim()
+  const extension = /\.([a-z0-9]+)$/i.exec(file.name)?.[1]?.toLowerCase()
+  return (extension && Object.hasOwn(TYPES_BY_EXTENSION, extension) ? TYPES_BY_EXTENSION[extension] : undefined) ?? 'application/octet-stream'
+}
+
+/**
+ * The file inside a JSON answer (`rehost: {base64: "<field path>"}`): the dotted `field` of `answer` decoded from
+ * base64 (line breaks allowed), at most `maxBytes` once decoded. Not JSON, no such text field, not base64, or
+ * too large is `FileNotAttached` saying which.
+ */
+export function fileFromBase64Answer(file: MessageFile, answer: Omit<FileContent, 'name'>, field: string, maxBytes: number): FileContent {
+  let json: unknown
+  try {
+    json = JSON.parse(answer.bytes.toString('utf8'))
+  } catch {
+    throw new FileNotAttached(file, `the helpdesk answered ${answer.contentType}, not the JSON with the file's base64 at "${field}"`)
+  }
+  const value = field.split('.').reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), json)
+  if (typeof value !== 'string') throw new FileNotAttached(file, `the helpdesk's JSON answer has no text at "${field}" (the file's base64)`)
+  const text = value.replace(/\s+/g, '')
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0
+  const firstPad = text.indexOf('=')
+  if (text.length % 4 !== 0 || /[^A-Za-z0-9+/=]/.test(text) || (firstPad !== -1 && firstPad < text.length - padding))
+    throw new FileNotAttached(file, `"${field}" in the helpdesk's JSON answer is not base64`)
+  const size = (text.length / 4) * 3 - padding
+  if (size > maxBytes) throw new FileNotAttached(file, `it is over the ${megabytes(maxBytes)} limit once decoded from base64`)
+  return { name: file.name, contentType: contentTypeOf(file), size, bytes: Buffer.from(text, 'base64') }
+}

@@ -6,7 +6,7 @@ import type { LoadedMapping } from '../mapping/loadMapping'
 import { Redactor } from '../http/redact'
 import { mediaUrl, messageFiles, renderHistory, renderMessageText } from '../operations/renderMessage'
 import { fetchVendorFile, requireId, runOperation, type RunContext } from '../operations/runSteps'
-import { routeWebhook, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
+import { routeWebhook, type Attachment, type IncomingWebhook, type RouteOptions } from '../webhook/routeWebhook'
 import { verifyKeyTemplate } from '../webhook/signature'
 import type { CompiledOperation } from '../mapping/compileMapping'
 
@@ -17,6 +17,11 @@ export class UnsupportedMessageTypeError extends DiagnosticError {}
  * and the upload, within one webhook call's time budget; 25 MB covers what helpdesks let agents attach.
  */
 export const MAX_REHOST_BYTES = 25 * 1024 * 1024
+/**
+ * Largest JSON answer read for a file served as base64 inside it (`rehost: {base64}`): base64 is 4/3 of the file,
+ * plus a tenth for line breaks and escaped slashes (`\/`) in the text, plus 64 KiB for the answer's other fields.
+ */
+export const MAX_REHOST_JSON_BYTES = Math.ceil(((MAX_REHOST_BYTES * 4) / 3) * 1.1) + 64 * 1024
 
 export type EngineOptions = {
   /** Values the mapping's register steps returned (`$registration`). */
@@ -226,8 +231,12 @@ export function createEngine(loaded: LoadedMapping, options: EngineOptions = {})
 
     routeWebhook: (req: IncomingWebhook, o?: RouteOptions) => routeWebhook(req, ctx, o),
 
-    /** An agent's file that needs the helpdesk's credentials (`rehost`), downloaded with the mapping's auth. */
-    downloadAgentFile: (file: { url: string; name: string; contentType?: string }) => fetchVendorFile(file, ctx, MAX_REHOST_BYTES),
+    /**
+     * An agent's file that needs the helpdesk's credentials (`rehost`), downloaded with the mapping's auth; with
+     * `rehost: {base64}` its URL answers JSON holding the file as base64 at that field.
+     */
+    downloadAgentFile: (file: { url: string; name: string; contentType?: string }, rehost: Attachment['rehost'] = true) =>
+      fetchVendorFile(file, ctx, MAX_REHOST_BYTES, typeof rehost === 'object' ? { field: rehost.base64, maxAnswerBytes: MAX_REHOST_JSON_BYTES } : undefined),
   }
 }
 

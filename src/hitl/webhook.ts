@@ -167,7 +167,7 @@ async function agentMessages(client: Client, logger: Logger, engine: Engine, con
 async function rehosted(client: Client, logger: Logger, engine: Engine, key: string, a: Attachment): Promise<AgentMessage | undefined> {
   const name = a.name ?? (decodeURIComponent(new URL(a.url, 'http://x').pathname.split('/').pop() ?? '') || 'file')
   try {
-    const content = await engine.downloadAgentFile({ url: a.url, name, contentType: a.contentType })
+    const content = await engine.downloadAgentFile({ url: a.url, name, contentType: a.contentType }, a.rehost)
     const { file } = await client.uploadFile({
       key: `universal-hitl/${key}/${name}`,
       content: content.bytes,

@@ -8,7 +8,7 @@ import { Redactor } from '../http/redact'
 import { sendRequest, VendorRequestError, type HttpRequest, type HttpResponse } from '../http/sendRequest'
 import type { CompiledMapping, CompiledOperation, CompiledRequest, CompiledStep } from '../mapping/compileMapping'
 import { attachFiles } from './attachFiles'
-import { streamFile, type FileContent, type MessageFile } from '../attachments/downloadFile'
+import { fileFromBase64Answer, FileNotAttached, streamFile, type FileContent, type MessageFile } from '../attachments/downloadFile'
 import { runControlledStep, type PageOverride, type StepResult } from './stepControl'
 
 export type { StepResult }
@@ -213,13 +213,17 @@ export async function fetchVendorJson(url: string, ctx: RunContext, label: strin
   return response.body
 }
 
+/** The file is base64 at `field` (a dotted path) of a JSON answer, whose text is read up to `maxAnswerBytes`. */
+export type Base64Answer = { field: string; maxAnswerBytes: number }
+
 /**
  * GETs an agent's file from the helpdesk with the mapping's auth (what re-hosting needs): host allowlist like
  * any vendor request, redirects followed only to hosts it admits, the credentials (headers and auth's query
- * parameters) sent only to the file URL's origin; streamed and cut at `maxBytes`. Failures are
+ * parameters) sent only to the file URL's origin; streamed and cut at `maxBytes`. With `base64` the URL answers JSON
+ * holding the file (asked for with `Accept: application/json` unless the mapping's headers say otherwise). Failures are
  * `FileNotAttached` (or HostNotAllowedError), for the caller to say which file was not delivered.
  */
-export async function fetchVendorFile(file: MessageFile, ctx: RunContext, maxBytes: number): Promise<FileContent> {
+export async function fetchVendorFile(file: MessageFile, ctx: RunContext, maxBytes: number, base64?: Base64Answer): Promise<FileContent> {
   const http = ctx.mapping.http
   const baseUrl = await http.baseUrl.render(undefined, ctx.scope)
   checkHost(file.url, baseUrl, http.allowedHosts, ctx)
@@ -227,6 +231,8 @@ export async function fetchVendorFile(file: MessageFile, ctx: RunContext, maxByt
   for (const [k, t] of http.headers) headers[k.toLowerCase()] = await t.render(undefined, ctx.scope)
   const auth = await applyAuth(http.auth, authContext(ctx, undefined), undefined, ctx.scope)
   Object.assign(headers, auth.headers)
+  if (base64 && !base64.field) throw new FileNotAttached(file, "the mapping's `rehost` names no `base64` field")
+  if (base64) headers.accept ??= 'application/json'
   const content = await streamFile(
     {
       url: new URL(file.url),
@@ -235,10 +241,10 @@ export async function fetchVendorFile(file: MessageFile, ctx: RunContext, maxByt
       rewrite: ctx.rewriteUrl && ((u) => ctx.rewriteUrl!(u)),
     },
     file,
-    maxBytes,
-    { source: 'the helpdesk', limitOf: 'the' },
+    base64 ? base64.maxAnswerBytes : maxBytes,
+    { source: 'the helpdesk', limitOf: base64 ? "a base64 answer's" : 'the' },
   )
-  return { name: file.name, ...content }
+  return base64 ? fileFromBase64Answer(file, content, base64.field, maxBytes) : { name: file.name, ...content }
 }
 
 /** Evaluation errors carry only JSONata's words: say which operation, step or field they come from. */

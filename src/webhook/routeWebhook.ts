@@ -36,8 +36,13 @@ export type WebhookEvent = {
   rule: string
 }
 
-/** `rehost`: the URL needs the helpdesk's credentials; the glue downloads it and re-hosts it on Botpress. */
-export type Attachment = { type: 'image' | 'audio' | 'video' | 'file'; url: string; name?: string; contentType?: string; rehost?: true }
+/**
+ * `rehost`: the URL needs the helpdesk's credentials; the glue downloads it and re-hosts it on Botpress. `true`: the
+ * URL answers the file; `{base64}`: it answers JSON with the file base64-encoded at that dotted field path.
+ */
+export type Attachment = { type: 'image' | 'audio' | 'video' | 'file'; url: string; name?: string; contentType?: string; rehost?: Rehost }
+export type Rehost = true | { base64: string }
+
 const MEDIA_TYPES: readonly string[] = ['image', 'audio', 'video', 'file']
 
 /** A rule's `attachments` result → attachments with a URL; the type from `type`, else from the content type. */
@@ -51,9 +56,21 @@ function attachmentsOf(value: unknown): Attachment[] {
     const family = contentType?.split('/')[0] ?? ''
     const type = (MEDIA_TYPES.includes(String(a.type)) ? a.type : ['image', 'audio', 'video'].includes(family) ? family : 'file') as Attachment['type']
     const name = textOrUndefined(a.name)
-    out.push({ type, url, ...(name ? { name } : {}), ...(contentType ? { contentType } : {}), ...(a.rehost === true ? { rehost: true as const } : {}) })
+    const rehost = rehostOf(a.rehost)
+    out.push({ type, url, ...(name ? { name } : {}), ...(contentType ? { contentType } : {}), ...(rehost ? { rehost } : {}) })
   }
   return out
+}
+
+/**
+ * `true`, or an object read as `{base64}`: an object without a text `base64` keeps an empty path, so re-hosting
+ * fails with a note saying so (the end user is told) rather than passing the helpdesk's URL on as a link.
+ */
+function rehostOf(value: unknown): Rehost | undefined {
+  if (value === true) return true
+  if (value === null || typeof value !== 'object') return undefined
+  const base64 = (value as { base64?: unknown }).base64
+  return { base64: typeof base64 === 'string' ? base64 : '' }
 }
 
 /** Where the router reads `$ticket` from: the values stored with the ticket's conversation (undefined = none). */

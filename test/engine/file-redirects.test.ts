@@ -5,8 +5,8 @@
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { FileNotAttached, MAX_FILE_REDIRECTS } from '../../src/attachments/downloadFile'
-import { engineOf, mappingObject } from './helpers'
+import { MAX_FILE_REDIRECTS } from '../../src/attachments/downloadFile'
+import { bearerDeskEngine, engineOf, fileNotAttachedNote, mappingObject } from './helpers'
 
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(2000, 3)])
 const TOKEN = 'tok-redirect-1'
@@ -81,23 +81,10 @@ const postMessage = (body: string, extra: Record<string, unknown> = {}) => ({
   result: { messageId: '$steps.m.body.id' },
 })
 
-const rehostEngine = (http: Record<string, unknown> = {}) =>
-  engineOf(
-    mappingObject({
-      http: { baseUrl: '{{ $settings.baseUrl }}/api', auth: { type: 'bearer', token: '{{ $settings.apiToken }}' }, timeoutMs: 5000, ...http },
-    }),
-    { baseUrl: deskUrl, apiToken: TOKEN },
-  )
+const rehostEngine = (http: Record<string, unknown> = {}) => bearerDeskEngine(deskUrl, TOKEN, http)
 const rehost = (engine: ReturnType<typeof rehostEngine>, path: string) =>
   engine.downloadAgentFile({ url: `${deskUrl}${path}`, name: 'terms.pdf', contentType: 'application/pdf' })
-const failureOf = async (p: Promise<unknown>) => {
-  const e = await p.then(
-    () => undefined,
-    (err: Error) => err,
-  )
-  expect(e).toBeInstanceOf(FileNotAttached)
-  return (e as FileNotAttached).note
-}
+const failureOf = fileNotAttachedNote
 
 describe("re-hosting an agent's file: redirects", () => {
   it('a redirect on the same origin is followed with the credentials', async () => {

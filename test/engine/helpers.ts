@@ -4,6 +4,7 @@ import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import { FileNotAttached } from '../../src/attachments/downloadFile'
 import { createEngine, type EngineOptions } from '../../src/engine/createEngine'
 import { compileMappingText } from '../../src/mapping/loadMapping'
 import { parseSettings } from '../../src/mapping/parseSettings'
@@ -51,6 +52,23 @@ export function engineOf(mapping: Obj, settings: Record<string, unknown>, option
   const compiled = compileMappingText(yamlOf(mapping), 'test.yaml')
   const resolved = parseSettings(settings, compiled.file.settings ?? {}, 'settings')
   return createEngine({ mapping: compiled, settings: resolved, hash: 'test' }, options)
+}
+
+/** An engine re-hosting from a loopback helpdesk at `deskUrl`: bearer `token`, `http` fields added or replaced. */
+export const bearerDeskEngine = (deskUrl: string, token: string, http: Obj = {}) =>
+  engineOf(
+    mappingObject({ http: { baseUrl: '{{ $settings.baseUrl }}/api', auth: { type: 'bearer', token: '{{ $settings.apiToken }}' }, timeoutMs: 5000, ...http } }),
+    { baseUrl: deskUrl, apiToken: token },
+  )
+
+/** The note of the FileNotAttached a download fails with (throws when it succeeds or fails otherwise). */
+export async function fileNotAttachedNote(download: Promise<unknown>): Promise<string> {
+  const e = await download.then(
+    () => undefined,
+    (err: unknown) => err,
+  )
+  if (e instanceof FileNotAttached) return e.note
+  throw new Error(`expected FileNotAttached, got ${e === undefined ? 'the file' : String(e)}`)
 }
 
 /** The MappingError a function throws (fails the test when it throws nothing or something else). */
