@@ -134,8 +134,8 @@ function blockLines(raw: string, value: string, start: number): BlockLines {
   return { valueBreaks, bodyLineStarts, indent: first.match(/^ */)![0].length }
 }
 
-/** How many of the ascending `xs` are below `x` (binary search). */
-function countBelow(xs: readonly number[], x: number): number {
+/** How many of the ascending `xs` are below `x` (binary search; strings in code-unit order, as `sort()` leaves them). */
+export function countBelow<T extends number | string>(xs: readonly T[], x: T): number {
   let lo = 0
   let hi = xs.length
   while (lo < hi) {

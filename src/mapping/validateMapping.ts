@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { validate as generatedValidator } from './mappingValidator.generated'
 import type { DiagnosticCode } from '../diagnostics/codes'
-import type { PathSegment, Problem, SourceDocument } from './problems'
+import { countBelow, type PathSegment, type Problem, type SourceDocument } from './problems'
 
 // ajv's standalone code for schemas/mapping.schema.json, generated at build time (scripts/generate-sources.mjs):
 // a fresh integration process validates its first mapping without compiling the schema.
@@ -66,15 +66,9 @@ class Below {
     this.sorted = paths.sort()
   }
   anyStartsWith(prefix: string): boolean {
-    let lo = 0
-    let hi = this.sorted.length
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      if (this.sorted[mid]! < prefix) lo = mid + 1
-      else hi = mid
-    }
     // The paths starting with `prefix` sort right at or after it: the first one not below it decides.
-    return lo < this.sorted.length && this.sorted[lo]!.startsWith(prefix)
+    const i = countBelow(this.sorted, prefix)
+    return i < this.sorted.length && this.sorted[i]!.startsWith(prefix)
   }
 }
 
