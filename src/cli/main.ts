@@ -99,7 +99,7 @@ async function validate(files: string[], settingsPath: string | undefined): Prom
       const source = parseYaml(text, file)
       const warnings = mappingWarnings(source)
       printProblems(warnings)
-      const mapping = compileMappingText(text, file)
+      const mapping = compileMappingText(text, file, source)
       const todos = todoProblems(source)
       if (todos.length) throw new MappingError(todos)
       if (settingsPath) parseSettings(settingsFrom(settingsPath), mapping.file.settings ?? {}, settingsPath)

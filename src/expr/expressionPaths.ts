@@ -73,13 +73,15 @@ export function fieldPaths(source: string): FieldPath[] {
  */
 export function notEqualComparisons(source: string): { path: string; offset: number }[] {
   const out: { path: string; offset: number }[] = []
+  let compact: string | undefined // the source without whitespace, made once (not per comparison)
   walk(parse(source), (n) => {
     if (n.type !== 'binary' || n.value !== '!=') return
     for (const side of [n.lhs, n.rhs] as (Node | undefined)[]) {
       const p = side && toPath(side)
       if (!p || ['settings', 'registration'].includes(p.segments[0]!.name)) continue
       // Guarded the way the warning suggests: `$exists(a.b) and a.b != …` says what it means.
-      if (source.replace(/\s+/g, '').includes(`$exists(${p.text})`)) continue
+      compact ??= source.replace(/\s+/g, '')
+      if (compact.includes(`$exists(${p.text})`)) continue
       out.push({ path: p.text, offset: Math.max(0, (n.position ?? 2) - 2) })
     }
   })

@@ -7,8 +7,15 @@ const NAMED_READ = /\$(headers|query)\s*\.\s*(?:"([^"]*)"|'([^']*)'|`([^`]*)`|([
 /** Blanks out string literals (same length, so offsets hold), except quoted names after a `.` (`$headers."x-a"`). */
 function withoutLiterals(text: string): string {
   return text.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/g, (literal, _q, offset: number) =>
-    /\.\s*$/.test(text.slice(0, offset)) ? literal : ' '.repeat(literal.length),
+    afterDot(text, offset) ? literal : ' '.repeat(literal.length),
   )
+}
+
+/** Whether `text` has a `.` right before `offset`, whitespace between allowed (`/\.\s*$/` on the text before it, without scanning all of that). */
+function afterDot(text: string, offset: number): boolean {
+  let i = offset - 1
+  while (i >= 0 && /\s/.test(text[i]!)) i--
+  return text[i] === '.'
 }
 
 function namedReads(text: string): { part: 'headers' | 'query'; name: string; index: number }[] {

@@ -40,10 +40,17 @@ export function resolveMappingText(mapping: string): { text: string; file: strin
   return { text: mapping, file: 'mapping' }
 }
 
-/** Parses, validates and compiles a mapping file's text; throws MappingError listing every problem. */
-export function compileMappingText(text: string, file: string): CompiledMapping {
+/**
+ * Parses, validates and compiles a mapping file's text; throws MappingError listing every problem. `parsed`:
+ * the text already parsed by parseYaml (the CLI's `validate` reads warnings from it first), not parsed again.
+ */
+export function compileMappingText(text: string, file: string, parsed?: SourceDocument): CompiledMapping {
   refuseOverSize(text, MAX_MAPPING_BYTES, file, 'mapping')
-  const source = parseYaml(text, file)
+  return compileSource(parsed ?? parseYaml(text, file))
+}
+
+/** Validates and compiles a parsed mapping (the size limit is compileMappingText's: the benchmark goes past it). */
+export function compileSource(source: SourceDocument): CompiledMapping {
   const value = toValue(source)
   const settings = (value as { settings?: unknown } | null)?.settings
   if (settings && typeof settings === 'object') {

@@ -1,4 +1,4 @@
-import { isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml'
+import { isCollection, isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml'
 import { MAX_ALIAS_EXPANSIONS, MAX_FLOW_NESTING } from './limits'
 import { MappingError, SourceDocument, type Problem } from './problems'
 
@@ -11,7 +11,8 @@ export function parseYaml(text: string, file: string): SourceDocument {
   // merge: YAML merge keys (`<<: *base`), which the shipped mappings' anchors invite authors to use.
   // `yaml`'s own unique-keys check compares every key with all earlier ones (quadratic in a map's size):
   // duplicates are found here instead, with one Set per map.
-  const doc = parseDocument(text, { lineCounter: lines, keepSourceTokens: true, uniqueKeys: false, prettyErrors: false, merge: true })
+  // No `keepSourceTokens`: nothing reads the concrete syntax tree, and keeping it costs memory per node.
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false, merge: true })
   const errors = [...doc.errors.map((e) => ({ pos: e.pos[0], message: e.message.split('\n')[0]!, duplicate: false })), ...duplicateKeys(doc)]
   if (errors.length > 0) {
     // A structural mistake (indentation, a tab, an unclosed bracket) makes the parser misread what follows,
@@ -58,18 +59,29 @@ function refuseDeepNesting(text: string, file: string) {
 
 function duplicateKeys(doc: Document.Parsed): { pos: number; message: string; duplicate: true }[] {
   const found: { pos: number; message: string; duplicate: true }[] = []
-  visit(doc, {
-    Map(_, map) {
-      const seen = new Set<unknown>()
-      for (const pair of map.items) {
-        // Merge keys (`<<`) may repeat, as `yaml` allows them to.
-        if (!isScalar(pair.key) || pair.key.value === '<<') continue
-        if (seen.has(pair.key.value)) found.push({ pos: pair.key.range?.[0] ?? 0, message: DUPLICATE_KEY, duplicate: true })
-        seen.add(pair.key.value)
-      }
-    },
-  })
+  // Every map of the document, keys included, as `yaml`'s `visit` would reach them (aliases not followed),
+  // walked directly: `visit` copies the path of ancestors for each node it passes.
+  const walk = (node: unknown): void => {
+    if (isPair(node)) {
+      walk(node.key)
+      walk(node.value)
+    } else if (isCollection(node)) {
+      if (isMap(node)) checkMap(node.items, found)
+      for (const item of node.items) walk(item)
+    }
+  }
+  walk(doc.contents)
   return found
+}
+
+function checkMap(pairs: readonly { key: unknown }[], found: { pos: number; message: string; duplicate: true }[]) {
+  const seen = new Set<unknown>()
+  for (const pair of pairs) {
+    // Merge keys (`<<`) may repeat, as `yaml` allows them to.
+    if (!isScalar(pair.key) || pair.key.value === '<<') continue
+    if (seen.has(pair.key.value)) found.push({ pos: pair.key.range?.[0] ?? 0, message: DUPLICATE_KEY, duplicate: true })
+    seen.add(pair.key.value)
+  }
 }
 
 /** A text over `max` bytes is refused before parsing, placed at the first character past the limit. */

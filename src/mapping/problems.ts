@@ -88,27 +88,60 @@ export class SourceDocument {
     return index
   }
 
-  /** Maps a character offset inside a scalar's value to an offset in the file. */
+  /** Maps a character offset (≥ 0) inside a scalar's value to an offset in the file. */
   private offsetInScalar(node: Scalar, index: number): number {
     const [start, valueEnd] = node.range!
-    const raw = this.text.slice(start, valueEnd)
-    const value = String(node.value)
     if (node.type === Scalar.PLAIN) return start + index
     if (node.type === Scalar.QUOTE_SINGLE || node.type === Scalar.QUOTE_DOUBLE) {
       // Exact for values without escapes or folding; otherwise the best near position.
-      return start + 1 + Math.min(index, raw.length - 2)
+      return start + 1 + Math.min(index, valueEnd - start - 2)
     }
     // Block scalars: find the value's line and column among the body lines.
-    const before = value.slice(0, index)
-    const lineIndex = before.split('\n').length - 1
-    const col = index - (before.lastIndexOf('\n') + 1)
-    const bodyLines = raw.split('\n').slice(1) // first line is the `|` or `>` header
-    let offset = start + raw.indexOf('\n') + 1
-    for (let i = 0; i < lineIndex && i < bodyLines.length; i++) offset += bodyLines[i]!.length + 1
+    const { valueBreaks, bodyLineStarts, indent } = this.blockLines(node)
+    const lineIndex = countBelow(valueBreaks, index)
+    const col = index - (lineIndex === 0 ? 0 : valueBreaks[lineIndex - 1]! + 1)
     // The block's indentation (that of its first non-empty line) is not part of the value; a line's own
     // further indentation is, and is already counted in `col`.
-    const first = bodyLines.find((l) => l.trim() !== '') ?? ''
-    const indent = first.match(/^ */)![0].length
-    return offset + indent + col
+    return bodyLineStarts[Math.min(lineIndex, bodyLineStarts.length - 1)]! + indent + col
   }
+
+  /**
+   * A block scalar's line breaks, built once per scalar: a long body with many problems in it (one per unknown
+   * variable, say) is not split again for each of them.
+   */
+  private readonly blockIndex = new WeakMap<Scalar, BlockLines>()
+  private blockLines(node: Scalar): BlockLines {
+    let lines = this.blockIndex.get(node)
+    if (!lines) {
+      lines = blockLines(this.text.slice(node.range![0], node.range![1]), String(node.value), node.range![0])
+      this.blockIndex.set(node, lines)
+    }
+    return lines
+  }
+}
+
+type BlockLines = { valueBreaks: number[]; bodyLineStarts: number[]; indent: number }
+
+/** Where the value's lines break, where the body's lines start in the file, and the block's indentation. */
+function blockLines(raw: string, value: string, start: number): BlockLines {
+  const valueBreaks: number[] = []
+  for (let i = value.indexOf('\n'); i >= 0; i = value.indexOf('\n', i + 1)) valueBreaks.push(i)
+  const bodyLines = raw.split('\n').slice(1) // first line is the `|` or `>` header
+  // bodyLineStarts[i]: the file offset of body line i; one more entry for an index past the last line.
+  const bodyLineStarts = [start + raw.indexOf('\n') + 1]
+  for (const line of bodyLines) bodyLineStarts.push(bodyLineStarts.at(-1)! + line.length + 1)
+  const first = bodyLines.find((l) => l.trim() !== '') ?? ''
+  return { valueBreaks, bodyLineStarts, indent: first.match(/^ */)![0].length }
+}
+
+/** How many of the ascending `xs` are below `x` (binary search; strings in code-unit order, as `sort()` leaves them). */
+export function countBelow<T extends number | string>(xs: readonly T[], x: T): number {
+  let lo = 0
+  let hi = xs.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (xs[mid]! < x) lo = mid + 1
+    else hi = mid
+  }
+  return lo
 }

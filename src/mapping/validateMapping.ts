@@ -1,7 +1,7 @@
 import type { ErrorObject, ValidateFunction } from 'ajv'
 import { validate as generatedValidator } from './mappingValidator.generated'
 import type { DiagnosticCode } from '../diagnostics/codes'
-import type { PathSegment, Problem, SourceDocument } from './problems'
+import { countBelow, type PathSegment, type Problem, type SourceDocument } from './problems'
 
 // ajv's standalone code for schemas/mapping.schema.json, generated at build time (scripts/generate-sources.mjs):
 // a fresh integration process validates its first mapping without compiling the schema.
@@ -46,25 +46,46 @@ function describe(error: ErrorObject): { code: DiagnosticCode; path: PathSegment
   }
 }
 
+const COMBINATORS = new Set(['oneOf', 'anyOf', 'if', 'not'])
+
+/** The key names errors are about (`propertyName`), by instance path. */
+function namesByPath(errors: ErrorObject[]): Map<string, Set<unknown>> {
+  const out = new Map<string, Set<unknown>>()
+  for (const e of errors) {
+    const names = out.get(e.instancePath) ?? new Set()
+    out.set(e.instancePath, names)
+    names.add((e as { propertyName?: unknown }).propertyName)
+  }
+  return out
+}
+
+/** Instance paths, sorted: whether any starts with a given prefix is one binary search. */
+class Below {
+  private readonly sorted: string[]
+  constructor(paths: string[]) {
+    this.sorted = paths.sort()
+  }
+  anyStartsWith(prefix: string): boolean {
+    // The paths starting with `prefix` sort right at or after it: the first one not below it decides.
+    const i = countBelow(this.sorted, prefix)
+    return i < this.sorted.length && this.sorted[i]!.startsWith(prefix)
+  }
+}
+
 /** Schema-checks a parsed mapping; each problem reported once, at its YAML node. */
 export function validateMapping(value: unknown, source: SourceDocument): Problem[] {
   const validate = validator()
   if (validate(value)) return []
   const errors = validate.errors ?? []
   // Combinator errors ("must match exactly one schema") only repeat what their branches said: keep the
-  // branch errors when there are any below the same place.
+  // branch errors when there are any below the same place. `propertyNames` only repeats the error about the
+  // name itself, which says what is wrong with it. (Both looked up in indexes: a mapping with thousands of
+  // errors is not compared error by error.)
+  const below = new Below(errors.filter((e) => !COMBINATORS.has(e.keyword)).map((e) => e.instancePath))
+  const names = namesByPath(errors)
   const described = errors
-    .filter(
-      (e) =>
-        !['oneOf', 'anyOf', 'if', 'not'].includes(e.keyword) ||
-        !errors.some((o) => o !== e && o.instancePath.startsWith(e.instancePath) && !['oneOf', 'anyOf', 'if', 'not'].includes(o.keyword)),
-    )
-    // `propertyNames` only repeats the error about the name itself, which says what is wrong with it.
-    .filter(
-      (e) =>
-        e.keyword !== 'propertyNames' ||
-        !errors.some((o) => o.instancePath === e.instancePath && (o as { propertyName?: string }).propertyName === e.params.propertyName),
-    )
+    .filter((e) => !COMBINATORS.has(e.keyword) || !below.anyStartsWith(e.instancePath))
+    .filter((e) => e.keyword !== 'propertyNames' || !names.get(e.instancePath)!.has(e.params.propertyName))
     .map(describe)
   const seen = new Set<string>()
   const problems: Problem[] = []
