@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { FileHostNotAllowedError } from '../../src/attachments/downloadFile'
-import { engineOf, mappingObject, problemsOf, yamlOf } from './helpers'
+import { engineOf, mappingObject, problemsOf, yamlOf, closeServers } from './helpers'
 
 type Received = { method: string; path: string; contentType: string; bytes: Buffer }
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 255, 1, 254, 0x42])
@@ -56,10 +56,7 @@ beforeAll(async () => {
   })
   deskUrl = await listen(desk)
 })
-afterAll(async () => {
-  await new Promise((r) => files.close(r))
-  await new Promise((r) => desk.close(r))
-})
+afterAll(() => closeServers(files, desk))
 afterEach(() => {
   received.length = 0
 })

@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_REHOST_BYTES, MAX_REHOST_JSON_BYTES } from '../../src/engine/createEngine'
 import { listenOnLoopback } from '../../src/http/localServer'
-import { bearerDeskEngine, fileNotAttachedNote } from './helpers'
+import { bearerDeskEngine, fileNotAttachedNote, closeServers } from './helpers'
 
 // Every byte value, so a decoding that went through text would show.
 const FILE = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256))
@@ -52,10 +52,7 @@ beforeAll(async () => {
   })
   deskUrl = await loopbackUrl(desk)
 })
-afterAll(async () => {
-  await new Promise((r) => desk.close(r))
-  await new Promise((r) => cdn.close(r))
-})
+afterAll(() => closeServers(desk, cdn))
 afterEach(() => {
   seen.length = 0
 })

@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_FILE_REDIRECTS } from '../../src/attachments/downloadFile'
-import { bearerDeskEngine, engineOf, fileNotAttachedNote, mappingObject } from './helpers'
+import { bearerDeskEngine, engineOf, fileNotAttachedNote, mappingObject, closeServers } from './helpers'
 
 const PDF = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.alloc(2000, 3)])
 const TOKEN = 'tok-redirect-1'
@@ -67,10 +67,7 @@ beforeAll(async () => {
   })
   deskUrl = await listen(desk)
 })
-afterAll(async () => {
-  await new Promise((r) => desk.close(r))
-  await new Promise((r) => cdn.close(r))
-})
+afterAll(() => closeServers(desk, cdn))
 afterEach(() => {
   seen.length = 0
   posted.length = 0

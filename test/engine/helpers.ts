@@ -1,5 +1,6 @@
 // Shared helpers of the engine tests: small mappings built as objects, compiled through the real loader.
 import { spawn } from 'node:child_process'
+import type { Server } from 'node:http'
 import { createHmac } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -44,6 +45,9 @@ export function mappingObject(patch: { settings?: Obj; http?: Obj; operations?: 
     ...(patch.fixtures ? { fixtures: patch.fixtures } : {}),
   }
 }
+
+/** Closes the test's servers (afterAll). */
+export const closeServers = (...servers: Server[]) => Promise.all(servers.map((s) => new Promise((r) => s.close(r))))
 
 export const yamlOf = (mapping: Obj) => stringify(mapping, { lineWidth: 0 })
 
