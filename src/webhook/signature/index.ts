@@ -12,7 +12,7 @@ import type { SignableDelivery, SignOptions, VerifyInput, VerifyOutcome } from '
 
 export { safeEqual } from './compare'
 export { hmacDigest } from './hmac'
-export { cachedKeySet, fixtureKeySet, JWKS_CACHE_LIMIT } from './jwt'
+export { cachedKeySet, encodeJwt, fixtureKeySet, JWKS_CACHE_LIMIT } from './jwt'
 export { formatTimestamp, parseTimestamp, type TimestampFormat } from './timestamp'
 export type { SignableDelivery, SignOptions, VerifyInput, VerifyOutcome } from './types'
 

@@ -124,6 +124,8 @@ async function checkClaims(v: JwtVerify, claims: Record<string, unknown>, input:
   if (typeof claims.exp !== 'number') return { ok: false, reason: 'JWT has no exp claim' }
   if (claims.exp * 1000 + skew < now) return { ok: false, reason: `JWT expired at ${new Date(claims.exp * 1000).toISOString()}` }
   if (typeof claims.nbf === 'number' && claims.nbf * 1000 - skew > now) return { ok: false, reason: 'JWT not valid yet (nbf)' }
+  // A token issued in the future was not issued by a vendor whose clock is within the skew.
+  if (typeof claims.iat === 'number' && claims.iat * 1000 - skew > now) return { ok: false, reason: 'JWT issued in the future (iat)' }
   if (v.issuer) {
     const iss = await v.issuer.render(undefined, input.scope)
     if (claims.iss !== iss) return { ok: false, reason: `JWT iss is ${JSON.stringify(claims.iss)}, expected ${JSON.stringify(iss)}` }
@@ -138,26 +140,40 @@ async function checkClaims(v: JwtVerify, claims: Record<string, unknown>, input:
   return { ok: true }
 }
 
-/** A JWT as the vendor would send it: HS256 with the configured secret, RS256/ES256 with `fixtures.keys.privateKey`. */
-export async function signJwt(v: JwtVerify, delivery: SignableDelivery, options: SignOptions): Promise<SignableDelivery> {
-  const alg = v.algorithms[0]!
+/** The claims a vendor's token carries at `now`: iat, exp, and the issuer, audience and required claims the mapping checks. */
+async function vendorClaims(v: JwtVerify, options: SignOptions): Promise<Record<string, unknown>> {
   const claims: Record<string, unknown> = { iat: Math.floor(options.now / 1000), exp: Math.floor(options.now / 1000) + FIXTURE_TOKEN_SECONDS }
   if (v.issuer) claims.iss = await v.issuer.render(undefined, options.scope)
   if (v.audience) claims.aud = await v.audience.render(undefined, options.scope)
   for (const c of v.requiredClaims) if (claims[c] === undefined) claims[c] = 'fixture'
-  const header = { alg, typ: 'JWT', ...(options.keys?.kid ? { kid: options.keys.kid } : {}) }
+  return claims
+}
+
+/**
+ * A signed compact JWT: HS256 with `secret`, RS256/ES256 with `privateKey`, and `alg: none` with an empty
+ * signature (which verifyJwt refuses: only the attack tests make one).
+ */
+export function encodeJwt(header: Record<string, unknown>, claims: Record<string, unknown>, key: { secret?: string; privateKey?: string }): string {
+  const alg = header.alg
   const data = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(claims))}`
-  let signature: string
+  if (alg === 'none') return `${data}.`
   if (alg === 'HS256')
-    signature = createHmac('sha256', v.key ? await v.key.render(undefined, options.scope) : '')
+    return `${data}.${createHmac('sha256', key.secret ?? '')
       .update(data)
-      .digest('base64url')
-  else {
-    if (!options.keys?.privateKey) throw new Error(`signing a ${alg} JWT needs fixtures.keys.privateKey (a test key)`)
-    const key = createPrivateKey(options.keys.privateKey)
-    signature = sign('sha256', Buffer.from(data), alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' } : key).toString('base64url')
-  }
-  return { ...delivery, headers: { ...delivery.headers, [v.header]: `${v.prefix}${data}.${signature}` } }
+      .digest('base64url')}`
+  if (alg !== 'RS256' && alg !== 'ES256') throw new Error(`JWT algorithm ${String(alg)} is not supported`)
+  if (!key.privateKey) throw new Error(`signing a ${alg} JWT needs fixtures.keys.privateKey (a test key)`)
+  const pk = createPrivateKey(key.privateKey)
+  return `${data}.${sign('sha256', Buffer.from(data), alg === 'ES256' ? { key: pk, dsaEncoding: 'ieee-p1363' } : pk).toString('base64url')}`
+}
+
+/** A JWT as the vendor would send it: HS256 with the configured secret, RS256/ES256 with `fixtures.keys.privateKey`. */
+export async function signJwt(v: JwtVerify, delivery: SignableDelivery, options: SignOptions): Promise<SignableDelivery> {
+  const alg = v.algorithms[0]!
+  const header = { alg, typ: 'JWT', ...(options.keys?.kid ? { kid: options.keys.kid } : {}) }
+  const secret = alg === 'HS256' && v.key ? await v.key.render(undefined, options.scope) : undefined
+  const token = encodeJwt(header, await vendorClaims(v, options), { secret, privateKey: options.keys?.privateKey })
+  return { ...delivery, headers: { ...delivery.headers, [v.header]: `${v.prefix}${token}` } }
 }
 
 /** The public key set of the fixture's private key, as a vendor's JWKS endpoint would serve it. */
