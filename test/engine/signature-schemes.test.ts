@@ -122,7 +122,7 @@ describe('jwt', () => {
     )
   })
 
-  it('an expired token, a wrong aud, a wrong iss and an algorithm not allowed are refused with their reason', async () => {
+  it('an expired token, a future iat, a wrong aud, a wrong iss and an algorithm not allowed are refused with their reason', async () => {
     const engine = engineFor(verify, { jwksUrl: jwksCase([rsaJwk('k1')]) })
     expect(await outcome(engine, withJwt(jwt(claims({ exp: NOW / 1000 - 61 }), { kid: 'k1' })))).toMatchObject(
       rejected('JWT expired at 2026-03-01T11:58:59.000Z'),
@@ -142,6 +142,9 @@ describe('jwt', () => {
       rejected('JWT has no exp claim'),
     )
     expect(await outcome(engine, withJwt('not.a-jwt'))).toMatchObject(rejected('malformed JWT'))
+    // iat in the future: beyond the skew refused, within it accepted
+    expect(await outcome(engine, withJwt(jwt(claims({ iat: NOW / 1000 + 61 }), { kid: 'k1' })))).toMatchObject(rejected('JWT issued in the future (iat)'))
+    expect(await outcome(engine, withJwt(jwt(claims({ iat: NOW / 1000 + 30 }), { kid: 'k1' })))).toMatchObject(accepted)
   })
 
   it('an unknown kid fetches the set again once (rotation), then is refused', async () => {
