@@ -130,10 +130,10 @@ describe('jwt', () => {
     // within the 60 s clock skew: accepted
     expect(await outcome(engine, withJwt(jwt(claims({ exp: NOW / 1000 - 30 }), { kid: 'k1' })))).toMatchObject(accepted)
     expect(await outcome(engine, withJwt(jwt(claims({ aud: 'someone-else' }), { kid: 'k1' })))).toMatchObject(
-      rejected('JWT aud is "someone-else", expected "app-1"'),
+      rejected('JWT aud is "someone-else", not the configured audience'),
     )
     expect(await outcome(engine, withJwt(jwt(claims({ iss: 'https://evil.example' }), { kid: 'k1' })))).toMatchObject(
-      rejected('JWT iss is "https://evil.example", expected "https://accounts.example.com"'),
+      rejected('JWT iss is "https://evil.example", not the configured issuer'),
     )
     expect(await outcome(engine, withJwt(jwt(claims(), { alg: 'HS256', secret: 'x', kid: 'k1' })))).toMatchObject(
       rejected('JWT algorithm HS256 is not one of RS256, ES256'),

@@ -205,8 +205,10 @@ async function attacksFor(
       const publicPem = createPublicKey(fixtures.keys.privateKey).export({ type: 'spki', format: 'pem' }).toString()
       add('HS256 signed with the public key as secret (alg confusion)', resigned({}, { alg: 'HS256' }, { secret: publicPem }))
     }
-    if (typeof claims.iss === 'string') add('wrong iss', resigned({ iss: `${claims.iss}0` }))
-    if (claims.aud !== undefined) add('wrong aud', resigned({ aud: `${String(claims.aud)}0` }))
+    // Another issuer's and another receiver's values (not built from the genuine ones: those are configuration,
+    // which the secrets scan treats as secret, and the refusal names the value it got).
+    if (claims.iss !== undefined) add('wrong iss (another issuer)', resigned({ iss: 'another-issuer' }))
+    if (claims.aud !== undefined) add('wrong aud (another receiver)', resigned({ aud: 'another-receiver' }))
     add('expired (exp beyond the clock skew)', resigned({ iat: now - 2 * skew, exp: now - skew }))
     add('not valid yet (nbf beyond the clock skew)', resigned({ nbf: now + skew }))
     add('issued in the future (iat beyond the clock skew)', resigned({ iat: now + skew, exp: now + 2 * skew }))

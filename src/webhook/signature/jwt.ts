@@ -128,12 +128,13 @@ async function checkClaims(v: JwtVerify, claims: Record<string, unknown>, input:
   if (typeof claims.iat === 'number' && claims.iat * 1000 - skew > now) return { ok: false, reason: 'JWT issued in the future (iat)' }
   if (v.issuer) {
     const iss = await v.issuer.render(undefined, input.scope)
-    if (claims.iss !== iss) return { ok: false, reason: `JWT iss is ${JSON.stringify(claims.iss)}, expected ${JSON.stringify(iss)}` }
+    // The expected value is not named: it is rendered from the settings and registration, which may be secret.
+    if (claims.iss !== iss) return { ok: false, reason: `JWT iss is ${JSON.stringify(claims.iss)}, not the configured issuer` }
   }
   if (v.audience) {
     const aud = await v.audience.render(undefined, input.scope)
     const given = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
-    if (!given.includes(aud)) return { ok: false, reason: `JWT aud is ${JSON.stringify(claims.aud)}, expected ${JSON.stringify(aud)}` }
+    if (!given.includes(aud)) return { ok: false, reason: `JWT aud is ${JSON.stringify(claims.aud)}, not the configured audience` }
   }
   const missing = v.requiredClaims.filter((c) => claims[c] === undefined)
   if (missing.length) return { ok: false, reason: `JWT lacks the claim(s) ${missing.join(', ')}` }
