@@ -1,7 +1,8 @@
 // Signature attacks generated from each mapping's own `verify` block, for every mapping in mappings/ (one
-// added later is attacked the same way): every forged delivery → 401 and zero Botpress writes, while the
-// genuine delivery they are made from is accepted and writes.
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
+// added later is attacked the same way): every forged delivery → 401, zero Botpress writes and zero helpdesk
+// requests, while the genuine delivery they are made from is accepted and writes. Forgeries are made with the
+// scheme's own signer (src/webhook/signature), never a second implementation here.
+import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,7 +14,7 @@ import { compileMappingText } from '../../src/mapping/loadMapping'
 import type { CompiledMapping } from '../../src/mapping/compileMapping'
 import type { Fixtures } from '../../src/mapping/types'
 import { parseSettings } from '../../src/mapping/parseSettings'
-import { encodeJwt, verifyKeyTemplate } from '../../src/webhook/signature'
+import { encodeJwt, hmacDigest, verifyKeyTemplate } from '../../src/webhook/signature'
 import type { IncomingWebhook } from '../../src/webhook/routeWebhook'
 import { mappingNames, report, root, startBundle, writesBy } from './support'
 
@@ -78,7 +79,7 @@ function withBodySecret(d: IncomingWebhook, secret: string, value: string | unde
   } catch {
     const form = new URLSearchParams(body)
     const kept = [...form].flatMap(([k, v]): [string, string][] => (v !== secret ? [[k, v]] : value === undefined ? [] : [[k, value]]))
-    found = kept.length !== [...form].length || [...form].some(([, v]) => v === secret)
+    found = [...form].some(([, v]) => v === secret)
     text = new URLSearchParams(kept).toString()
   }
   if (!found) throw new Error('the fixture body does not carry the configured secret (in: body): nothing to forge from')
@@ -88,200 +89,255 @@ function withBodySecret(d: IncomingWebhook, secret: string, value: string | unde
 const otherCase = (s: string) => s.replace(/./g, (c, i) => (i % 2 ? c.toUpperCase() : c.toLowerCase()))
 const changedLast = (s: string) => s.slice(0, -1) + (s.endsWith('x') ? 'y' : 'x')
 
-async function attacksFor(
-  mapping: CompiledMapping,
-  fixtures: { settings: Scope; registration: Scope; webhookUrl: string; keys?: Keys },
-  webhooks: Webhook[],
-): Promise<{ good: IncomingWebhook; attacks: Attack[]; notes: string[] }> {
+type Verify = CompiledMapping['webhook']['verify']
+type VerifyOf<S extends Verify['scheme']> = Extract<Verify, { scheme: S }>
+type Fx = { settings: Scope; registration: Scope; webhookUrl: string; keys?: Keys }
+
+/** What every scheme's attacks are made from: the genuine delivery, a forged one, and a signer to make more. */
+type Context = {
+  fixtures: Fx
+  scope: Scope
+  first: Webhook
+  second?: Webhook
+  good: IncomingWebhook
+  /** Signed with what a forger has instead of the vendor's key: a wrong secret (hmac, HS256) or another key pair (rsa, RS256/ES256). */
+  wrong: IncomingWebhook
+  /** Signed as the fixture runner signs, at `now`, with `keys` and (for the same signer under another algorithm, encoding or padding) `verify`. */
+  sign: (s: Scope, w: Webhook, now?: number, keys?: Keys, verify?: Verify) => Promise<IncomingWebhook>
+  add: (name: string, delivery: IncomingWebhook, scope?: Attack['scope']) => void
+  note: (text: string) => void
+}
+
+const copy = (d: IncomingWebhook, patch: (h: Record<string, string>) => void, body = d.body): IncomingWebhook => {
+  const headers = { ...d.headers }
+  patch(headers)
+  return { ...d, headers, body }
+}
+// A byte appended to the raw body, whatever its encoding (JSON or form).
+const tamperedBody = (d: IncomingWebhook) => copy(d, () => {}, `${d.body!} `)
+
+/** A wrong signature in a duplicated header and under an odd-cased header name. */
+function wrongHeaderAttacks(c: Context, header: string, wrongSig: string, second: string) {
+  c.add(
+    'duplicated signature headers, both wrong',
+    copy(c.good, (h) => (h[header] = `${wrongSig}, ${second}`)),
+  )
+  c.add(
+    'odd-cased header name with a wrong signature',
+    copy(c.good, (h) => {
+      delete h[header]
+      h[otherCase(header)] = wrongSig
+    }),
+  )
+}
+
+/** `hmac` and `rsa`: a signature in a header over the `signed` template, maybe with a timestamp. */
+async function headerSignatureAttacks(c: Context, v: VerifyOf<'hmac'> | VerifyOf<'rsa'>) {
+  const sig = v.header
+  const wrongSig = c.wrong.headers![sig]!
+  c.add(
+    'missing signature header',
+    copy(c.good, (h) => delete h[sig]),
+  )
+  c.add(v.scheme === 'hmac' ? 'signed with a wrong secret' : 'signed with another key pair', c.wrong)
+  c.add('tampered body (one byte added)', tamperedBody(c.good))
+  if (c.second) {
+    const other = await c.sign(c.scope, c.second)
+    const taken = (k: string) => k === sig || headerNames(v.signed.source).includes(k)
+    c.add(
+      "another delivery's signature and timestamp",
+      copy(c.good, (h) => Object.assign(h, Object.fromEntries(Object.entries(other.headers!).filter(([k]) => taken(k))))),
+    )
+  }
+  if (v.timestamp) {
+    const tol = v.timestamp.toleranceSeconds * 1000
+    c.add('outside the replay window (stale)', await c.sign(c.scope, c.first, Date.now() - tol - BEYOND_WINDOW_MS))
+    c.add('outside the replay window (future)', await c.sign(c.scope, c.first, Date.now() + tol + BEYOND_WINDOW_MS))
+    // Only where the timestamp has a header of its own (a `ts;hash` header is covered by "missing signature header").
+    const timestampHeader = headerNames(v.timestamp.value.source).find((n) => n !== sig.toLowerCase())
+    if (timestampHeader)
+      c.add(
+        'timestamp header missing',
+        copy(c.good, (h) => delete h[timestampHeader]),
+      )
+  }
+  wrongHeaderAttacks(c, sig, wrongSig, `${wrongSig.slice(0, -2)}00`)
+  const digest = c.good.headers![sig]!.slice(v.prefix.length)
+  const otherEncoding = v.encoding === 'hex' ? 'base64' : 'hex'
+  const recoded = Buffer.from(digest, v.encoding).toString(otherEncoding)
+  c.add(
+    `the right signature in the other encoding (${otherEncoding})`,
+    copy(c.good, (h) => (h[sig] = v.prefix + recoded)),
+  )
+  if (v.scheme === 'hmac') {
+    const bare = hmacDigest(v.algorithm, v.encoding, WRONG, c.good.body!)
+    c.add(
+      'signature without its prefix, over the body alone',
+      copy(c.good, (h) => (h[sig] = bare)),
+    )
+  } else {
+    // The genuine key, signing under what the verify block does not name.
+    const otherAlgorithm = v.algorithm === 'sha256' ? 'sha512' : 'sha256'
+    c.add(
+      `the right key under another algorithm (${otherAlgorithm})`,
+      await c.sign(c.scope, c.first, Date.now(), c.fixtures.keys, { ...v, algorithm: otherAlgorithm }),
+    )
+    const otherPadding = v.padding === 'pss' ? 'pkcs1' : 'pss'
+    c.add(
+      `the right key with the other padding (${otherPadding})`,
+      await c.sign(c.scope, c.first, Date.now(), c.fixtures.keys, { ...v, padding: otherPadding }),
+    )
+  }
+}
+
+/** `jwt`: the genuine token taken apart and put together again wrongly, signed with the genuine key where that matters. */
+async function jwtAttacks(c: Context, v: VerifyOf<'jwt'>) {
+  const tokenOf = (d: IncomingWebhook) => d.headers![v.header]!.slice(v.prefix.length)
+  const [h64, c64, s64] = tokenOf(c.good).split('.') as [string, string, string]
+  const decode = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
+  const header = decode(h64)
+  const claims = decode(c64)
+  const withToken = (token: string) => copy(c.good, (h) => (h[v.header] = v.prefix + token))
+  const hsSecret = v.key ? await v.key.render(undefined, c.scope) : undefined
+  // The token with its claims or header changed, signed again with the fixture's genuine key (or `key`).
+  const resigned = (patch: Record<string, unknown>, headerPatch: Record<string, unknown> = {}, key: { secret?: string; privateKey?: string } = {}) =>
+    withToken(encodeJwt({ ...header, ...headerPatch }, { ...claims, ...patch }, { secret: hsSecret, privateKey: c.fixtures.keys?.privateKey, ...key }))
+  const now = Math.floor(Date.now() / 1000)
+  const skew = v.clockSkewSeconds + BEYOND_WINDOW_MS / 1000
+  c.add(
+    'missing token header',
+    copy(c.good, (h) => delete h[v.header]),
+  )
+  c.add(header.alg === 'HS256' ? 'token signed with a wrong secret' : 'token signed with another key (not in the key set)', c.wrong)
+  c.add('alg: none, no signature', resigned({}, { alg: 'none' }))
+  if (c.fixtures.keys?.privateKey) {
+    // Algorithm confusion: HS256 keyed with the public key, which anyone may have.
+    const publicPem = createPublicKey(c.fixtures.keys.privateKey).export({ type: 'spki', format: 'pem' }).toString()
+    c.add('HS256 signed with the public key as secret (alg confusion)', resigned({}, { alg: 'HS256' }, { secret: publicPem }))
+  }
+  // Another issuer's and another receiver's values (not built from the genuine ones: those are configuration,
+  // which the secrets scan treats as secret, and the refusal names the value it got).
+  if (claims.iss !== undefined) c.add('wrong iss (another issuer)', resigned({ iss: 'another-issuer' }))
+  if (claims.aud !== undefined) c.add('wrong aud (another receiver)', resigned({ aud: 'another-receiver' }))
+  c.add('expired (exp beyond the clock skew)', resigned({ iat: now - 2 * skew, exp: now - skew }))
+  c.add('not valid yet (nbf beyond the clock skew)', resigned({ nbf: now + skew }))
+  c.add('issued in the future (iat beyond the clock skew)', resigned({ iat: now + skew, exp: now + 2 * skew }))
+  for (const claim of v.requiredClaims) if (claim !== 'exp') c.add(`required claim ${claim} missing`, resigned({ [claim]: undefined }))
+  c.add(
+    'tampered payload, original signature',
+    withToken(`${h64}.${Buffer.from(JSON.stringify({ ...claims, exp: now + 86_400 })).toString('base64url')}.${s64}`),
+  )
+  // A genuine token made a few seconds earlier (other iat and exp): its signature on this token's claims.
+  const earlier = tokenOf(await c.sign(c.scope, c.first, Date.now() - 5_000))
+  c.add("another delivery's token signature on these claims", withToken(`${h64}.${c64}.${earlier.split('.')[2]}`))
+  wrongHeaderAttacks(c, v.header, tokenOf(c.wrong), tokenOf(c.wrong))
+  // The scheme binds no body (src/webhook/signature/jwt.ts checks header and claims only): no body attack.
+  c.note('the JWT binds no body (a tampered body is not refused by the signature)')
+}
+
+async function standardWebhooksAttacks(c: Context, v: VerifyOf<'standardWebhooks'>) {
+  const window = v.toleranceSeconds * 1000 + BEYOND_WINDOW_MS
+  c.add(
+    'missing signature header',
+    copy(c.good, (h) => delete h['webhook-signature']),
+  )
+  c.add('signed with a wrong secret', c.wrong)
+  c.add('tampered body (one byte added)', tamperedBody(c.good))
+  c.add('outside the replay window (stale)', await c.sign(c.scope, c.first, Date.now() - window))
+  c.add('outside the replay window (future)', await c.sign(c.scope, c.first, Date.now() + window))
+  wrongHeaderAttacks(c, 'webhook-signature', c.wrong.headers!['webhook-signature']!, 'v1,AAAA')
+}
+
+/** `secret` in a header, the query or basic auth: the signer puts it there. */
+function sharedSecretAttacks(c: Context, v: VerifyOf<'secret'>) {
+  const withoutSecret =
+    v.in === 'query'
+      ? { ...c.good, query: new URLSearchParams([...new URLSearchParams(String(c.good.query ?? ''))].filter(([k]) => k !== v.name)).toString() }
+      : copy(c.good, (h) => delete h[v.in === 'basic' ? 'authorization' : v.name])
+  c.add('shared secret missing', withoutSecret)
+  c.add('shared secret wrong', c.wrong)
+  if (v.in === 'header') {
+    const given = c.good.headers![v.name]!
+    c.add(
+      'the secret with a character changed',
+      copy(c.good, (h) => (h[v.name] = changedLast(given))),
+    )
+    c.add(
+      'duplicated secret headers, both wrong',
+      copy(c.good, (h) => (h[v.name] = `${WRONG}, ${WRONG}`)),
+    )
+    const recased = given.toUpperCase() === given ? given.toLowerCase() : given.toUpperCase()
+    if (recased !== given)
+      c.add(
+        'the secret in another case',
+        copy(c.good, (h) => (h[v.name] = recased)),
+      )
+  }
+}
+
+/** `secret` `in: body`: the fixture's body carries the configured secret as written (signSharedSecret leaves it); each attack puts something else there. */
+async function bodySecretAttacks(c: Context, v: VerifyOf<'secret'>) {
+  const secret = await v.secret.render(undefined, c.scope)
+  c.add('shared secret missing from the body', withBodySecret(c.good, secret, undefined))
+  c.add('shared secret wrong', withBodySecret(c.good, secret, WRONG))
+  c.add('the secret with a character changed', withBodySecret(c.good, secret, changedLast(secret)))
+  if (otherCase(secret) !== secret) c.add('the secret in another case', withBodySecret(c.good, secret, otherCase(secret)))
+  c.add('empty secret configured, delivery carrying it', withBodySecret(c.good, secret, ''), 'empty')
+  c.add('white-space secret configured, delivery carrying it', withBodySecret(c.good, secret, '   '), 'blank')
+}
+
+async function attacksFor(mapping: CompiledMapping, fixtures: Fx, webhooks: Webhook[]): Promise<{ attacks: Attack[]; notes: string[] }> {
   const v = mapping.webhook.verify
   const scope = { settings: fixtures.settings, registration: fixtures.registration, webhookUrl: fixtures.webhookUrl }
   const secretsAs = (value: string) => ({ ...scopeWithSecrets(mapping, fixtures.settings, fixtures.registration, value), webhookUrl: fixtures.webhookUrl })
-  const [first, second] = webhooks
-  // Signed as the fixture runner signs, with the fixture's own test keys (rsa, jwt), or with `keys` instead;
-  // `verify` replaces the mapping's block (the same signer under another algorithm, encoding or padding).
-  const sign = (s: Scope, w: Webhook, now = Date.now(), keys = fixtures.keys, verify = v) =>
+  const [first, second] = webhooks as [Webhook, Webhook | undefined]
+  const sign: Context['sign'] = (s, w, now = Date.now(), keys = fixtures.keys, verify = v) =>
     fixtureDelivery(verify === v ? mapping : { ...mapping, webhook: { ...mapping.webhook, verify } }, s, w, now, keys)
-  const good = await sign(scope, first!)
-  const copy = (d: IncomingWebhook, patch: (h: Record<string, string>) => void, body = d.body): IncomingWebhook => {
-    const headers = { ...d.headers }
-    patch(headers)
-    return { ...d, headers, body }
-  }
   const attacks: Attack[] = []
   const notes: string[] = []
-  const add = (name: string, delivery: IncomingWebhook, attackScope?: Attack['scope']) => attacks.push({ name, delivery, scope: attackScope })
-  // Signed with what a forger has instead of the vendor's key: a wrong secret (hmac, HS256) or another key pair (rsa, RS256/ES256).
-  const wrong = await sign(secretsAs(WRONG), first!, Date.now(), otherKeys(fixtures.keys))
-  // A byte appended to the raw body, whatever its encoding (JSON or form).
-  const tampered = copy(good, () => {}, `${good.body!} `)
-  /** Headers that carry the wrong signature in a duplicated or odd-cased header. */
-  const wrongHeaders = (sig: string, wrongSig: string, second: string) => {
-    add(
-      'duplicated signature headers, both wrong',
-      copy(good, (h) => (h[sig] = `${wrongSig}, ${second}`)),
-    )
-    add(
-      'odd-cased header name with a wrong signature',
-      copy(good, (h) => {
-        delete h[sig]
-        h[otherCase(sig)] = wrongSig
-      }),
-    )
+  const c: Context = {
+    fixtures,
+    scope,
+    first,
+    second,
+    good: await sign(scope, first),
+    wrong: await sign(secretsAs(WRONG), first, Date.now(), otherKeys(fixtures.keys)),
+    sign,
+    add: (name, delivery, attackScope) => attacks.push({ name, delivery, scope: attackScope }),
+    note: (text) => notes.push(text),
   }
-  if (v.scheme === 'hmac' || v.scheme === 'rsa') {
-    const sig = v.header
-    const wrongSig = wrong.headers![sig]!
-    add(
-      'missing signature header',
-      copy(good, (h) => delete h[sig]),
-    )
-    add(v.scheme === 'hmac' ? 'signed with a wrong secret' : 'signed with another key pair', wrong)
-    add('tampered body (one byte added)', tampered)
-    if (second) {
-      const other = await sign(scope, second)
-      add(
-        "another delivery's signature and timestamp",
-        copy(good, (h) =>
-          Object.assign(h, Object.fromEntries(Object.entries(other.headers!).filter(([k]) => k === sig || headerNames(v.signed.source).includes(k)))),
-        ),
-      )
-    }
-    if (v.timestamp) {
-      const tol = v.timestamp.toleranceSeconds * 1000
-      add('outside the replay window (stale)', await sign(scope, first!, Date.now() - tol - BEYOND_WINDOW_MS))
-      add('outside the replay window (future)', await sign(scope, first!, Date.now() + tol + BEYOND_WINDOW_MS))
-      // Only where the timestamp has a header of its own (a `ts;hash` header is covered by "missing signature header").
-      const timestampHeader = headerNames(v.timestamp.value.source).find((n) => n !== sig.toLowerCase())
-      if (timestampHeader)
-        add(
-          'timestamp header missing',
-          copy(good, (h) => delete h[timestampHeader]),
-        )
-    }
-    wrongHeaders(sig, wrongSig, `${wrongSig.slice(0, -2)}00`)
-    const digest = good.headers![sig]!.slice(v.prefix.length)
-    const otherEncoding = v.encoding === 'hex' ? 'base64' : 'hex'
-    const recoded = Buffer.from(digest, v.encoding).toString(otherEncoding)
-    add(
-      `the right signature in the other encoding (${otherEncoding})`,
-      copy(good, (h) => (h[sig] = v.prefix + recoded)),
-    )
-    if (v.scheme === 'hmac') {
-      add(
-        'signature without its prefix, over the body alone',
-        copy(good, (h) => (h[sig] = createHmac(v.algorithm, WRONG).update(good.body!).digest(v.encoding))),
-      )
-    } else {
-      // The genuine key, signing under what the verify block does not name.
-      const otherAlgorithm = v.algorithm === 'sha256' ? 'sha512' : 'sha256'
-      add(
-        `the right key under another algorithm (${otherAlgorithm})`,
-        await sign(scope, first!, Date.now(), fixtures.keys, { ...v, algorithm: otherAlgorithm }),
-      )
-      const otherPadding = v.padding === 'pss' ? 'pkcs1' : 'pss'
-      add(`the right key with the other padding (${otherPadding})`, await sign(scope, first!, Date.now(), fixtures.keys, { ...v, padding: otherPadding }))
-    }
-  } else if (v.scheme === 'jwt') {
-    const tokenOf = (d: IncomingWebhook) => d.headers![v.header]!.slice(v.prefix.length)
-    const [h64, c64, s64] = tokenOf(good).split('.') as [string, string, string]
-    const decode = (part: string) => JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
-    const header = decode(h64)
-    const claims = decode(c64)
-    const withToken = (token: string) => copy(good, (h) => (h[v.header] = v.prefix + token))
-    // The same token with its claims or header changed, signed again with the fixture's genuine key.
-    const resigned = (patch: Record<string, unknown>, headerPatch: Record<string, unknown> = {}, key: { secret?: string; privateKey?: string } = {}) =>
-      withToken(encodeJwt({ ...header, ...headerPatch }, { ...claims, ...patch }, { secret: hsSecret, privateKey: fixtures.keys?.privateKey, ...key }))
-    const hsSecret = v.key ? await v.key.render(undefined, scope) : undefined
-    const now = Math.floor(Date.now() / 1000)
-    const skew = v.clockSkewSeconds + BEYOND_WINDOW_MS / 1000
-    add(
-      'missing token header',
-      copy(good, (h) => delete h[v.header]),
-    )
-    add(header.alg === 'HS256' ? 'token signed with a wrong secret' : 'token signed with another key (not in the key set)', wrong)
-    add('alg: none, no signature', resigned({}, { alg: 'none' }))
-    if (fixtures.keys?.privateKey) {
-      // Algorithm confusion: HS256 keyed with the public key, which anyone may have.
-      const publicPem = createPublicKey(fixtures.keys.privateKey).export({ type: 'spki', format: 'pem' }).toString()
-      add('HS256 signed with the public key as secret (alg confusion)', resigned({}, { alg: 'HS256' }, { secret: publicPem }))
-    }
-    // Another issuer's and another receiver's values (not built from the genuine ones: those are configuration,
-    // which the secrets scan treats as secret, and the refusal names the value it got).
-    if (claims.iss !== undefined) add('wrong iss (another issuer)', resigned({ iss: 'another-issuer' }))
-    if (claims.aud !== undefined) add('wrong aud (another receiver)', resigned({ aud: 'another-receiver' }))
-    add('expired (exp beyond the clock skew)', resigned({ iat: now - 2 * skew, exp: now - skew }))
-    add('not valid yet (nbf beyond the clock skew)', resigned({ nbf: now + skew }))
-    add('issued in the future (iat beyond the clock skew)', resigned({ iat: now + skew, exp: now + 2 * skew }))
-    for (const c of v.requiredClaims) if (c !== 'exp') add(`required claim ${c} missing`, resigned({ [c]: undefined }))
-    add(
-      'tampered payload, original signature',
-      withToken(`${h64}.${Buffer.from(JSON.stringify({ ...claims, exp: now + 86_400 })).toString('base64url')}.${s64}`),
-    )
-    // A genuine token made a few seconds earlier (other iat and exp): its signature on this token's claims.
-    const earlier = tokenOf(await sign(scope, first!, Date.now() - 5_000))
-    add("another delivery's token signature on these claims", withToken(`${h64}.${c64}.${earlier.split('.')[2]}`))
-    wrongHeaders(v.header, tokenOf(wrong), tokenOf(wrong))
-    // The scheme binds no body (src/webhook/signature/jwt.ts checks header and claims only): no body attack.
-    notes.push('the JWT binds no body (a tampered body is not refused by the signature)')
-  } else if (v.scheme === 'standardWebhooks') {
-    add(
-      'missing signature header',
-      copy(good, (h) => delete h['webhook-signature']),
-    )
-    add('signed with a wrong secret', wrong)
-    add('tampered body (one byte added)', tampered)
-    add('outside the replay window (stale)', await sign(scope, first!, Date.now() - v.toleranceSeconds * 1000 - BEYOND_WINDOW_MS))
-    add('outside the replay window (future)', await sign(scope, first!, Date.now() + v.toleranceSeconds * 1000 + BEYOND_WINDOW_MS))
-    wrongHeaders('webhook-signature', wrong.headers!['webhook-signature']!, 'v1,AAAA')
-  } else if (v.scheme === 'secret' && v.in === 'body') {
-    // The fixture's body carries the configured secret as written (signSharedSecret leaves it): each attack
-    // puts something else there.
-    const secret = await v.secret.render(undefined, scope)
-    add('shared secret missing from the body', withBodySecret(good, secret, undefined))
-    add('shared secret wrong', withBodySecret(good, secret, WRONG))
-    add('the secret with a character changed', withBodySecret(good, secret, changedLast(secret)))
-    if (otherCase(secret) !== secret) add('the secret in another case', withBodySecret(good, secret, otherCase(secret)))
-    add('empty secret configured, delivery carrying it', withBodySecret(good, secret, ''), 'empty')
-    add('white-space secret configured, delivery carrying it', withBodySecret(good, secret, '   '), 'blank')
-  } else if (v.scheme === 'secret') {
-    const withoutSecret =
-      v.in === 'query'
-        ? { ...good, query: new URLSearchParams([...new URLSearchParams(String(good.query ?? ''))].filter(([k]) => k !== v.name)).toString() }
-        : copy(good, (h) => delete h[v.in === 'basic' ? 'authorization' : v.name])
-    add('shared secret missing', withoutSecret)
-    add('shared secret wrong', wrong)
-    if (v.in === 'header') {
-      const given = good.headers![v.name]!
-      add(
-        'the secret with a character changed',
-        copy(good, (h) => (h[v.name] = changedLast(given))),
-      )
-      add(
-        'duplicated secret headers, both wrong',
-        copy(good, (h) => (h[v.name] = `${WRONG}, ${WRONG}`)),
-      )
-      const recased = given.toUpperCase() === given ? given.toLowerCase() : given.toUpperCase()
-      if (recased !== given)
-        add(
-          'the secret in another case',
-          copy(good, (h) => (h[v.name] = recased)),
-        )
-    }
+  switch (v.scheme) {
+    case 'none':
+      return { attacks, notes }
+    case 'hmac':
+    case 'rsa':
+      await headerSignatureAttacks(c, v)
+      break
+    case 'jwt':
+      await jwtAttacks(c, v)
+      break
+    case 'standardWebhooks':
+      await standardWebhooksAttacks(c, v)
+      break
+    case 'secret':
+      // The empty and blank secrets travel in the body too: made there.
+      if (v.in === 'body') {
+        await bodySecretAttacks(c, v)
+        return { attacks, notes }
+      }
+      sharedSecretAttacks(c, v)
   }
-  const key = verifyKeyTemplate(v)
-  if (v.scheme !== 'none' && !(v.scheme === 'secret' && v.in === 'body')) {
-    if (key) {
-      add('empty secret configured, delivery signed with it', await sign(secretsAs(''), first!), 'empty')
-      add('white-space secret configured, delivery signed with it', await sign(secretsAs('   '), first!), 'blank')
-    } else notes.push('no key setting to empty (the keys come from a key set URL)')
-  }
-  return { good, attacks, notes }
+  if (verifyKeyTemplate(v)) {
+    c.add('empty secret configured, delivery signed with it', await sign(secretsAs(''), first), 'empty')
+    c.add('white-space secret configured, delivery signed with it', await sign(secretsAs('   '), first), 'blank')
+  } else c.note('no key setting to empty (the keys come from a key set URL)')
+  return { attacks, notes }
 }
 
 const settingsText = (values: Record<string, unknown>) => stringify(values)
 
 /** The signed header(s) of a delivery: a replay may change every other header. */
-function signedHeaders(v: CompiledMapping['webhook']['verify']): Set<string> {
+function signedHeaders(v: Verify): Set<string> {
   switch (v.scheme) {
     case 'hmac':
     case 'rsa':
@@ -421,6 +477,7 @@ describe('reliability: signature attacks on every mapping in mappings/', () => {
       report(
         `signatures ${name} (${v.scheme}${v.scheme === 'secret' ? `, in: ${v.in}` : ''}): ${attacks.length} attacks, ${outcomes.filter((o) => / → (401|503)$/.test(o)).length} refused, 0 writes expected, ${attackRequests} helpdesk requests; genuine → 200 (${controlWrites} writes, ${controlLookups} helpdesk requests); replay with fresh unsigned headers → ${again.status}, ${replayWrites.length} new messages or events`,
       )
+      if (jwks) notes.push(`${stub.requests.filter((r) => r.path === jwks.path).length} key set fetch(es), from the stub (the fixture's test key)`)
       for (const n of notes) report(`  ${name}: note: ${n}`)
       for (const o of outcomes) report(`  ${name}: ${o}`)
     })
