@@ -5,6 +5,7 @@ import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:cryp
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startStubHelpdesk, type StubHelpdesk } from '../../src/fixtures/stubHelpdesk'
 import { signDelivery, type SignableDelivery } from '../../src/webhook/signature'
+import { encodeJwt } from '../../src/webhook/signature/jwt'
 import { engineOf, mappingObject } from './helpers'
 
 let stub: StubHelpdesk
@@ -45,19 +46,12 @@ async function outcome(engine: Engine, d: SignableDelivery, now = NOW) {
 const accepted = { kind: 'events', events: [{ type: 'solved', ticketId: 'T1' }] }
 const rejected = (reason: string | RegExp) => ({ kind: 'rejected', status: 401, reason })
 
-const b64url = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
+/** A JWT signed with the test's keys, by the scheme's own encoder (src/webhook/signature/jwt.ts). */
 function jwt(claims: object, opts: { alg?: 'RS256' | 'ES256' | 'HS256'; kid?: string; key?: KeyObject; secret?: string } = {}) {
   const alg = opts.alg ?? 'RS256'
-  const data = `${b64url({ alg, typ: 'JWT', ...(opts.kid ? { kid: opts.kid } : {}) })}.${b64url(claims)}`
-  const signature =
-    alg === 'HS256'
-      ? createHmac('sha256', opts.secret!).update(data).digest('base64url')
-      : sign(
-          'sha256',
-          Buffer.from(data),
-          alg === 'ES256' ? { key: opts.key ?? ec.privateKey, dsaEncoding: 'ieee-p1363' } : (opts.key ?? rsa.privateKey),
-        ).toString('base64url')
-  return `${data}.${signature}`
+  const key = opts.key ?? (alg === 'ES256' ? ec.privateKey : rsa.privateKey)
+  const privateKey = alg === 'HS256' ? undefined : (key.export({ format: 'pem', type: 'pkcs8' }) as string)
+  return encodeJwt({ alg, typ: 'JWT', ...(opts.kid ? { kid: opts.kid } : {}) }, claims as Record<string, unknown>, { secret: opts.secret, privateKey })
 }
 const claims = (extra: object = {}) => ({ iss: 'https://accounts.example.com', aud: 'app-1', exp: NOW / 1000 + 300, ...extra })
 
