@@ -65,7 +65,7 @@ operations:
           body: '{"name": name, "email": email, "external_id": userId}'
     result: { externalUserId: "'TODO: the new contact id, e.g. $steps.user.body.id'" }
 
-  # A ticket (conversation) with the chat so far. Input: externalUserId, user, title, description, transcript, messageHistory.
+  # A ticket (conversation) with the chat so far. Input: externalUserId, user, title, description, transcript, messageHistory, handoffId.
   createTicket:
     steps:
       - id: ticket
