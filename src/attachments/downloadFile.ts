@@ -1,6 +1,7 @@
 import { DiagnosticError } from '../diagnostics/codes'
 import { once } from 'node:events'
 import got, { HTTPError, RequestError } from 'got'
+import { lookup as lookupType } from 'mime-types'
 
 // Files of the end user's messages, fetched from Botpress to be uploaded to the helpdesk. Only Botpress's own
 // file hosts are fetched from (a message payload is user input: its URL must not make the integration fetch
@@ -177,44 +178,10 @@ async function getOnce(
   return { contentType: contentType.split(';')[0]!.trim(), size, bytes: Buffer.concat(chunks) }
 }
 
-/**
- * Content types by file extension, for a file whose answer says nothing about it (a base64 field in JSON): the
- * kinds agents attach. Anything else is application/octet-stream.
- */
-const TYPES_BY_EXTENSION: Record<string, string> = {
-  pdf: 'application/pdf',
-  png: 'image/png',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  gif: 'image/gif',
-  webp: 'image/webp',
-  svg: 'image/svg+xml',
-  heic: 'image/heic',
-  mp3: 'audio/mpeg',
-  m4a: 'audio/mp4',
-  wav: 'audio/wav',
-  ogg: 'audio/ogg',
-  mp4: 'video/mp4',
-  mov: 'video/quicktime',
-  webm: 'video/webm',
-  txt: 'text/plain',
-  csv: 'text/csv',
-  html: 'text/html',
-  json: 'application/json',
-  zip: 'application/zip',
-  doc: 'application/msword',
-  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xls: 'application/vnd.ms-excel',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-  ppt: 'application/vnd.ms-powerpoint',
-  pptx: 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-}
-
-/** The file's declared content type, else its name's extension's, else application/octet-stream. */
+/** The file's declared content type, else its name's extension's (mime-db, via mime-types), else application/octet-stream. */
 export function contentTypeOf(file: MessageFile): string {
   if (file.contentType) return file.contentType.split(';')[0]!.trim()
-  const extension = /\.([a-z0-9]+)$/i.exec(file.name)?.[1]?.toLowerCase()
-  return (extension && Object.hasOwn(TYPES_BY_EXTENSION, extension) ? TYPES_BY_EXTENSION[extension] : undefined) ?? 'application/octet-stream'
+  return lookupType(file.name) || 'application/octet-stream'
 }
 
 /**

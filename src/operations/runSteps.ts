@@ -238,7 +238,7 @@ export async function fetchVendorFile(file: MessageFile, ctx: RunContext, maxByt
       url: new URL(file.url),
       refusal: (u) => hostRefusal(u, baseUrl, http.allowedHosts, ctx),
       credentials: { headers, query: auth.query },
-      rewrite: ctx.rewriteUrl && ((u) => ctx.rewriteUrl!(u)),
+      rewrite: ctx.rewriteUrl,
     },
     file,
     base64 ? base64.maxAnswerBytes : maxBytes,
